@@ -1,0 +1,206 @@
+/*
+ * The add-in object Outlook creates: IDTExtensibility2 (dual). Outlook calls these on
+ * its UI thread and disables add-ins that take long, so each method only records what
+ * it was given and returns; the real work runs on the add-in's worker thread.
+ */
+#define COBJMACROS
+#include "addin.h"
+#include "idtext.h"
+
+struct xb_addin {
+    IDTExtensibility2 IDTExtensibility2_iface;
+    LONG refs;
+    IDispatch *application; /* Outlook's Application, held from connect to disconnect */
+    int connect_mode;
+};
+
+static struct xb_addin *impl_from_IDTExtensibility2(IDTExtensibility2 *iface)
+{
+    return CONTAINING_RECORD(iface, struct xb_addin, IDTExtensibility2_iface);
+}
+
+static HRESULT STDMETHODCALLTYPE addin_QueryInterface(IDTExtensibility2 *iface, REFIID riid,
+                                                      void **ppv)
+{
+    if (!ppv)
+        return E_POINTER;
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IDispatch) ||
+        IsEqualIID(riid, &IID_IDTExtensibility2)) {
+        *ppv = iface;
+        iface->lpVtbl->AddRef(iface);
+        return S_OK;
+    }
+    *ppv = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG STDMETHODCALLTYPE addin_AddRef(IDTExtensibility2 *iface)
+{
+    return (ULONG)InterlockedIncrement(&impl_from_IDTExtensibility2(iface)->refs);
+}
+
+static ULONG STDMETHODCALLTYPE addin_Release(IDTExtensibility2 *iface)
+{
+    struct xb_addin *self = impl_from_IDTExtensibility2(iface);
+    LONG refs = InterlockedDecrement(&self->refs);
+    if (refs == 0) {
+        if (self->application)
+            IDispatch_Release(self->application);
+        HeapFree(GetProcessHeap(), 0, self);
+        xb_addin_unlock();
+    }
+    return (ULONG)refs;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_OnConnection(IDTExtensibility2 *iface, IDispatch *app,
+                                                    int mode, IDispatch *addin_inst,
+                                                    SAFEARRAY **custom)
+{
+    struct xb_addin *self = impl_from_IDTExtensibility2(iface);
+    if (!app)
+        return E_POINTER;
+    if (self->application)
+        IDispatch_Release(self->application);
+    IDispatch_AddRef(app);
+    self->application = app;
+    self->connect_mode = mode;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_OnDisconnection(IDTExtensibility2 *iface, int mode,
+                                                       SAFEARRAY **custom)
+{
+    struct xb_addin *self = impl_from_IDTExtensibility2(iface);
+    if (self->application) {
+        IDispatch_Release(self->application);
+        self->application = NULL;
+    }
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_OnAddInsUpdate(IDTExtensibility2 *iface,
+                                                      SAFEARRAY **custom)
+{
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_OnStartupComplete(IDTExtensibility2 *iface,
+                                                         SAFEARRAY **custom)
+{
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_OnBeginShutdown(IDTExtensibility2 *iface,
+                                                       SAFEARRAY **custom)
+{
+    return S_OK;
+}
+
+/* --- IDispatch: Office calls through the vtable, but script hosts use Invoke ------ */
+
+static HRESULT STDMETHODCALLTYPE addin_GetTypeInfoCount(IDTExtensibility2 *iface, UINT *count)
+{
+    if (!count)
+        return E_POINTER;
+    *count = 0;
+    return S_OK;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_GetTypeInfo(IDTExtensibility2 *iface, UINT index,
+                                                   LCID lcid, ITypeInfo **info)
+{
+    if (info)
+        *info = NULL;
+    return DISP_E_BADINDEX;
+}
+
+static const struct {
+    const WCHAR *name;
+    DISPID id;
+} addin_names[] = {
+    { L"OnConnection", XB_DISPID_OnConnection },
+    { L"OnDisconnection", XB_DISPID_OnDisconnection },
+    { L"OnAddInsUpdate", XB_DISPID_OnAddInsUpdate },
+    { L"OnStartupComplete", XB_DISPID_OnStartupComplete },
+    { L"OnBeginShutdown", XB_DISPID_OnBeginShutdown },
+};
+
+static HRESULT STDMETHODCALLTYPE addin_GetIDsOfNames(IDTExtensibility2 *iface, REFIID riid,
+                                                     LPOLESTR *names, UINT count, LCID lcid,
+                                                     DISPID *ids)
+{
+    HRESULT hr = S_OK;
+    for (UINT i = 0; i < count; i++) {
+        ids[i] = DISPID_UNKNOWN;
+        for (size_t j = 0; i == 0 && j < ARRAYSIZE(addin_names); j++) {
+            if (lstrcmpiW(names[0], addin_names[j].name) == 0)
+                ids[0] = addin_names[j].id;
+        }
+        if (ids[i] == DISPID_UNKNOWN)
+            hr = DISP_E_UNKNOWNNAME;
+    }
+    return hr;
+}
+
+static HRESULT STDMETHODCALLTYPE addin_Invoke(IDTExtensibility2 *iface, DISPID id, REFIID riid,
+                                              LCID lcid, WORD flags, DISPPARAMS *params,
+                                              VARIANT *result, EXCEPINFO *excep, UINT *argerr)
+{
+    VARIANT app, mode;
+    HRESULT hr;
+
+    if (!(flags & DISPATCH_METHOD))
+        return DISP_E_MEMBERNOTFOUND;
+    switch (id) {
+    case XB_DISPID_OnConnection:
+        VariantInit(&app);
+        VariantInit(&mode);
+        hr = DispGetParam(params, 0, VT_DISPATCH, &app, argerr);
+        if (SUCCEEDED(hr))
+            hr = DispGetParam(params, 1, VT_I4, &mode, argerr);
+        if (SUCCEEDED(hr))
+            hr = addin_OnConnection(iface, V_DISPATCH(&app), V_I4(&mode), NULL, NULL);
+        VariantClear(&app);
+        return hr;
+    case XB_DISPID_OnDisconnection:
+        VariantInit(&mode);
+        hr = DispGetParam(params, 0, VT_I4, &mode, argerr);
+        return SUCCEEDED(hr) ? addin_OnDisconnection(iface, V_I4(&mode), NULL) : hr;
+    case XB_DISPID_OnAddInsUpdate:
+        return addin_OnAddInsUpdate(iface, NULL);
+    case XB_DISPID_OnStartupComplete:
+        return addin_OnStartupComplete(iface, NULL);
+    case XB_DISPID_OnBeginShutdown:
+        return addin_OnBeginShutdown(iface, NULL);
+    default:
+        return DISP_E_MEMBERNOTFOUND;
+    }
+}
+
+static const IDTExtensibility2Vtbl addin_vtbl = {
+    .QueryInterface = addin_QueryInterface,
+    .AddRef = addin_AddRef,
+    .Release = addin_Release,
+    .GetTypeInfoCount = addin_GetTypeInfoCount,
+    .GetTypeInfo = addin_GetTypeInfo,
+    .GetIDsOfNames = addin_GetIDsOfNames,
+    .Invoke = addin_Invoke,
+    .OnConnection = addin_OnConnection,
+    .OnDisconnection = addin_OnDisconnection,
+    .OnAddInsUpdate = addin_OnAddInsUpdate,
+    .OnStartupComplete = addin_OnStartupComplete,
+    .OnBeginShutdown = addin_OnBeginShutdown,
+};
+
+HRESULT xb_addin_create(REFIID riid, void **ppv)
+{
+    struct xb_addin *self = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*self));
+    if (!self)
+        return E_OUTOFMEMORY;
+    self->IDTExtensibility2_iface.lpVtbl = &addin_vtbl;
+    self->refs = 1;
+    xb_addin_lock();
+    HRESULT hr = addin_QueryInterface(&self->IDTExtensibility2_iface, riid, ppv);
+    addin_Release(&self->IDTExtensibility2_iface);
+    return hr;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Cross-builds the Windows dependencies (OpenSSL, libcurl, libevent, cJSON) as static
+# libraries for one MinGW-w64 target, from Debian's own source packages, into a cache
+# keyed by the source package version, so a warm cache costs nothing.
+#
+#   scripts/win-deps.sh x86_64-w64-mingw32|i686-w64-mingw32
+#
+# Writes <cache>/<triple>/deps.cmake, which cmake/mingw-toolchain.cmake includes.
+# Needs deb-src enabled (scripts/install-packages.sh does that).
+set -euo pipefail
+
+triple=${1:?usage: win-deps.sh x86_64-w64-mingw32|i686-w64-mingw32}
+case $triple in
+  x86_64-w64-mingw32) ossl_target=mingw64 ;;
+  i686-w64-mingw32)   ossl_target=mingw ;;
+  *) echo "win-deps: unknown target '$triple'" >&2; exit 2 ;;
+esac
+
+cache=${XB_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xoauthbridge/deps}
+src=$cache/src
+out=$cache/$triple
+jobs=$(nproc)
+mkdir -p "$src" "$out"
+
+log() { printf 'win-deps[%s]: %s\n' "$triple" "$*" >&2; }
+
+# Prints the source versions apt knows for a package, newest first.
+src_versions() {
+  apt-cache showsrc "$1" 2>/dev/null | awk '/^Version:/ { print $2 }' | sort -u | sort -r --version-sort
+}
+
+# Unpacks the Debian source package into $src once per version; echoes its directory.
+# A version whose files the archive does not serve (a mirror lagging behind the
+# index happens) is remembered and the next older one is tried.
+fetch() {
+  local pkg=$1 ver=$2 dir=$src/$1-$2
+  [ -f "$dir.unavailable" ] && return 1
+  if [ ! -f "$dir/.xb-unpacked" ]; then
+    rm -rf "$dir" "$dir.tmp"
+    mkdir -p "$dir.tmp"
+    if ! ( cd "$dir.tmp" && apt-get source -qq "$pkg=$ver" >"$dir.log" 2>&1 ); then
+      log "source $pkg $ver not downloadable, trying an older one"
+      rm -rf "$dir.tmp"; touch "$dir.unavailable"; return 1
+    fi
+    local top
+    top=$(find "$dir.tmp" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+    mv "$top" "$dir"
+    rm -rf "$dir.tmp" "$dir.log"
+    touch "$dir/.xb-unpacked"
+  fi
+  echo "$dir"
+}
+
+cmake_common=(
+  -G Ninja
+  -DCMAKE_SYSTEM_NAME=Windows
+  -DCMAKE_C_COMPILER="$triple-gcc"
+  -DCMAKE_RC_COMPILER="$triple-windres"
+  -DCMAKE_FIND_ROOT_PATH="/usr/$triple"
+  -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER
+  -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
+  -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY
+  -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2"
+  -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+)
+
+build_openssl() {
+  local dir=$1 prefix=$2 b=$2.build
+  rm -rf "$b"; cp -a "$dir" "$b"
+  ( cd "$b" &&
+    ./Configure "$ossl_target" no-shared no-tests no-module \
+      --cross-compile-prefix="$triple-" --prefix="$prefix" --libdir=lib \
+      -fstack-protector-strong >/dev/null &&
+    make -j"$jobs" build_libs >/dev/null &&
+    make install_dev >/dev/null )
+  rm -rf "$b"
+}
+
+build_libevent() {
+  local dir=$1 prefix=$2 b=$2.build
+  rm -rf "$b"
+  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix" -DOPENSSL_ROOT_DIR="$openssl_prefix" \
+    -DOPENSSL_USE_STATIC_LIBS=ON \
+    -DEVENT__LIBRARY_TYPE=STATIC -DEVENT__DISABLE_TESTS=ON -DEVENT__DISABLE_SAMPLES=ON \
+    -DEVENT__DISABLE_BENCHMARK=ON -DEVENT__DISABLE_REGRESS=ON -DEVENT__DISABLE_MBEDTLS=ON \
+    -DEVENT__DISABLE_DEBUG_MODE=ON >/dev/null
+  cmake --build "$b" -j "$jobs" >/dev/null
+  cmake --install "$b" >/dev/null
+  rm -rf "$b"
+}
+
+build_curl() {
+  local dir=$1 prefix=$2 b=$2.build
+  rm -rf "$b"
+  # HTTPS only: the companion talks to token endpoints and nothing else.
+  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix" -DOPENSSL_ROOT_DIR="$openssl_prefix" \
+    -DOPENSSL_USE_STATIC_LIBS=ON \
+    -DBUILD_SHARED_LIBS=OFF -DCURL_STATICLIB=ON -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF \
+    -DCURL_USE_OPENSSL=ON -DCURL_USE_SCHANNEL=OFF -DHTTP_ONLY=ON -DCURL_ZLIB=OFF \
+    -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF -DUSE_NGHTTP2=OFF -DCURL_BROTLI=OFF \
+    -DCURL_ZSTD=OFF -DENABLE_THREADED_RESOLVER=ON -DCURL_DISABLE_LDAP=ON >/dev/null
+  cmake --build "$b" -j "$jobs" >/dev/null
+  cmake --install "$b" >/dev/null
+  rm -rf "$b"
+}
+
+build_cjson() {
+  local dir=$1 prefix=$2 b=$2.build
+  rm -rf "$b"
+  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DBUILD_SHARED_LIBS=OFF -DBUILD_SHARED_AND_STATIC_LIBS=OFF -DENABLE_CJSON_TEST=OFF \
+    -DENABLE_CJSON_UTILS=OFF -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_TARGET_EXPORT=OFF >/dev/null
+  cmake --build "$b" -j "$jobs" >/dev/null
+  cmake --install "$b" >/dev/null
+  rm -rf "$b"
+}
+
+# One package: reuse the cached build of the newest available version, or build it.
+dep() {
+  local pkg=$1 ver prefix dir start found=
+  for ver in $(src_versions "$pkg"); do
+    prefix=$out/$pkg-$ver
+    if [ -f "$prefix/.xb-done" ]; then
+      log "$pkg $ver cached"; found=1; break
+    fi
+    dir=$(fetch "$pkg" "$ver") || continue
+    log "building $pkg $ver"
+    start=$SECONDS
+    rm -rf "$prefix"
+    "build_$pkg" "$dir" "$prefix"
+    touch "$prefix/.xb-done"
+    log "built $pkg $ver in $((SECONDS - start)) s"
+    found=1; break
+  done
+  [ -n "$found" ] || { echo "win-deps: no source of '$pkg' could be fetched (apt-get update? deb-src enabled?)" >&2; exit 1; }
+  eval "${pkg}_prefix=\$prefix"
+}
+
+dep openssl
+dep libevent
+dep curl
+dep cjson
+
+cat >"$out/deps.cmake.tmp" <<EOC
+# Written by scripts/win-deps.sh: where the cross-built static dependencies are.
+set(XB_DEPS_PREFIXES "$openssl_prefix;$libevent_prefix;$curl_prefix;$cjson_prefix")
+EOC
+mv "$out/deps.cmake.tmp" "$out/deps.cmake"
+log "ready: $out/deps.cmake"

@@ -1,0 +1,89 @@
+/*
+ * xoauthbridge's command line: a table of verbs. Each verb parses its own arguments
+ * and returns an exit code. Texts a user reads come from the message table (later
+ * issues); --help stays in English for now.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "xoauthbridge/names.h"
+#include "xoauthbridge/version.h"
+
+#include "platform/platform.h"
+
+struct xb_cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct xb_cli_cmd commands[] = {
+    { "version", cmd_version, "print the version and the libraries in use" },
+    { "help", cmd_help, "show this help" },
+};
+
+static int cmd_version(int argc, char **argv)
+{
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    printf("%s %s (%s)\n", XB_EXE_NAME, XB_VERSION, xb_plat_name());
+    printf("  %s\n", OpenSSL_version(OPENSSL_VERSION));
+    printf("  libcurl %s (%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "no TLS");
+    printf("  libevent %s\n", event_get_version());
+    printf("  cJSON %s\n", cJSON_Version());
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "%s %s: OAuth2 sign-in for mail clients that only know passwords.\n"
+            "\n"
+            "Usage: %s COMMAND [ARGS]\n"
+            "\n"
+            "Commands:\n",
+            XB_PRODUCT_NAME, XB_VERSION, XB_EXE_NAME);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  --version    same as 'version'\n"
+            "  --help       same as 'help'\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    usage(stdout);
+    return 0;
+}
+
+int xb_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0)
+        verb = "version";
+    else if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
+        verb = "help";
+
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(verb, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "%s: unknown command '%s' (try '%s --help')\n", XB_EXE_NAME, argv[1],
+            XB_EXE_NAME);
+    return 2;
+}

@@ -1,0 +1,33 @@
+#include "../platform.h"
+
+#include <errno.h>
+#include <sys/utsname.h>
+
+void xb_plat_err_save(struct xb_errsave *save)
+{
+    save->err = errno;
+    save->sys = 0;
+}
+
+void xb_plat_err_restore(const struct xb_errsave *save)
+{
+    errno = save->err;
+}
+
+int xb_plat_gmtime(time_t t, struct tm *out)
+{
+    return gmtime_r(&t, out) ? 0 : -1;
+}
+
+const char *xb_plat_name(void)
+{
+#if defined(__linux__) && defined(__x86_64__)
+    return "linux x86_64";
+#elif defined(__linux__) && defined(__aarch64__)
+    return "linux aarch64";
+#elif defined(__linux__)
+    return "linux";
+#else
+    return "posix";
+#endif
+}
