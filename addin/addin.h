@@ -5,6 +5,15 @@
 #include <windows.h>
 #include <unknwn.h>
 
+/* DEFINE_GUID with the value given as one macro (XB_ADDIN_CLSID_INIT). */
+#define XB_DEFINE_GUID(name, ...) DEFINE_GUID(name, __VA_ARGS__)
+
+/* Exports (addin.def); the SDK headers declare DllGetClassObject and DllCanUnloadNow. */
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved);
+STDAPI DllRegisterServer(void);
+STDAPI DllUnregisterServer(void);
+STDAPI DllInstall(BOOL install, LPCWSTR cmdline);
+
 /* dllmain.c: this DLL's module handle and lock count (objects + LockServer). */
 extern HINSTANCE xb_addin_module;
 void xb_addin_lock(void);

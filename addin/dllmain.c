@@ -9,7 +9,7 @@
 #include "idtext.h"
 #include "xoauthbridge/names.h"
 
-DEFINE_GUID(CLSID_XbAddin, XB_ADDIN_CLSID_INIT);
+XB_DEFINE_GUID(CLSID_XbAddin, XB_ADDIN_CLSID_INIT);
 
 HINSTANCE xb_addin_module;
 static volatile LONG dll_locks;
@@ -88,7 +88,7 @@ static const IClassFactoryVtbl class_factory_vtbl = {
     .LockServer = cf_LockServer,
 };
 
-static IClassFactory class_factory = { .lpVtbl = (IClassFactoryVtbl *)&class_factory_vtbl };
+static IClassFactory class_factory = { .lpVtbl = &class_factory_vtbl };
 
 /* --- exports ------------------------------------------------------------------------ */
 

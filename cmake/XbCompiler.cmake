@@ -28,6 +28,8 @@ if(WIN32)
   # binaries need nothing but Windows itself.
   target_link_options(xb_flags INTERFACE
     -static -static-libgcc
+    # The driver then links libssp, which stack protector and FORTIFY need on MinGW.
+    -fstack-protector-strong
     -Wl,--dynamicbase -Wl,--nxcompat)
   if(CMAKE_SIZEOF_VOID_P EQUAL 8)
     target_link_options(xb_flags INTERFACE -Wl,--high-entropy-va)

@@ -4,6 +4,19 @@
 # scripts/win-deps.sh, whose prefixes the toolchain file put on CMAKE_FIND_ROOT_PATH.
 
 if(WIN32)
+  # A new dependency build (new Debian version or recipe) changes deps.cmake: configure
+  # again then, and forget library paths found in the old prefixes.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${XB_DEPS_FILE})
+  if(NOT "${XB_DEPS_PREFIXES}" STREQUAL "${XB_DEPS_PREFIXES_USED}")
+    get_cmake_property(cached CACHE_VARIABLES)
+    foreach(v IN LISTS cached)
+      if("${${v}}" MATCHES "^${XB_DEPS_CACHE}/")
+        unset(${v} CACHE)
+      endif()
+    endforeach()
+    set(XB_DEPS_PREFIXES_USED "${XB_DEPS_PREFIXES}" CACHE INTERNAL "")
+  endif()
+
   set(OPENSSL_USE_STATIC_LIBS ON)
   find_package(OpenSSL 3.0 REQUIRED)
   add_library(xb::openssl INTERFACE IMPORTED)
@@ -29,6 +42,7 @@ if(WIN32)
   find_library(XB_CJSON_LIB NAMES libcjson.a cjson REQUIRED)
   add_library(xb::cjson INTERFACE IMPORTED)
   target_include_directories(xb::cjson INTERFACE ${XB_CJSON_INCLUDE})
+  target_compile_definitions(xb::cjson INTERFACE CJSON_HIDE_SYMBOLS)
   target_link_libraries(xb::cjson INTERFACE ${XB_CJSON_LIB})
 else()
   find_package(PkgConfig REQUIRED)

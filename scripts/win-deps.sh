@@ -22,6 +22,10 @@ out=$cache/$triple
 jobs=$(nproc)
 mkdir -p "$src" "$out"
 
+# Bump a package's recipe number when its build below changes: the cache key is
+# <package>-<Debian version>+xb<recipe>, so a changed recipe rebuilds.
+declare -A recipe=([openssl]=1 [libevent]=1 [curl]=1 [cjson]=2)
+
 log() { printf 'win-deps[%s]: %s\n' "$triple" "$*" >&2; }
 
 # Prints the source versions apt knows for a package, newest first.
@@ -110,7 +114,9 @@ build_curl() {
 build_cjson() {
   local dir=$1 prefix=$2 b=$2.build
   rm -rf "$b"
+  # CJSON_HIDE_SYMBOLS: a static cJSON must not make our .exe export its functions.
   cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DCJSON_HIDE_SYMBOLS" \
     -DBUILD_SHARED_LIBS=OFF -DBUILD_SHARED_AND_STATIC_LIBS=OFF -DENABLE_CJSON_TEST=OFF \
     -DENABLE_CJSON_UTILS=OFF -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_TARGET_EXPORT=OFF >/dev/null
   cmake --build "$b" -j "$jobs" >/dev/null
@@ -122,7 +128,7 @@ build_cjson() {
 dep() {
   local pkg=$1 ver prefix dir start found=
   for ver in $(src_versions "$pkg"); do
-    prefix=$out/$pkg-$ver
+    prefix=$out/$pkg-$ver+xb${recipe[$pkg]}
     if [ -f "$prefix/.xb-done" ]; then
       log "$pkg $ver cached"; found=1; break
     fi

@@ -12,8 +12,9 @@
 /* COM identity of the Outlook add-in. */
 #define XB_ADDIN_PROGID      "XOAuthBridge.Addin"
 #define XB_ADDIN_CLSID_STR   "{6F1C2B7A-3E54-4D8B-9A1F-0B7E2C5D4A91}"
+/* The same CLSID as DEFINE_GUID arguments (see XB_DEFINE_GUID in the add-in). */
 #define XB_ADDIN_CLSID_INIT  0x6f1c2b7a, 0x3e54, 0x4d8b, \
-                             { 0x9a, 0x1f, 0x0b, 0x7e, 0x2c, 0x5d, 0x4a, 0x91 }
+                             0x9a, 0x1f, 0x0b, 0x7e, 0x2c, 0x5d, 0x4a, 0x91
 #define XB_ADDIN_FRIENDLY    "XOAuth Bridge for Gmail"
 #define XB_ADDIN_DESCRIPTION "Signs Outlook in to Gmail and Google Workspace with OAuth2 " \
                              "through the XOAuth Bridge companion."

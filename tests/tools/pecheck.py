@@ -107,6 +107,8 @@ def main():
     for name in a.export:
         if name not in exports:
             errors.append("export %s missing (has: %s)" % (name, ", ".join(exports) or "none"))
+    if not is_dll and exports:
+        errors.append("an EXE should export nothing, exports: " + ", ".join(exports[:5]))
     imports = pe.imports()
     foreign = [d for d in imports if d not in SYSTEM_DLLS and not d.startswith("api-ms-win-")]
     if foreign:

@@ -13,7 +13,8 @@
 #include "../../addin/idtext.h"
 #include "xoauthbridge/names.h"
 
-DEFINE_GUID(CLSID_XbAddin, XB_ADDIN_CLSID_INIT);
+#define XB_DEFINE_GUID(name, ...) DEFINE_GUID(name, __VA_ARGS__)
+XB_DEFINE_GUID(CLSID_XbAddin, XB_ADDIN_CLSID_INIT);
 
 static int failures;
 #define CHECK(cond)                                                                   \
@@ -73,11 +74,22 @@ static const IDispatchVtbl app_vtbl = {
 };
 
 /* --- registry helpers --------------------------------------------------------------- */
+/* Reads a value from the 64-bit view, where the x64 add-in registers itself. */
+static BOOL read_value(HKEY root, const WCHAR *sub, const WCHAR *name, DWORD want_type,
+                       void *out, DWORD size)
+{
+    HKEY k;
+    DWORD type, bytes = size;
+    if (RegOpenKeyExW(root, sub, 0, KEY_READ | KEY_WOW64_64KEY, &k) != ERROR_SUCCESS)
+        return FALSE;
+    LSTATUS st = RegQueryValueExW(k, name, NULL, &type, out, &bytes);
+    RegCloseKey(k);
+    return st == ERROR_SUCCESS && type == want_type;
+}
+
 static BOOL read_sz(HKEY root, const WCHAR *sub, const WCHAR *name, WCHAR *out, DWORD size)
 {
-    DWORD type, bytes = size;
-    return RegGetValueW(root, sub, name, RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY, &type, out,
-                        &bytes) == ERROR_SUCCESS;
+    return read_value(root, sub, name, REG_SZ, out, size);
 }
 
 static BOOL key_exists(HKEY root, const WCHAR *sub)
@@ -122,10 +134,9 @@ int wmain(int argc, WCHAR **argv)
           lstrcmpiW(buf, dll) == 0);
     CHECK(read_sz(HKEY_LOCAL_MACHINE, CLSID_KEY L"\\InprocServer32", L"ThreadingModel", buf,
                   sizeof(buf)) && lstrcmpW(buf, L"Apartment") == 0);
-    DWORD lb = 0, lbsize = sizeof(lb);
-    CHECK(RegGetValueW(HKEY_LOCAL_MACHINE, ADDIN_KEY, L"LoadBehavior",
-                       RRF_RT_REG_DWORD | RRF_SUBKEY_WOW6464KEY, NULL, &lb, &lbsize) ==
-              ERROR_SUCCESS && lb == 3);
+    DWORD lb = 0;
+    CHECK(read_value(HKEY_LOCAL_MACHINE, ADDIN_KEY, L"LoadBehavior", REG_DWORD, &lb, sizeof(lb)) &&
+          lb == 3);
     CHECK(read_sz(HKEY_LOCAL_MACHINE, ADDIN_KEY, L"FriendlyName", buf, sizeof(buf)));
 
     /* Create it through COM by CLSID, as Outlook does from the Addins key. */
@@ -149,9 +160,11 @@ int wmain(int argc, WCHAR **argv)
         CHECK(app.refs == 1);
 
         /* The dual interface also answers IDispatch by name. */
-        WCHAR *name = L"OnStartupComplete";
+        static const IID iid_null;
+        WCHAR method[] = L"OnStartupComplete";
+        LPOLESTR name = method;
         DISPID id = 0;
-        CHECK(ext->lpVtbl->GetIDsOfNames(ext, &IID_NULL, &name, 1, 0, &id) == S_OK && id == 4);
+        CHECK(ext->lpVtbl->GetIDsOfNames(ext, &iid_null, &name, 1, 0, &id) == S_OK && id == 4);
 
         HRESULT(STDAPICALLTYPE * can_unload)(void) = (void *)GetProcAddress(mod, "DllCanUnloadNow");
         CHECK(can_unload && can_unload() == S_FALSE);
