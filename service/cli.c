@@ -16,6 +16,7 @@
 #include "xoauthbridge/names.h"
 #include "xoauthbridge/version.h"
 
+#include "front/front.h"
 #include "platform/platform.h"
 
 struct xb_cli_cmd {
@@ -28,6 +29,11 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct xb_cli_cmd commands[] = {
+    { "serve", xb_cmd_serve, "run the local IMAP/POP3/SMTP proxy in the foreground" },
+    { "status", xb_cmd_status, "show each account's state in words" },
+    { "account", xb_cmd_account, "add EMAIL [--provider NAME] | remove EMAIL | list" },
+    { "secret", xb_cmd_secret, "reset EMAIL: make a new local password for an account" },
+    { "token", xb_cmd_token, "set EMAIL: store tokens read from standard input" },
     { "version", cmd_version, "print the version and the libraries in use" },
     { "help", cmd_help, "show this help" },
 };
@@ -57,8 +63,9 @@ static void usage(FILE *out)
     fprintf(out,
             "\n"
             "Options:\n"
-            "  --version    same as 'version'\n"
-            "  --help       same as 'help'\n");
+            "  --config FILE  the configuration file (default: $XB_CONFIG, else built-in defaults)\n"
+            "  --version      same as 'version'\n"
+            "  --help         same as 'help'\n");
 }
 
 static int cmd_help(int argc, char **argv)

@@ -327,11 +327,11 @@ class Rig:
 
     def stop(self):
         """Stop every process of this rig (also those of a rig started by another process)."""
-        pids = _marked_pids(self.dir)
-        for pid in pids:
-            # Each service was started as its own process group leader.
+        for pid in _marked_pids(self.dir):
+            # Each service leads its own process group: signal the whole group.
             try:
-                os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else None
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + STOP_TIMEOUT
@@ -439,8 +439,7 @@ class Rig:
         # A base_dir left by a killed Dovecot makes the new one refuse to start.
         shutil.rmtree(self.dir / "dovecot" / "run", ignore_errors=True)
         for path in (self.dir, *self.dir.rglob("*")):
-            if path.name != "sink" and "sink" not in path.relative_to(self.dir).parts:
-                os.chown(path, self._uid, self._gid, follow_symlinks=False)
+            os.chown(path, self._uid, self._gid, follow_symlinks=False)
         self.dir.chmod(0o755)
 
     def _check_traversable(self):
@@ -514,7 +513,7 @@ class Rig:
 
     def _start_dovecot(self):
         conf_dir = self.dir / "dovecot"
-        fields = dict(dir=self.dir, host=HOST, marker=MARKER_VAR, instance=os.getpid(),
+        fields = dict(dir=self.dir, host=HOST, marker=MARKER_VAR, instance=self.ports["imap"],
                       user=self._user, group=self._group, uid=self._uid, gid=self._gid,
                       **self.ports)
         (conf_dir / "dovecot.conf").write_text(DOVECOT_CONF.format(**fields))

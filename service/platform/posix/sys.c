@@ -1,7 +1,14 @@
 #include "../platform.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/utsname.h>
+
+int xb_plat_init(void)
+{
+    struct sigaction sa = { .sa_handler = SIG_IGN };
+    return sigaction(SIGPIPE, &sa, NULL);
+}
 
 void xb_plat_err_save(struct xb_errsave *save)
 {

@@ -6,6 +6,7 @@
 #include <windows.h>
 
 #include "../../core/mem.h"
+#include "../platform.h"
 
 int wmain(int argc, wchar_t **wargv);
 
@@ -20,6 +21,10 @@ int wmain(int argc, wchar_t **wargv)
         if (n <= 0 || !(argv[i] = xb_new_array(char, (size_t)n)))
             goto out;
         WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, argv[i], n, NULL, NULL);
+    }
+    if (xb_plat_init() != 0) {
+        fprintf(stderr, "xoauthbridge: cannot initialise Windows sockets\n");
+        goto out;
     }
     /* Japanese and other non-ASCII output reads right in a console. */
     SetConsoleOutputCP(CP_UTF8);

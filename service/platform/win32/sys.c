@@ -1,7 +1,14 @@
 #include "../platform.h"
 
 #include <errno.h>
+#include <winsock2.h>
 #include <windows.h>
+
+int xb_plat_init(void)
+{
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? 0 : -1;
+}
 
 void xb_plat_err_save(struct xb_errsave *save)
 {

@@ -1,0 +1,860 @@
+/*
+ * The configuration: defaults and presets, the INI file over them (ini.c splits the
+ * lines, this file gives them meaning), then the checks that need the whole file.
+ * The first error stops the parse; its message names the file, the line and the key.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../platform/platform.h"
+#include "addr.h"
+#include "ini.h"
+#include "mem.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024) /* a config file is a few kilobytes */
+#define PROVIDERS_MAX 64
+#define HOST_MAX 256
+#define ECHO_MAX 80 /* longest piece of a bad value quoted back in a message */
+
+/* ---------------------------------------------------------------- presets */
+
+struct preset_server {
+    const char *host;
+    unsigned port;
+    enum xb_tls_mode tls;
+};
+
+struct preset {
+    const char *name;
+    enum xb_provider_kind kind;
+    const char *auth_url, *token_url, *revoke_url, *scope, *issuer;
+    struct preset_server imap, pop3, smtp;
+    enum xb_sasl_mech sasl;
+};
+
+/* No client IDs: each organisation registers its own OAuth client. */
+static const struct preset presets[] = {
+    {
+        .name = "google",
+        .kind = XB_PROVIDER_GOOGLE,
+        .auth_url = "https://accounts.google.com/o/oauth2/v2/auth",
+        .token_url = "https://oauth2.googleapis.com/token",
+        .revoke_url = "https://oauth2.googleapis.com/revoke",
+        .scope = "https://mail.google.com/",
+        .issuer = "https://accounts.google.com",
+        .imap = { "imap.gmail.com", 993, XB_TLS_IMPLICIT },
+        .pop3 = { "pop.gmail.com", 995, XB_TLS_IMPLICIT },
+        .smtp = { "smtp.gmail.com", 465, XB_TLS_IMPLICIT },
+        .sasl = XB_SASL_XOAUTH2,
+    },
+    {
+        .name = "microsoft",
+        .kind = XB_PROVIDER_MICROSOFT,
+        .auth_url = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        .token_url = "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        .revoke_url = NULL,
+        .scope = "https://outlook.office.com/IMAP.AccessAsUser.All "
+                 "https://outlook.office.com/POP.AccessAsUser.All "
+                 "https://outlook.office.com/SMTP.Send offline_access",
+        .issuer = NULL, /* "common" is multi-tenant: the issuer differs per tenant */
+        .imap = { "outlook.office365.com", 993, XB_TLS_IMPLICIT },
+        .pop3 = { "outlook.office365.com", 995, XB_TLS_IMPLICIT },
+        .smtp = { "smtp.office365.com", 587, XB_TLS_STARTTLS },
+        .sasl = XB_SASL_XOAUTH2,
+    },
+};
+
+static const struct preset *preset_of(enum xb_provider_kind kind)
+{
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+        if (presets[i].kind == kind)
+            return &presets[i];
+    }
+    return NULL;
+}
+
+/* Frees what p owns, not p. */
+static void provider_clear(struct xb_provider *p)
+{
+    xb_free(p->name);
+    xb_free(p->auth_url);
+    xb_free(p->token_url);
+    xb_free(p->revoke_url);
+    xb_free(p->scope);
+    xb_free(p->client_id);
+    xb_free_str_secret(p->client_secret);
+    xb_free(p->hosted_domain);
+    xb_free(p->issuer);
+    xb_free(p->imap.host);
+    xb_free(p->pop3.host);
+    xb_free(p->smtp.host);
+}
+
+static void provider_free(struct xb_provider *p)
+{
+    if (!p)
+        return;
+    provider_clear(p);
+    xb_free(p);
+}
+
+/* NULL stays NULL; false only when a copy could not be made. */
+static bool dup_opt(char **dst, const char *src)
+{
+    *dst = src ? xb_strdup(src) : NULL;
+    return !src || *dst;
+}
+
+static bool server_from(struct xb_server *dst, const struct preset_server *src)
+{
+    dst->port = src->port;
+    dst->tls = src->tls;
+    return dup_opt(&dst->host, src->host);
+}
+
+/* A provider named name, filled from pre (NULL: empty, for a custom provider). */
+static struct xb_provider *provider_new(const struct preset *pre, const char *name,
+                                        enum xb_provider_kind kind)
+{
+    struct xb_provider *p = xb_new(struct xb_provider);
+    if (!p)
+        return NULL;
+    p->kind = kind;
+    p->sasl = XB_SASL_XOAUTH2;
+    bool ok = dup_opt(&p->name, name);
+    if (ok && pre) {
+        ok = dup_opt(&p->auth_url, pre->auth_url) && dup_opt(&p->token_url, pre->token_url) &&
+             dup_opt(&p->revoke_url, pre->revoke_url) && dup_opt(&p->scope, pre->scope) &&
+             dup_opt(&p->issuer, pre->issuer) && server_from(&p->imap, &pre->imap) &&
+             server_from(&p->pop3, &pre->pop3) && server_from(&p->smtp, &pre->smtp);
+        p->sasl = pre->sasl;
+    }
+    if (!ok) {
+        provider_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---------------------------------------------------------------- text */
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool eq_ci(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++) {
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    }
+    return true;
+}
+
+static bool view_is(struct xb_view v, const char *s)
+{
+    return eq_ci(v.p, v.len, s);
+}
+
+/* ---------------------------------------------------------------- keys */
+
+enum key_type {
+    K_STR,      /* text; empty means unset */
+    K_URL,      /* https:// (http:// to loopback); empty means unset */
+    K_UINT,     /* unsigned in [min, max] */
+    K_SIZE,     /* size_t in [min, max] */
+    K_BOOL,
+    K_LOGLEVEL,
+    K_LISTEN,   /* host:port, empty or "off" */
+    K_PRESET,   /* provider kind */
+    K_SERVER,   /* host:port, empty or "off" */
+    K_TLS,
+    K_SASL,
+};
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t off;  /* into struct xb_config, or struct xb_provider for provider keys */
+    unsigned long min, max;
+};
+
+#define CFG(f) offsetof(struct xb_config, f)
+#define PRV(f) offsetof(struct xb_provider, f)
+#define TIMEOUT(name) { #name, K_UINT, CFG(name), 1, 86400 }
+
+static const struct key general_keys[] = {
+    { "state_dir", K_STR, CFG(state_dir), 0, 0 },
+    { "log_level", K_LOGLEVEL, CFG(log_level), 0, 0 },
+    { "log_file", K_STR, CFG(log_file), 0, 0 },
+    { "browser", K_STR, CFG(browser), 0, 0 },
+    TIMEOUT(signin_timeout),
+};
+
+enum { PX_IMAP_LISTEN, PX_POP3_LISTEN, PX_SMTP_LISTEN };
+static const struct key proxy_keys[] = {
+    [PX_IMAP_LISTEN] = { "imap_listen", K_LISTEN, CFG(imap), 0, 0 },
+    [PX_POP3_LISTEN] = { "pop3_listen", K_LISTEN, CFG(pop3), 0, 0 },
+    [PX_SMTP_LISTEN] = { "smtp_listen", K_LISTEN, CFG(smtp), 0, 0 },
+    { "allow_non_loopback", K_BOOL, CFG(allow_non_loopback), 0, 0 },
+    { "local_starttls", K_BOOL, CFG(local_starttls), 0, 0 },
+    { "max_sessions", K_UINT, CFG(max_sessions), 1, 100000 },
+    { "line_max", K_SIZE, CFG(line_max), 512, 1048576 },
+    { "literal_max", K_SIZE, CFG(literal_max), 0, 16777216 },
+    TIMEOUT(connect_timeout),
+    TIMEOUT(login_timeout),
+    TIMEOUT(idle_timeout),
+    TIMEOUT(preauth_timeout),
+};
+
+static const struct key tls_keys[] = {
+    { "ca_file", K_STR, CFG(ca_file), 0, 0 },
+};
+
+enum {
+    P_PRESET, P_CLIENT_ID, P_CLIENT_SECRET, P_AUTH_URL, P_TOKEN_URL, P_REVOKE_URL, P_SCOPE,
+    P_HOSTED_DOMAIN, P_ISSUER, P_IMAP, P_POP3, P_SMTP, P_IMAP_TLS, P_POP3_TLS, P_SMTP_TLS,
+    P_SASL, P__COUNT
+};
+static const struct key provider_keys[P__COUNT] = {
+    [P_PRESET] = { "preset", K_PRESET, PRV(kind), 0, 0 },
+    [P_CLIENT_ID] = { "client_id", K_STR, PRV(client_id), 0, 0 },
+    [P_CLIENT_SECRET] = { "client_secret", K_STR, PRV(client_secret), 0, 0 },
+    [P_AUTH_URL] = { "auth_url", K_URL, PRV(auth_url), 0, 0 },
+    [P_TOKEN_URL] = { "token_url", K_URL, PRV(token_url), 0, 0 },
+    [P_REVOKE_URL] = { "revoke_url", K_URL, PRV(revoke_url), 0, 0 },
+    [P_SCOPE] = { "scope", K_STR, PRV(scope), 0, 0 },
+    [P_HOSTED_DOMAIN] = { "hosted_domain", K_STR, PRV(hosted_domain), 0, 0 },
+    [P_ISSUER] = { "issuer", K_URL, PRV(issuer), 0, 0 },
+    [P_IMAP] = { "imap", K_SERVER, PRV(imap), 0, 0 },
+    [P_POP3] = { "pop3", K_SERVER, PRV(pop3), 0, 0 },
+    [P_SMTP] = { "smtp", K_SERVER, PRV(smtp), 0, 0 },
+    [P_IMAP_TLS] = { "imap_tls", K_TLS, PRV(imap.tls), 0, 0 },
+    [P_POP3_TLS] = { "pop3_tls", K_TLS, PRV(pop3.tls), 0, 0 },
+    [P_SMTP_TLS] = { "smtp_tls", K_TLS, PRV(smtp.tls), 0, 0 },
+    [P_SASL] = { "sasl", K_SASL, PRV(sasl), 0, 0 },
+};
+
+#define KEYS_MAX 16 /* the most keys any section has */
+_Static_assert(P__COUNT <= KEYS_MAX, "provider keys");
+_Static_assert(sizeof(proxy_keys) / sizeof(proxy_keys[0]) <= KEYS_MAX, "proxy keys");
+_Static_assert(sizeof(general_keys) / sizeof(general_keys[0]) <= KEYS_MAX, "general keys");
+
+enum sect { S_GENERAL, S_PROXY, S_TLS, S__FIXED, S_PROVIDER = S__FIXED, S_NONE };
+
+static const struct section {
+    const char *name;
+    const struct key *keys;
+    size_t nkeys;
+} sections[] = {
+    [S_GENERAL] = { "general", general_keys, sizeof(general_keys) / sizeof(general_keys[0]) },
+    [S_PROXY] = { "proxy", proxy_keys, sizeof(proxy_keys) / sizeof(proxy_keys[0]) },
+    [S_TLS] = { "tls", tls_keys, sizeof(tls_keys) / sizeof(tls_keys[0]) },
+    [S_PROVIDER] = { "provider.NAME", provider_keys, P__COUNT },
+};
+
+/* ---------------------------------------------------------------- the parser */
+
+struct sect_state {
+    unsigned header_line;        /* 0: not seen */
+    unsigned key_line[KEYS_MAX]; /* where each key was given; 0: not given */
+};
+
+/* A [provider.NAME] section as written: only the keys given are meaningful. */
+struct draft {
+    struct xb_provider p;
+    struct sect_state st;
+};
+
+struct parser {
+    const char *file;
+    struct xb_config *cfg;
+    char **errmsg;
+    enum sect sect;
+    struct xb_view sect_name;    /* as written */
+    struct sect_state fixed[S__FIXED];
+    struct draft *drafts;
+    size_t ndrafts, cur;         /* cur: the draft being filled in [provider.NAME] */
+};
+
+static enum xb_err failv(struct parser *ps, unsigned line, const char *fmt, va_list ap)
+    XB_PRINTF(3, 0);
+static enum xb_err failv(struct parser *ps, unsigned line, const char *fmt, va_list ap)
+{
+    char text[768];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    if (!ps->errmsg)
+        return XB_ERR_INVAL;
+    char where[24] = "";
+    if (line)
+        snprintf(where, sizeof(where), ":%u", line);
+    size_t n = strlen(ps->file) + strlen(where) + strlen(text) + 3;
+    *ps->errmsg = xb_new_array(char, n);
+    if (!*ps->errmsg)
+        return XB_ERR_NOMEM;
+    snprintf(*ps->errmsg, n, "%s%s: %s", ps->file, where, text);
+    return XB_ERR_INVAL;
+}
+
+static enum xb_err fail(struct parser *ps, unsigned line, const char *fmt, ...) XB_PRINTF(3, 4);
+static enum xb_err fail(struct parser *ps, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum xb_err err = failv(ps, line, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+/* "key 'K' in [SECTION]: " then the text. */
+static enum xb_err key_fail(struct parser *ps, const struct xb_ini_item *it, const char *fmt,
+                            ...) XB_PRINTF(3, 4);
+static enum xb_err key_fail(struct parser *ps, const struct xb_ini_item *it, const char *fmt,
+                            ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return fail(ps, it->line, "key '%.*s' in [%.*s]: %s", (int)it->name.len, it->name.p,
+                (int)ps->sect_name.len, ps->sect_name.p, text);
+}
+
+#define ECHO(v) (int)((v).len > ECHO_MAX ? ECHO_MAX : (v).len), (v).p
+
+/* Whole decimal number: digits only (strtoul alone would take signs and spaces). */
+static bool parse_ulong(struct xb_view v, unsigned long min, unsigned long max,
+                        unsigned long *out)
+{
+    char buf[24];
+    if (v.len == 0 || v.len >= sizeof(buf))
+        return false;
+    for (size_t i = 0; i < v.len; i++) {
+        if (!is_digit(v.p[i]))
+            return false;
+    }
+    memcpy(buf, v.p, v.len);
+    buf[v.len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(buf, &end, 10);
+    if (errno == ERANGE || *end != '\0' || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+static int parse_bool(struct xb_view v)
+{
+    if (view_is(v, "yes") || view_is(v, "true") || view_is(v, "on") || view_is(v, "1"))
+        return 1;
+    if (view_is(v, "no") || view_is(v, "false") || view_is(v, "off") || view_is(v, "0"))
+        return 0;
+    return -1;
+}
+
+static enum xb_err set_string(char **field, struct xb_view v)
+{
+    char *s = NULL;
+    if (v.len && !(s = xb_strndup(v.p, v.len)))
+        return XB_ERR_NOMEM;
+    xb_free_str_secret(*field); /* client_secret passes through here too */
+    *field = s;
+    return XB_OK;
+}
+
+static enum xb_err set_value(struct parser *ps, const struct xb_ini_item *it,
+                             const struct key *k, void *base)
+{
+    unsigned char *field = (unsigned char *)base + k->off;
+    struct xb_view v = it->value;
+    char host[HOST_MAX];
+    unsigned long n;
+    unsigned port = 0;
+    int b;
+    switch (k->type) {
+    case K_STR:
+        return set_string((char **)(void *)field, v);
+    case K_URL:
+        if (v.len && !xb_addr_url_ok(v.p, v.len))
+            return key_fail(ps, it, "not an https:// URL (http:// is allowed only to a "
+                                    "loopback host such as 127.0.0.1); empty unsets it");
+        return set_string((char **)(void *)field, v);
+    case K_UINT:
+    case K_SIZE:
+        if (!parse_ulong(v, k->min, k->max, &n))
+            return key_fail(ps, it, "'%.*s' is not a whole number from %lu to %lu", ECHO(v),
+                            k->min, k->max);
+        if (k->type == K_UINT)
+            *(unsigned *)(void *)field = (unsigned)n;
+        else
+            *(size_t *)(void *)field = (size_t)n;
+        return XB_OK;
+    case K_BOOL:
+        if ((b = parse_bool(v)) < 0)
+            return key_fail(ps, it, "'%.*s' is not a boolean: use yes/no, true/false, "
+                                    "on/off or 1/0", ECHO(v));
+        *(bool *)(void *)field = b == 1;
+        return XB_OK;
+    case K_LOGLEVEL: {
+        static const char *const names[] = { "error", "warn", "info", "debug" };
+        static const enum xb_log_level levels[] = { XB_LOG_ERROR, XB_LOG_WARN, XB_LOG_INFO,
+                                                    XB_LOG_DEBUG };
+        for (size_t i = 0; i < 4; i++) {
+            if (view_is(v, names[i])) {
+                *(enum xb_log_level *)(void *)field = levels[i];
+                return XB_OK;
+            }
+        }
+        return key_fail(ps, it, "'%.*s' is not a log level: use error, warn, info or debug",
+                        ECHO(v));
+    }
+    case K_LISTEN:
+    case K_SERVER: {
+        bool off = v.len == 0 || view_is(v, "off");
+        if (!off) {
+            char buf[HOST_MAX + 16];
+            if (v.len >= sizeof(buf))
+                return key_fail(ps, it, "address too long");
+            memcpy(buf, v.p, v.len);
+            buf[v.len] = '\0';
+            if (!xb_hostport_parse(buf, host, sizeof(host), &port))
+                return key_fail(ps, it, "'%.*s' is not host:port or [IPv6]:port with a port "
+                                        "from 1 to 65535; empty or 'off' turns it off",
+                                ECHO(v));
+        }
+        if (k->type == K_LISTEN) {
+            struct xb_listen *l = (struct xb_listen *)(void *)field;
+            return set_string(&l->addr, off ? (struct xb_view){ NULL, 0 } : v);
+        }
+        struct xb_server *s = (struct xb_server *)(void *)field;
+        enum xb_err err = set_string(&s->host, off ? (struct xb_view){ NULL, 0 }
+                                                   : (struct xb_view){ host, strlen(host) });
+        s->port = off ? 0 : port;
+        return err;
+    }
+    case K_PRESET:
+        if (view_is(v, "google"))
+            *(enum xb_provider_kind *)(void *)field = XB_PROVIDER_GOOGLE;
+        else if (view_is(v, "microsoft"))
+            *(enum xb_provider_kind *)(void *)field = XB_PROVIDER_MICROSOFT;
+        else if (view_is(v, "custom"))
+            *(enum xb_provider_kind *)(void *)field = XB_PROVIDER_CUSTOM;
+        else
+            return key_fail(ps, it, "'%.*s' is not a preset: use google, microsoft or custom",
+                            ECHO(v));
+        return XB_OK;
+    case K_TLS:
+        if (view_is(v, "implicit"))
+            *(enum xb_tls_mode *)(void *)field = XB_TLS_IMPLICIT;
+        else if (view_is(v, "starttls"))
+            *(enum xb_tls_mode *)(void *)field = XB_TLS_STARTTLS;
+        else
+            return key_fail(ps, it, "'%.*s' is not a TLS mode: use implicit or starttls",
+                            ECHO(v));
+        return XB_OK;
+    case K_SASL:
+        if (view_is(v, "xoauth2"))
+            *(enum xb_sasl_mech *)(void *)field = XB_SASL_XOAUTH2;
+        else if (view_is(v, "oauthbearer"))
+            *(enum xb_sasl_mech *)(void *)field = XB_SASL_OAUTHBEARER;
+        else
+            return key_fail(ps, it, "'%.*s' is not a SASL mechanism: use xoauth2 or "
+                                    "oauthbearer", ECHO(v));
+        return XB_OK;
+    }
+    return XB_ERR_INVAL;
+}
+
+static enum xb_err enter_section(struct parser *ps, const struct xb_ini_item *it)
+{
+    static const char prefix[] = "provider.";
+    const size_t plen = sizeof(prefix) - 1;
+    struct xb_view name = it->name;
+    ps->sect_name = name;
+    for (enum sect s = 0; s < S__FIXED; s++) {
+        if (view_is(name, sections[s].name)) {
+            struct sect_state *st = &ps->fixed[s];
+            if (st->header_line)
+                return fail(ps, it->line, "section [%.*s] repeated (first at line %u): "
+                                          "merge the two", (int)name.len, name.p,
+                            st->header_line);
+            st->header_line = it->line;
+            ps->sect = s;
+            return XB_OK;
+        }
+    }
+    if (name.len <= plen || !eq_ci(name.p, plen, prefix))
+        return fail(ps, it->line, "unknown section [%.*s]: use [general], [proxy], [tls] or "
+                                  "[provider.NAME]", (int)name.len, name.p);
+
+    /* Provider names are case-insensitive: keep them in lower case. */
+    char *pname = xb_strndup(name.p + plen, name.len - plen);
+    if (!pname)
+        return XB_ERR_NOMEM;
+    for (char *c = pname; *c; c++)
+        *c = lower(*c);
+    for (size_t i = 0; i < ps->ndrafts; i++) {
+        if (strcmp(ps->drafts[i].p.name, pname) == 0) {
+            xb_free(pname);
+            return fail(ps, it->line, "section [%.*s] repeated (first at line %u): merge "
+                                      "the two", (int)name.len, name.p,
+                        ps->drafts[i].st.header_line);
+        }
+    }
+    if (ps->ndrafts == PROVIDERS_MAX) {
+        xb_free(pname);
+        return fail(ps, it->line, "section [%.*s]: more than %d providers", (int)name.len,
+                    name.p, PROVIDERS_MAX);
+    }
+    struct draft *d = xb_realloc_array(ps->drafts, ps->ndrafts + 1, sizeof(*d));
+    if (!d) {
+        xb_free(pname);
+        return XB_ERR_NOMEM;
+    }
+    ps->drafts = d;
+    d = &ps->drafts[ps->ndrafts];
+    memset(d, 0, sizeof(*d));
+    d->p.name = pname;
+    d->p.kind = strcmp(pname, "google") == 0      ? XB_PROVIDER_GOOGLE
+                : strcmp(pname, "microsoft") == 0 ? XB_PROVIDER_MICROSOFT
+                                                  : XB_PROVIDER_CUSTOM;
+    d->st.header_line = it->line;
+    ps->cur = ps->ndrafts++;
+    ps->sect = S_PROVIDER;
+    return XB_OK;
+}
+
+static enum xb_err on_key(struct parser *ps, const struct xb_ini_item *it)
+{
+    if (ps->sect == S_NONE)
+        return fail(ps, it->line, "key '%.*s' is outside any section: put it under [general], "
+                                  "[proxy], [tls] or [provider.NAME]", (int)it->name.len,
+                    it->name.p);
+    const struct section *sec = &sections[ps->sect];
+    struct sect_state *st;
+    void *base;
+    if (ps->sect == S_PROVIDER) {
+        st = &ps->drafts[ps->cur].st;
+        base = &ps->drafts[ps->cur].p;
+    } else {
+        st = &ps->fixed[ps->sect];
+        base = ps->cfg;
+    }
+    for (size_t i = 0; i < sec->nkeys; i++) {
+        if (!view_is(it->name, sec->keys[i].name))
+            continue;
+        if (st->key_line[i])
+            return key_fail(ps, it, "given twice in this section (first at line %u)",
+                            st->key_line[i]);
+        st->key_line[i] = it->line;
+        return set_value(ps, it, &sec->keys[i], base);
+    }
+    char allowed[400] = "";
+    size_t pos = 0;
+    for (size_t i = 0; i < sec->nkeys && pos < sizeof(allowed); i++)
+        pos += (size_t)snprintf(allowed + pos, sizeof(allowed) - pos, "%s%s", i ? ", " : "",
+                                sec->keys[i].name);
+    return key_fail(ps, it, "unknown key; [%s] has %s", sec->name, allowed);
+}
+
+/* ---------------------------------------------------------------- whole-file checks */
+
+static enum xb_err check_listeners(struct parser *ps)
+{
+    const struct xb_listen *ls[3] = { &ps->cfg->imap, &ps->cfg->pop3, &ps->cfg->smtp };
+    char host[3][HOST_MAX];
+    unsigned port[3];
+    for (int i = 0; i < 3; i++) {
+        const char *key = proxy_keys[PX_IMAP_LISTEN + i].name;
+        unsigned line = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + i];
+        if (!ls[i]->addr)
+            continue;
+        if (!xb_hostport_parse(ls[i]->addr, host[i], sizeof(host[i]), &port[i]))
+            return XB_ERR_INVAL; /* defaults parse and set_value checked the rest */
+        if (!ps->cfg->allow_non_loopback && !xb_addr_is_loopback(host[i], strlen(host[i])))
+            return fail(ps, line, "key '%s' in [proxy]: %s is not a loopback address; "
+                                  "listening on it needs allow_non_loopback = yes", key,
+                        ls[i]->addr);
+        for (int j = 0; j < i; j++) {
+            unsigned jline = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + j];
+            if (!ls[j]->addr || port[i] != port[j] || !eq_ci(host[i], strlen(host[i]), host[j]))
+                continue;
+            /* Blame the key the file set last: the other may be a default. */
+            int a = line > jline ? i : j, b = line > jline ? j : i;
+            return fail(ps, line > jline ? line : jline, "key '%s' in [proxy]: %s is also "
+                        "%s's address; each protocol needs its own port",
+                        proxy_keys[PX_IMAP_LISTEN + a].name, ls[a]->addr,
+                        proxy_keys[PX_IMAP_LISTEN + b].name);
+        }
+    }
+    return XB_OK;
+}
+
+static enum xb_tls_mode tls_for_port(int proto, unsigned port)
+{
+    static const unsigned plain[3][2] = { { 143, 143 }, { 110, 110 }, { 587, 25 } };
+    return port == plain[proto][0] || port == plain[proto][1] ? XB_TLS_STARTTLS
+                                                              : XB_TLS_IMPLICIT;
+}
+
+static void move_str(char **dst, char **src)
+{
+    xb_free_str_secret(*dst);
+    *dst = *src;
+    *src = NULL;
+}
+
+/* The preset the draft names, overridden by the keys it gives. */
+static enum xb_err build_provider(struct parser *ps, struct draft *d, struct xb_provider **out)
+{
+    *out = NULL;
+    struct xb_provider *p = provider_new(preset_of(d->p.kind), d->p.name, d->p.kind);
+    if (!p)
+        return XB_ERR_NOMEM;
+    for (int i = 0; i < P__COUNT; i++) {
+        const struct key *k = &provider_keys[i];
+        unsigned char *dst = (unsigned char *)p + k->off;
+        unsigned char *src = (unsigned char *)&d->p + k->off;
+        if (!d->st.key_line[i])
+            continue;
+        if (k->type == K_STR || k->type == K_URL) {
+            move_str((char **)(void *)dst, (char **)(void *)src);
+        } else if (k->type == K_SERVER) {
+            struct xb_server *ds = (struct xb_server *)(void *)dst;
+            struct xb_server *ss = (struct xb_server *)(void *)src;
+            int proto = i - P_IMAP;
+            move_str(&ds->host, &ss->host);
+            ds->port = ss->port;
+            /* A new port without a mode: the mode that port means for the protocol. */
+            if (!d->st.key_line[P_IMAP_TLS + proto])
+                ds->tls = tls_for_port(proto, ds->port);
+        } else if (k->type == K_TLS) {
+            memcpy(dst, src, sizeof(enum xb_tls_mode));
+        } else if (k->type == K_SASL) {
+            memcpy(dst, src, sizeof(enum xb_sasl_mech));
+        }
+    }
+
+    char missing[96] = "";
+    size_t pos = 0;
+    const char *need[] = { p->auth_url ? NULL : "auth_url", p->token_url ? NULL : "token_url",
+                           p->scope ? NULL : "scope",
+                           p->imap.host || p->pop3.host || p->smtp.host ? NULL : "a server" };
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+        if (need[i])
+            pos += (size_t)snprintf(missing + pos, sizeof(missing) - pos, "%s%s",
+                                    pos ? ", " : "", need[i]);
+    }
+    if (pos) {
+        provider_free(p);
+        return fail(ps, d->st.header_line, "section [provider.%s]: %s provider needs auth_url, "
+                                           "token_url, scope and at least one of imap, pop3, "
+                                           "smtp; missing: %s", d->p.name,
+                    d->p.kind == XB_PROVIDER_CUSTOM ? "a custom" : "a", missing);
+    }
+    *out = p;
+    return XB_OK;
+}
+
+static enum xb_err apply_providers(struct parser *ps)
+{
+    for (size_t i = 0; i < ps->ndrafts; i++) {
+        struct xb_provider *p;
+        enum xb_err err = build_provider(ps, &ps->drafts[i], &p);
+        if (err)
+            return err;
+        struct xb_provider **pp = &ps->cfg->providers;
+        while (*pp && strcmp((*pp)->name, p->name) != 0)
+            pp = &(*pp)->next;
+        if (*pp) { /* a preset the file redefines keeps its place */
+            p->next = (*pp)->next;
+            provider_free(*pp);
+        }
+        *pp = p;
+    }
+    return XB_OK;
+}
+
+static void drafts_free(struct parser *ps)
+{
+    for (size_t i = 0; i < ps->ndrafts; i++)
+        provider_clear(&ps->drafts[i].p);
+    xb_free(ps->drafts);
+}
+
+/* ---------------------------------------------------------------- public */
+
+enum xb_err xb_config_new_default(struct xb_config **out)
+{
+    enum xb_err err = XB_ERR_NOMEM;
+    struct xb_config *cfg = xb_new(struct xb_config);
+    *out = NULL;
+    if (!cfg)
+        return XB_ERR_NOMEM;
+    cfg->log_level = XB_LOG_INFO;
+    cfg->max_sessions = 1000;
+    cfg->line_max = 8192;
+    cfg->literal_max = 65536;
+    cfg->connect_timeout = 30;
+    cfg->login_timeout = 60;
+    cfg->idle_timeout = 1860; /* clients re-IDLE every 29 min; RFC 9051 autologout >= 30 */
+    cfg->preauth_timeout = 120;
+    cfg->signin_timeout = 300;
+    if (!(cfg->imap.addr = xb_strdup("127.0.0.1:1143")) ||
+        !(cfg->pop3.addr = xb_strdup("127.0.0.1:1110")) ||
+        !(cfg->smtp.addr = xb_strdup("127.0.0.1:1587")))
+        goto out;
+    /* No default directory (no HOME): left NULL, and parsing a file then asks for one. */
+    if (xb_plat_default_state_dir(&cfg->state_dir) == XB_ERR_NOMEM)
+        goto out;
+    struct xb_provider **tail = &cfg->providers;
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+        if (!(*tail = provider_new(&presets[i], presets[i].name, presets[i].kind)))
+            goto out;
+        tail = &(*tail)->next;
+    }
+    err = XB_OK;
+out:
+    if (err)
+        xb_config_free(cfg);
+    else
+        *out = cfg;
+    return err;
+}
+
+enum xb_err xb_config_parse(const char *name, const char *text, size_t len,
+                            struct xb_config **out, char **errmsg)
+{
+    struct parser ps = { .file = name ? name : "(config)", .errmsg = errmsg, .sect = S_NONE };
+    struct xb_ini ini;
+    struct xb_ini_item it;
+    enum xb_ini_kind kind;
+    *out = NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    enum xb_err err = xb_config_new_default(&ps.cfg);
+    if (err)
+        return err;
+    if (!(ps.cfg->path = xb_strdup(ps.file))) {
+        err = XB_ERR_NOMEM;
+        goto out;
+    }
+    xb_ini_init(&ini, text, len);
+    while ((kind = xb_ini_next(&ini, &it)) != XB_INI_END) {
+        if (kind == XB_INI_ERROR)
+            err = fail(&ps, it.line, "%s", it.error);
+        else if (kind == XB_INI_SECTION)
+            err = enter_section(&ps, &it);
+        else
+            err = on_key(&ps, &it);
+        if (err)
+            goto out;
+    }
+    if ((err = check_listeners(&ps)) || (err = apply_providers(&ps)))
+        goto out;
+    if (!ps.cfg->state_dir) {
+        unsigned line = ps.fixed[S_GENERAL].key_line[0];
+        err = fail(&ps, line, "key 'state_dir' in [general]: %s", line
+                   ? "empty: give the directory for the account store"
+                   : "no default here (XDG_STATE_HOME and HOME, or LOCALAPPDATA on Windows, "
+                     "are unset): give the directory for the account store");
+    }
+out:
+    drafts_free(&ps);
+    if (err)
+        xb_config_free(ps.cfg);
+    else
+        *out = ps.cfg;
+    return err;
+}
+
+enum xb_err xb_config_load(const char *path, struct xb_config **out, char **errmsg)
+{
+    enum xb_err err = XB_OK;
+    char *buf = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    *out = NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    /* stdio: the file's name is as the caller gave it; wide (non-ANSI) Windows paths
+     * wait for the platform's file reader. */
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err = errno == ENOENT ? XB_ERR_NOTFOUND : XB_ERR_IO;
+        why = strerror(errno);
+        goto out;
+    }
+    if (!(buf = xb_new_array(char, CONFIG_FILE_MAX + 1))) {
+        err = XB_ERR_NOMEM;
+        goto out;
+    }
+    len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        err = XB_ERR_IO;
+        why = "read error";
+    } else if (len > CONFIG_FILE_MAX) {
+        err = XB_ERR_RANGE;
+        why = "larger than 1 MiB; a config file is a few kilobytes";
+    } else {
+        err = xb_config_parse(path, buf, len, out, errmsg);
+    }
+out:
+    if (f)
+        fclose(f);
+    xb_free(buf);
+    if (why && errmsg) {
+        size_t n = strlen(path) + strlen(why) + 3;
+        if ((*errmsg = xb_new_array(char, n)))
+            snprintf(*errmsg, n, "%s: %s", path, why);
+    }
+    return err;
+}
+
+void xb_config_free(struct xb_config *cfg)
+{
+    if (!cfg)
+        return;
+    xb_free(cfg->path);
+    xb_free(cfg->state_dir);
+    xb_free(cfg->log_file);
+    xb_free(cfg->imap.addr);
+    xb_free(cfg->pop3.addr);
+    xb_free(cfg->smtp.addr);
+    xb_free(cfg->ca_file);
+    xb_free(cfg->browser);
+    while (cfg->providers) {
+        struct xb_provider *next = cfg->providers->next;
+        provider_free(cfg->providers);
+        cfg->providers = next;
+    }
+    xb_free(cfg);
+}
+
+const struct xb_provider *xb_config_provider(const struct xb_config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (const struct xb_provider *p = cfg->providers; p; p = p->next) {
+        if (eq_ci(p->name, strlen(p->name), name))
+            return p;
+    }
+    return NULL;
+}

@@ -1,0 +1,102 @@
+/*
+ * The companion's configuration: an INI file (documented key by key in docs/config.md),
+ * then, on Windows, policy values that override it (later issue). Every error names the
+ * file, the line and the key.
+ */
+#ifndef XB_CONFIG_H
+#define XB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "log.h"
+
+enum xb_tls_mode {
+    XB_TLS_IMPLICIT,          /* TLS from the first byte (993, 995, 465) */
+    XB_TLS_STARTTLS,          /* plain greeting, then STARTTLS/STLS (587) */
+};
+
+enum xb_sasl_mech {
+    XB_SASL_XOAUTH2,
+    XB_SASL_OAUTHBEARER,
+};
+
+/* host:port of an upstream mail server; host NULL means "not offered by this provider". */
+struct xb_server {
+    char *host;
+    unsigned port;
+    enum xb_tls_mode tls;
+};
+
+enum xb_provider_kind {
+    XB_PROVIDER_GOOGLE,       /* Gmail and Google Workspace */
+    XB_PROVIDER_MICROSOFT,    /* Microsoft 365 and Outlook.com */
+    XB_PROVIDER_CUSTOM,       /* everything from the config file */
+};
+
+struct xb_provider {
+    char *name;               /* section [provider.NAME] */
+    enum xb_provider_kind kind;
+    char *auth_url;           /* authorization endpoint */
+    char *token_url;
+    char *revoke_url;         /* may be NULL */
+    char *scope;              /* space-separated */
+    char *client_id;
+    char *client_secret;      /* a desktop client's "secret" is not secret (RFC 8252 8.5) */
+    char *hosted_domain;      /* Google "hd": restrict sign-in to this Workspace domain */
+    char *issuer;             /* expected RFC 9207 "iss"; NULL: not checked unless sent */
+    struct xb_server imap, pop3, smtp;
+    enum xb_sasl_mech sasl;
+    struct xb_provider *next;
+};
+
+struct xb_listen {
+    char *addr;               /* "127.0.0.1:1143"; NULL: this protocol is off */
+};
+
+struct xb_config {
+    char *path;               /* the file read, for messages */
+    char *state_dir;          /* account store and its key */
+    enum xb_log_level log_level;
+    char *log_file;           /* NULL: standard error */
+
+    struct xb_listen imap, pop3, smtp;
+    bool allow_non_loopback;  /* listening on other addresses needs this, explicitly */
+    bool local_starttls;      /* offer STARTTLS to local clients (needs cert/key) */
+
+    unsigned max_sessions;
+    size_t line_max;          /* longest command line before login */
+    size_t literal_max;       /* longest IMAP literal before login */
+    unsigned connect_timeout; /* seconds: upstream TCP + TLS */
+    unsigned login_timeout;   /* seconds: from accept to logged in upstream */
+    unsigned idle_timeout;    /* seconds without traffic after login (IMAP IDLE: 30 min) */
+    unsigned preauth_timeout; /* seconds a client may stay silent before login */
+
+    char *ca_file;            /* extra CA certificates for upstream TLS (tests) */
+    char *browser;            /* command to open the sign-in page; NULL: the system's */
+    unsigned signin_timeout;  /* seconds to wait for the browser sign-in */
+
+    struct xb_provider *providers;
+};
+
+/* Defaults (loopback listeners on 1143/1110/1587, the google and microsoft presets);
+ * never NULL-returning except out of memory. */
+enum xb_err xb_config_new_default(struct xb_config **out);
+
+/* Reads path over the defaults. On error, *errmsg (caller frees) says
+ * "FILE:LINE: key 'K' in [SECTION]: what is wrong". */
+enum xb_err xb_config_load(const char *path, struct xb_config **out, char **errmsg);
+
+/* Same, from a string (tests); name stands in for the file name in messages. */
+enum xb_err xb_config_parse(const char *name, const char *text, size_t len,
+                            struct xb_config **out, char **errmsg);
+
+void xb_config_free(struct xb_config *cfg);
+
+const struct xb_provider *xb_config_provider(const struct xb_config *cfg, const char *name);
+
+/* "host:port", "[v6]:port" -> parts; false if malformed or port out of 1..65535. */
+bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *port);
+
+#endif

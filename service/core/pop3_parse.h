@@ -1,0 +1,57 @@
+/*
+ * POP3 (RFC 1939, 2449, 5034): client command lines before login and server response
+ * lines during the proxy's own login upstream. Stateless: one line at a time.
+ */
+#ifndef XB_POP3_PARSE_H
+#define XB_POP3_PARSE_H
+
+#include "parse.h"
+
+enum xb_pop3_verb {
+    XB_POP3_UNKNOWN,
+    XB_POP3_USER,
+    XB_POP3_PASS,
+    XB_POP3_AUTH,
+    XB_POP3_CAPA,
+    XB_POP3_QUIT,
+    XB_POP3_APOP,
+    XB_POP3_STLS,
+    XB_POP3_NOOP,
+    XB_POP3_RSET,
+};
+
+struct xb_pop3_cmd {
+    struct xb_view name;      /* the keyword as sent */
+    enum xb_pop3_verb verb;
+    struct xb_view arg;       /* everything after the first space (PASS may contain spaces);
+                                 empty if none */
+    struct xb_view arg1;      /* AUTH: the mechanism; other verbs: the first word of arg */
+    struct xb_view arg2;      /* AUTH: the initial response if present ("=" means empty) */
+    const char *error;        /* on BAD/TOO_LONG: a short English reason */
+};
+
+/* Parses one command line from data (up to its LF). Keywords are case-insensitive and
+ * 3-4 letters; an empty line or a non-alphabetic keyword is BAD. */
+enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
+                               struct xb_pop3_cmd *cmd, size_t *consumed);
+
+enum xb_pop3_status {
+    XB_POP3_ST_OK,            /* "+OK ..." */
+    XB_POP3_ST_ERR,           /* "-ERR ..." */
+    XB_POP3_ST_CONTINUE,      /* "+ ..." (SASL challenge; text = base64) */
+};
+
+struct xb_pop3_resp {
+    enum xb_pop3_status status;
+    struct xb_view code;      /* RFC 2449 extended code inside "[...]" ("AUTH", "SYS/TEMP"), if any */
+    struct xb_view text;      /* the rest */
+};
+
+/* One response line without CR LF; false if it is not a POP3 status line. */
+bool xb_pop3_resp_parse(struct xb_view line, struct xb_pop3_resp *resp);
+
+/* Whether a line of an upstream CAPA answer is kept for the local side: SASL ..., STLS,
+ * USER and IMPLEMENTATION are dropped (the proxy adds its own SASL PLAIN and USER). */
+bool xb_pop3_capa_keep(struct xb_view capa_line);
+
+#endif

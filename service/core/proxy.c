@@ -1,0 +1,198 @@
+#include "proxy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "log.h"
+#include "mem.h"
+#include "tls.h"
+
+/* Bursts of hundreds of clients connecting at once must not be dropped by the kernel. */
+#define XB_LISTEN_BACKLOG 1024
+
+static const struct xb_proto *const protos[XB_PROTO__COUNT] = {
+    [XB_PROTO_IMAP] = &xb_proto_imap,
+    [XB_PROTO_POP3] = &xb_proto_pop3,
+    [XB_PROTO_SMTP] = &xb_proto_smtp,
+};
+
+enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
+                         struct xb_store *store, struct xb_token_source *tokens,
+                         struct xb_proxy **out, char **errmsg)
+{
+    struct xb_proxy *px = xb_new(struct xb_proxy);
+    enum xb_err err = XB_ERR_NOMEM;
+    if (!px)
+        goto out;
+    px->base = base;
+    px->cfg = cfg;
+    px->store = store;
+    px->tokens = tokens;
+    err = xb_tls_new(cfg->ca_file, &px->tls, errmsg);
+    if (err != XB_OK)
+        goto out;
+    px->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (!px->dns) {
+        /* No resolver configuration: IP literals still work; names will fail clearly. */
+        xb_log_warn("no DNS resolver configuration found; only IP addresses can be reached");
+        px->dns = evdns_base_new(base, 0);
+    }
+    *out = px;
+    px = NULL;
+    err = XB_OK;
+out:
+    xb_proxy_free(px);
+    return err;
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct xb_proxy *px = arg;
+    enum xb_proto_id id = XB_PROTO_IMAP;
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        if (px->listeners[i] == l)
+            id = (enum xb_proto_id)i;
+
+    char host[64] = "?", peer[80];
+    if (sa->sa_family == AF_INET)
+        evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+    else if (sa->sa_family == AF_INET6)
+        evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+    unsigned port = sa->sa_family == AF_INET ? ntohs(((struct sockaddr_in *)sa)->sin_port)
+                    : sa->sa_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)sa)->sin6_port)
+                                                : 0;
+    snprintf(peer, sizeof(peer), "%s:%u", host, port);
+    evutil_make_socket_nonblocking(fd);
+    xb_session_start(px, protos[id], (intptr_t)fd, peer);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    /* Out of descriptors, usually: say so and keep listening. */
+    int err = EVUTIL_SOCKET_ERROR();
+    xb_log_error("accept failed: %s", evutil_socket_error_to_string(err));
+}
+
+static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const char *addr,
+                              char **errmsg)
+{
+    struct sockaddr_storage ss;
+    int sslen = (int)sizeof(ss);
+    char buf[512];
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+        snprintf(buf, sizeof(buf), "%s_listen: '%s' is not an address:port", protos[id]->name,
+                 addr);
+        *errmsg = xb_strdup(buf);
+        return XB_ERR_INVAL;
+    }
+    px->listeners[id] = evconnlistener_new_bind(
+        px->base, accept_cb, px,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, XB_LISTEN_BACKLOG,
+        (struct sockaddr *)&ss, sslen);
+    if (!px->listeners[id]) {
+        snprintf(buf, sizeof(buf), "%s_listen: cannot listen on %s: %s", protos[id]->name, addr,
+                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        *errmsg = xb_strdup(buf);
+        return XB_ERR_NET;
+    }
+    evconnlistener_set_error_cb(px->listeners[id], accept_error_cb);
+    xb_proxy_listen_addr(px, id, buf, sizeof(buf));
+    xb_log_info("%s: listening on %s", protos[id]->name, buf);
+    return XB_OK;
+}
+
+enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
+{
+    const struct xb_listen *cfg[XB_PROTO__COUNT] = {
+        [XB_PROTO_IMAP] = &px->cfg->imap,
+        [XB_PROTO_POP3] = &px->cfg->pop3,
+        [XB_PROTO_SMTP] = &px->cfg->smtp,
+    };
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
+        if (!cfg[i]->addr)
+            continue;
+        enum xb_err err = listen_one(px, (enum xb_proto_id)i, cfg[i]->addr, errmsg);
+        if (err != XB_OK)
+            return err;
+    }
+    return XB_OK;
+}
+
+void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id id, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!px->listeners[id])
+        return;
+    struct sockaddr_storage ss;
+    ev_socklen_t len = sizeof(ss);
+    if (getsockname(evconnlistener_get_fd(px->listeners[id]), (struct sockaddr *)&ss, &len) != 0)
+        return;
+    char host[64] = "";
+    unsigned port = 0;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        evutil_inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+        snprintf(buf, size, "%s:%u", host, port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        port = ntohs(sin6->sin6_port);
+        snprintf(buf, size, "[%s]:%u", host, port);
+    }
+}
+
+void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s)
+{
+    s->next = px->sessions;
+    if (px->sessions)
+        px->sessions->prev = s;
+    px->sessions = s;
+    px->nsessions++;
+}
+
+void xb_proxy_session_removed(struct xb_proxy *px, struct xb_session *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        px->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    px->nsessions--;
+}
+
+void xb_proxy_shutdown(struct xb_proxy *px)
+{
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
+        if (px->listeners[i]) {
+            evconnlistener_free(px->listeners[i]);
+            px->listeners[i] = NULL;
+        }
+    }
+    struct xb_session *s = px->sessions, *next;
+    for (; s; s = next) {
+        next = s->next;
+        xb_session_shutdown(s, "XOAuth Bridge is shutting down");
+    }
+}
+
+void xb_proxy_free(struct xb_proxy *px)
+{
+    if (!px)
+        return;
+    xb_proxy_shutdown(px);
+    /* Sessions still flushing their last words are ended now. */
+    while (px->sessions)
+        xb_session_free_now(px->sessions);
+    if (px->dns)
+        evdns_base_free(px->dns, 0);
+    xb_tls_free(px->tls);
+    xb_free(px);
+}

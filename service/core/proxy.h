@@ -1,0 +1,48 @@
+/*
+ * The proxy: loopback listeners for IMAP, POP3 and SMTP on one libevent loop, the list
+ * of live sessions, and what every session needs (config, store, token source, TLS).
+ */
+#ifndef XB_PROXY_H
+#define XB_PROXY_H
+
+#include "config.h"
+#include "err.h"
+#include "session.h"
+
+struct event_base;
+struct evconnlistener;
+struct evdns_base;
+struct xb_store;
+struct xb_tls;
+struct xb_token_source;
+
+struct xb_proxy {
+    struct event_base *base;
+    struct evdns_base *dns;
+    const struct xb_config *cfg;
+    struct xb_store *store;
+    struct xb_token_source *tokens;
+    struct xb_tls *tls;
+    struct evconnlistener *listeners[XB_PROTO__COUNT];
+    unsigned nsessions;
+    unsigned long next_id;
+    struct xb_session *sessions;       /* doubly linked, newest first */
+};
+
+enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
+                         struct xb_store *store, struct xb_token_source *tokens,
+                         struct xb_proxy **out, char **errmsg);
+/* Binds the configured listeners; *errmsg names the one that failed and why. */
+enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg);
+/* Closes the listeners and ends every session with a goodbye line. */
+void xb_proxy_shutdown(struct xb_proxy *px);
+void xb_proxy_free(struct xb_proxy *px);
+
+/* The address a listener is bound to ("127.0.0.1:1143"), for logs and tests; "" if off. */
+void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id proto, char *buf, size_t size);
+
+/* Called by sessions. */
+void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s);
+void xb_proxy_session_removed(struct xb_proxy *px, struct xb_session *s);
+
+#endif

@@ -1,0 +1,705 @@
+/*
+ * The generic session: sockets, timers, local authentication, tokens, the upstream
+ * connection and the relay. Protocol files decide what is said; this file decides when.
+ */
+#include "session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "proxy.h"
+#include "sasl.h"
+#include "store.h"
+#include "tls.h"
+#include "tokens.h"
+#include "../platform/platform.h"
+
+/* The relay moves at most this much into the other side's output before it stops
+ * reading and waits for the output to drain to half: memory stays bounded per session
+ * whatever the speed difference between the two sides. */
+#define XB_RELAY_HIGH (512 * 1024)
+
+static const char *const state_names[] = {
+    [XB_SESS_PREAUTH] = "preauth", [XB_SESS_TOKEN] = "token",   [XB_SESS_CONNECT] = "connect",
+    [XB_SESS_UPLOGIN] = "uplogin", [XB_SESS_RELAY] = "relay",   [XB_SESS_CLOSING] = "closing",
+};
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void up_read_cb(struct bufferevent *bev, void *arg);
+static void up_write_cb(struct bufferevent *bev, void *arg);
+static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+static void session_free(struct xb_session *s);
+static void close_after_flush(struct xb_session *s);
+static void login_refused(struct xb_session *s, enum xb_err err, const char *text);
+
+static int64_t now_sec(struct xb_session *s)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(s->px->base, &tv);
+    return (int64_t)tv.tv_sec;
+}
+
+/* --- logging and state ------------------------------------------------------------ */
+
+void xb_sess_log(struct xb_session *s, enum xb_log_level level, const char *fmt, ...)
+{
+    if (level > xb_log_get_level())
+        return;
+    char text[XB_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    xb_log(level, s->id, "%s %s%s%s: %s", s->proto->name, s->peer, s->email ? " " : "",
+           s->email ? s->email : "", text);
+}
+
+void xb_sess_set_state(struct xb_session *s, enum xb_sess_state state)
+{
+    if (s->state == state)
+        return;
+    xb_sess_log(s, XB_LOG_DEBUG, "state %s -> %s", state_names[s->state], state_names[state]);
+    s->state = state;
+}
+
+const struct xb_config *xb_sess_config(struct xb_session *s)
+{
+    return s->px->cfg;
+}
+
+/* --- output ----------------------------------------------------------------------------- */
+
+void xb_sess_reply_raw(struct xb_session *s, const void *data, size_t len)
+{
+    if (s->client)
+        bufferevent_write(s->client, data, len);
+}
+
+void xb_sess_reply(struct xb_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (s->client)
+        evbuffer_add_vprintf(bufferevent_get_output(s->client), fmt, ap);
+    va_end(ap);
+}
+
+void xb_sess_up_send(struct xb_session *s, const void *data, size_t len)
+{
+    if (s->up)
+        bufferevent_write(s->up, data, len);
+}
+
+void xb_sess_up_printf(struct xb_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (s->up)
+        evbuffer_add_vprintf(bufferevent_get_output(s->up), fmt, ap);
+    va_end(ap);
+}
+
+const char *xb_sess_peek(struct evbuffer *in, size_t max, size_t *len)
+{
+    size_t have = evbuffer_get_length(in);
+    *len = have < max ? have : max;
+    if (*len == 0)
+        return "";
+    return (const char *)evbuffer_pullup(in, (ev_ssize_t)*len);
+}
+
+/* The callbacks each side normally has; the relay swaps the write callback while it
+ * waits for a side to drain. */
+static void set_normal_callbacks(struct xb_session *s, struct bufferevent *bev)
+{
+    if (bev == s->client)
+        bufferevent_setcb(bev, client_read_cb, client_write_cb, client_event_cb, s);
+    else
+        bufferevent_setcb(bev, up_read_cb, up_write_cb, up_event_cb, s);
+}
+
+/* --- timers ---------------------------------------------------------------------------- */
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xb_session *s = arg;
+    switch (s->state) {
+    case XB_SESS_PREAUTH:
+        xb_sess_log(s, XB_LOG_INFO, "closing: no login within %u s",
+                    s->px->cfg->preauth_timeout);
+        s->proto->goodbye(s, "Timed out waiting for a login");
+        close_after_flush(s);
+        return;
+    case XB_SESS_TOKEN:
+    case XB_SESS_CONNECT:
+    case XB_SESS_UPLOGIN:
+        xb_sess_log(s, XB_LOG_WARN, "login upstream took longer than %u s (while in %s)",
+                    s->px->cfg->login_timeout, state_names[s->state]);
+        login_refused(s, XB_ERR_TEMP, "The mail server did not answer in time; try again later");
+        return;
+    case XB_SESS_CLOSING:
+        /* The client does not read its last words: stop waiting. */
+        session_free(s);
+        return;
+    case XB_SESS_RELAY:
+        /* Only armed while the upstream drains after the client left. */
+        session_free(s);
+        return;
+    }
+}
+
+static void arm_timer(struct xb_session *s, unsigned seconds)
+{
+    struct timeval tv = { (long)seconds, 0 };
+    evtimer_add(s->timer, &tv);
+}
+
+/* --- closing ------------------------------------------------------------------------------ */
+
+static void drop_upstream(struct xb_session *s)
+{
+    if (s->up) {
+        bufferevent_free(s->up);
+        s->up = NULL;
+    }
+}
+
+static void clear_login(struct xb_session *s)
+{
+    if (s->token_req) {
+        xb_tokens_cancel(s->px->tokens, s->token_req);
+        s->token_req = NULL;
+    }
+    xb_secret_free(s->token);
+    s->token = NULL;
+    xb_secret_free(s->user);
+    xb_secret_free(s->pass);
+    s->user = s->pass = NULL;
+    xb_free(s->email);
+    s->email = NULL;
+    s->provider = NULL;
+    s->server = NULL;
+}
+
+static void session_free(struct xb_session *s)
+{
+    xb_sess_log(s, XB_LOG_INFO, "closed");
+    clear_login(s);
+    drop_upstream(s);
+    if (s->client)
+        bufferevent_free(s->client);
+    if (s->timer)
+        event_free(s->timer);
+    if (s->proto->id == XB_PROTO_IMAP)
+        xb_free(s->p.imap.up_caps);
+    if (s->proto->id == XB_PROTO_POP3)
+        xb_secret_free(s->p.pop3.user);
+    if (s->proto->id == XB_PROTO_SMTP)
+        xb_secret_free(s->p.smtp.login_user);
+    xb_proxy_session_removed(s->px, s);
+    xb_free(s);
+}
+
+void xb_session_free_now(struct xb_session *s)
+{
+    session_free(s);
+}
+
+/* Flushes what is queued for the client, then frees the session (bounded by a timer). */
+static void close_after_flush(struct xb_session *s)
+{
+    xb_sess_set_state(s, XB_SESS_CLOSING);
+    drop_upstream(s);
+    bufferevent_disable(s->client, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(s->client)) == 0) {
+        session_free(s);
+        return;
+    }
+    bufferevent_setwatermark(s->client, EV_WRITE, 0, 0);
+    arm_timer(s, 10);
+}
+
+void xb_session_shutdown(struct xb_session *s, const char *why)
+{
+    if (s->state == XB_SESS_CLOSING)
+        return;
+    if (s->state != XB_SESS_RELAY)
+        s->proto->goodbye(s, why);
+    close_after_flush(s);
+}
+
+/* --- login: local check, token, upstream ---------------------------------------------------- */
+
+void xb_sess_set_creds(struct xb_session *s, struct xb_secret *user, struct xb_secret *pass)
+{
+    xb_secret_free(s->user);
+    xb_secret_free(s->pass);
+    s->user = user;
+    s->pass = pass;
+}
+
+const char *xb_sess_sasl_mech(struct xb_session *s)
+{
+    return s->provider && s->provider->sasl == XB_SASL_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
+
+struct xb_secret *xb_sess_sasl_ir(struct xb_session *s)
+{
+    struct xb_secret *out = NULL;
+    if (!s->token || !s->email)
+        return NULL;
+    if (s->provider->sasl == XB_SASL_OAUTHBEARER)
+        xb_sasl_oauthbearer_encode(s->email, s->server->host, s->server->port, s->token->data,
+                                   &out);
+    else
+        xb_sasl_xoauth2_encode(s->email, s->token->data, &out);
+    return out;
+}
+
+/* The login did not work: tell the client, forget this attempt, accept another. */
+static void login_refused(struct xb_session *s, enum xb_err err, const char *text)
+{
+    drop_upstream(s);
+    s->proto->login_failed(s, err, text);
+    clear_login(s);
+    evtimer_del(s->timer);
+    xb_sess_set_state(s, XB_SESS_PREAUTH);
+    arm_timer(s, s->px->cfg->preauth_timeout);
+    bufferevent_enable(s->client, EV_READ);
+    /* Commands the client sent meanwhile are still waiting. */
+    if (evbuffer_get_length(bufferevent_get_input(s->client)))
+        client_read_cb(s->client, s);
+}
+
+static const struct xb_server *server_for(const struct xb_provider *p, enum xb_proto_id id)
+{
+    const struct xb_server *srv = id == XB_PROTO_IMAP ? &p->imap
+                                  : id == XB_PROTO_POP3 ? &p->pop3 : &p->smtp;
+    return srv->host ? srv : NULL;
+}
+
+static void connect_upstream(struct xb_session *s)
+{
+    const struct xb_server *srv = s->server;
+    struct event_base *base = s->px->base;
+    SSL *ssl = NULL;
+
+    xb_sess_set_state(s, XB_SESS_CONNECT);
+    if (srv->tls == XB_TLS_IMPLICIT) {
+        ssl = xb_tls_ssl_new(s->px->tls, srv->host, srv->port);
+        if (!ssl) {
+            login_refused(s, XB_ERR_TEMP, "Out of memory");
+            return;
+        }
+        s->up = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                               BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        s->up = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!s->up) {
+        login_refused(s, XB_ERR_TEMP, "Out of memory");
+        return;
+    }
+    set_normal_callbacks(s, s->up);
+    bufferevent_setwatermark(s->up, EV_READ, 0, XB_RELAY_HIGH);
+    bufferevent_enable(s->up, EV_READ | EV_WRITE);
+    xb_sess_log(s, XB_LOG_DEBUG, "connecting to %s:%u (%s)", srv->host, srv->port,
+                srv->tls == XB_TLS_IMPLICIT ? "TLS" : "STARTTLS");
+    if (bufferevent_socket_connect_hostname(s->up, s->px->dns, AF_UNSPEC, srv->host,
+                                            (int)srv->port) != 0) {
+        xb_sess_log(s, XB_LOG_WARN, "cannot connect to %s:%u", srv->host, srv->port);
+        login_refused(s, XB_ERR_TEMP, "Cannot reach the mail server; try again later");
+    }
+}
+
+static void token_cb(void *arg, enum xb_err err, const char *token, const char *why)
+{
+    struct xb_session *s = arg;
+    s->token_req = NULL;
+    if (err != XB_OK) {
+        xb_sess_log(s, XB_LOG_WARN, "no access token: %s", why ? why : xb_err_str(err));
+        login_refused(s, err == XB_ERR_TEMP ? XB_ERR_TEMP : XB_ERR_AUTH,
+                      why ? why : "Sign-in needed: open XOAuth Bridge and sign in again");
+        return;
+    }
+    s->token = xb_secret_new(token, strlen(token));
+    if (!s->token) {
+        login_refused(s, XB_ERR_TEMP, "Out of memory");
+        return;
+    }
+    connect_upstream(s);
+}
+
+/* Credentials are in s->user / s->pass: check them locally, then fetch a token. Nothing
+ * reaches the upstream server unless the local secret is right. */
+static void start_login(struct xb_session *s)
+{
+    struct xb_account *acct = NULL;
+    enum xb_err err = xb_store_check_secret(s->px->store, s->user->data, s->pass->data,
+                                            s->pass->len, &acct);
+    /* The user name is not a secret; the password never appears in a log. */
+    if (err != XB_OK) {
+        xb_sess_log(s, XB_LOG_WARN, "local login refused for '%.64s': wrong user name or password",
+                    s->user->data);
+        login_refused(s, XB_ERR_AUTH, "Invalid user name or password");
+        return;
+    }
+    const struct xb_provider *prov = xb_config_provider(s->px->cfg, acct->provider);
+    const struct xb_server *srv = prov ? server_for(prov, s->proto->id) : NULL;
+    s->email = xb_strdup(acct->email);
+    if (!s->email) {
+        login_refused(s, XB_ERR_TEMP, "Out of memory");
+        return;
+    }
+    if (!srv) {
+        xb_sess_log(s, XB_LOG_ERROR, "provider '%s' has no %s server configured",
+                    acct->provider, s->proto->name);
+        login_refused(s, XB_ERR_TEMP, "This account's provider has no server for this protocol");
+        return;
+    }
+    s->provider = prov;
+    s->server = srv;
+    xb_secret_free(s->pass);
+    s->pass = NULL;
+
+    xb_sess_log(s, XB_LOG_INFO, "local login accepted; logging in to %s:%u", srv->host,
+                srv->port);
+    xb_sess_set_state(s, XB_SESS_TOKEN);
+    bufferevent_disable(s->client, EV_READ);
+    evtimer_del(s->timer);
+    arm_timer(s, s->px->cfg->login_timeout);
+    s->token_req = xb_tokens_get(s->px->tokens, s->email, token_cb, s);
+    if (!s->token_req)
+        login_refused(s, XB_ERR_TEMP, "Out of memory");
+}
+
+/* --- the relay ---------------------------------------------------------------------------- */
+
+static void relay_drained_cb(struct bufferevent *to, void *arg);
+
+/* Moves everything readable from one side to the other; stops reading when the other
+ * side's output is full (back-pressure), until it drains to half. */
+static void relay(struct xb_session *s, struct bufferevent *from, struct bufferevent *to)
+{
+    struct evbuffer *out = bufferevent_get_output(to);
+    evbuffer_add_buffer(out, bufferevent_get_input(from));
+    if (evbuffer_get_length(out) >= XB_RELAY_HIGH) {
+        bufferevent_disable(from, EV_READ);
+        bufferevent_setwatermark(to, EV_WRITE, XB_RELAY_HIGH / 2, XB_RELAY_HIGH);
+        bufferevent_setcb(to, to == s->client ? client_read_cb : up_read_cb, relay_drained_cb,
+                          to == s->client ? client_event_cb : up_event_cb, s);
+        s->relay_paused = true;
+    }
+}
+
+static void relay_drained_cb(struct bufferevent *to, void *arg)
+{
+    struct xb_session *s = arg;
+    struct bufferevent *from = to == s->client ? s->up : s->client;
+    set_normal_callbacks(s, to);
+    bufferevent_setwatermark(to, EV_WRITE, 0, 0);
+    s->relay_paused = false;
+    if (from)
+        bufferevent_enable(from, EV_READ);
+}
+
+static void start_relay(struct xb_session *s)
+{
+    struct timeval idle = { (long)s->px->cfg->idle_timeout, 0 };
+    evtimer_del(s->timer);
+    clear_login(s);
+    xb_sess_set_state(s, XB_SESS_RELAY);
+    s->last_client = s->last_up = now_sec(s);
+    bufferevent_set_timeouts(s->client, &idle, NULL);
+    bufferevent_set_timeouts(s->up, &idle, NULL);
+    bufferevent_setwatermark(s->client, EV_READ, 0, XB_RELAY_HIGH);
+    bufferevent_enable(s->client, EV_READ);
+    /* Bytes that arrived behind the login line, on either side, go on now. */
+    if (evbuffer_get_length(bufferevent_get_input(s->up)))
+        relay(s, s->up, s->client);
+    if (evbuffer_get_length(bufferevent_get_input(s->client)))
+        relay(s, s->client, s->up);
+}
+
+/* --- client side --------------------------------------------------------------------------- */
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct xb_session *s = arg;
+    s->last_client = now_sec(s);
+    if (s->state == XB_SESS_RELAY) {
+        relay(s, s->client, s->up);
+        return;
+    }
+    if (s->state != XB_SESS_PREAUTH)
+        return; /* input waits in the buffer until the login is decided */
+
+    struct evbuffer *in = bufferevent_get_input(bev);
+    for (;;) {
+        enum xb_step step = s->proto->client_input(s, in);
+        switch (step) {
+        case XB_STEP_AGAIN:
+            if (s->state != XB_SESS_PREAUTH)
+                return;
+            /* A command was handled: the client is alive. */
+            evtimer_del(s->timer);
+            arm_timer(s, s->px->cfg->preauth_timeout);
+            if (evbuffer_get_length(in) == 0)
+                return;
+            continue;
+        case XB_STEP_WAIT:
+            return;
+        case XB_STEP_LOGIN:
+            start_login(s);
+            return;
+        case XB_STEP_CLOSE:
+            close_after_flush(s);
+            return;
+        }
+    }
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct xb_session *s = arg;
+    if (what & BEV_EVENT_TIMEOUT) {
+        /* Relay idle timeout on the client side: only idle if the server is quiet too. */
+        if (s->state == XB_SESS_RELAY &&
+            now_sec(s) - s->last_up < (int64_t)s->px->cfg->idle_timeout) {
+            bufferevent_enable(bev, EV_READ);
+            return;
+        }
+        xb_sess_log(s, XB_LOG_INFO, "idle for %u s: closing", s->px->cfg->idle_timeout);
+        session_free(s);
+        return;
+    }
+    if (s->state == XB_SESS_CLOSING && (what & BEV_EVENT_ERROR) == 0 && (what & BEV_EVENT_EOF) == 0)
+        return;
+    xb_sess_log(s, XB_LOG_DEBUG, "client %s", what & BEV_EVENT_EOF ? "closed" : "connection error");
+    if (s->state == XB_SESS_RELAY && s->up && !s->relay_paused &&
+        evbuffer_get_length(bufferevent_get_output(s->up)) > 0) {
+        /* Let the server have what the client sent before leaving (a LOGOUT, a QUIT),
+         * then close; up_write_cb frees the session once that is written. */
+        bufferevent_free(s->client);
+        s->client = NULL;
+        s->up_draining = true;
+        bufferevent_disable(s->up, EV_READ);
+        arm_timer(s, 10);
+        return;
+    }
+    session_free(s);
+}
+
+/* Client output drained while closing: done. */
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct xb_session *s = arg;
+    if (s->state == XB_SESS_CLOSING)
+        session_free(s);
+}
+
+/* --- upstream side ------------------------------------------------------------------------- */
+
+static void upgrade_starttls(struct xb_session *s)
+{
+    SSL *ssl = xb_tls_ssl_new(s->px->tls, s->server->host, s->server->port);
+    struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(
+                                        s->px->base, s->up, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                        BEV_OPT_CLOSE_ON_FREE)
+                                  : NULL;
+    if (!tls) {
+        if (ssl)
+            SSL_free(ssl);
+        login_refused(s, XB_ERR_TEMP, "Out of memory");
+        return;
+    }
+    s->up = tls;
+    s->up_tls_upgraded = true;
+    xb_sess_set_state(s, XB_SESS_CONNECT);
+    set_normal_callbacks(s, s->up);
+    bufferevent_setwatermark(s->up, EV_READ, 0, XB_RELAY_HIGH);
+    bufferevent_enable(s->up, EV_READ | EV_WRITE);
+}
+
+static void up_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct xb_session *s = arg;
+    if (s->up_draining)
+        session_free(s);
+}
+
+/* The upstream login dialogue, one line at a time. */
+static void uplogin_input(struct xb_session *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->up);
+    while (s->state == XB_SESS_UPLOGIN && s->up) {
+        size_t len, consumed = 0;
+        struct xb_view line;
+        const char *data = xb_sess_peek(in, s->px->cfg->line_max + 2, &len);
+        enum xb_parse_rc rc = xb_line_split(data, len, s->px->cfg->line_max, &line, &consumed);
+        if (rc == XB_PARSE_AGAIN)
+            return;
+        if (rc != XB_PARSE_OK) {
+            xb_sess_log(s, XB_LOG_WARN, "upstream sent an over-long line during login");
+            login_refused(s, XB_ERR_TEMP, "The mail server sent an unexpected answer");
+            return;
+        }
+        /* Server lines during login carry no secret (only what we send does). */
+        xb_sess_log(s, XB_LOG_DEBUG, "upstream: %.*s", (int)(line.len > 200 ? 200 : line.len),
+                    line.p);
+        enum xb_up r = s->proto->up_line(s, line);
+        evbuffer_drain(in, consumed);
+        switch (r) {
+        case XB_UP_MORE:
+            break;
+        case XB_UP_STARTTLS:
+            upgrade_starttls(s);
+            return;
+        case XB_UP_DONE:
+            xb_sess_log(s, XB_LOG_INFO, "logged in upstream; relaying");
+            xb_tokens_report(s->px->tokens, s->email, XB_OK, NULL);
+            start_relay(s);
+            return;
+        case XB_UP_REFUSED:
+            xb_sess_log(s, XB_LOG_WARN, "upstream refused the access token");
+            xb_tokens_invalidate(s->px->tokens, s->email);
+            xb_tokens_report(s->px->tokens, s->email, XB_ERR_AUTH,
+                             "the mail server refused the access token");
+            login_refused(s, XB_ERR_AUTH,
+                          "The mail server refused the sign-in; if this repeats, sign in to "
+                          "XOAuth Bridge again");
+            return;
+        case XB_UP_TEMP:
+            login_refused(s, XB_ERR_TEMP, "The mail server is temporarily unavailable; try again later");
+            return;
+        case XB_UP_BROKEN:
+            /* Server text, not a secret; the log escapes control characters. */
+            xb_sess_log(s, XB_LOG_WARN, "unexpected upstream line during login: %.*s",
+                        (int)(line.len > 160 ? 160 : line.len), line.p);
+            login_refused(s, XB_ERR_TEMP, "The mail server sent an unexpected answer");
+            return;
+        }
+    }
+}
+
+static void up_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct xb_session *s = arg;
+    s->last_up = now_sec(s);
+    if (s->state == XB_SESS_RELAY)
+        relay(s, s->up, s->client);
+    else if (s->state == XB_SESS_UPLOGIN)
+        uplogin_input(s);
+}
+
+static void up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct xb_session *s = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        xb_plat_sock_nodelay(bufferevent_getfd(s->up));
+        xb_sess_set_state(s, XB_SESS_UPLOGIN);
+        s->proto->up_start(s, s->up_tls_upgraded);
+        if (evbuffer_get_length(bufferevent_get_input(s->up)))
+            uplogin_input(s);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (s->state == XB_SESS_RELAY &&
+            now_sec(s) - s->last_client < (int64_t)s->px->cfg->idle_timeout) {
+            bufferevent_enable(bev, EV_READ);
+            return;
+        }
+        xb_sess_log(s, XB_LOG_INFO, "idle for %u s: closing", s->px->cfg->idle_timeout);
+        session_free(s);
+        return;
+    }
+
+    /* EOF or error. */
+    if (s->state == XB_SESS_RELAY) {
+        xb_sess_log(s, XB_LOG_INFO, "upstream %s", what & BEV_EVENT_EOF ? "closed the connection"
+                                                                          : "connection failed");
+        /* Deliver whatever the server sent last, then close: the client sees the end of
+         * the stream exactly where the server stopped, never a made-up success. */
+        if (evbuffer_get_length(bufferevent_get_input(s->up)))
+            evbuffer_add_buffer(bufferevent_get_output(s->client), bufferevent_get_input(s->up));
+        close_after_flush(s);
+        return;
+    }
+
+    char why[256] = "connection closed";
+    unsigned long ssl_err = bufferevent_get_openssl_error(bev);
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    int dns_err = bufferevent_socket_get_dns_error(bev);
+    if (dns_err)
+        snprintf(why, sizeof(why), "cannot resolve %s: %s", s->server->host,
+                 evutil_gai_strerror(dns_err));
+    else if (ssl && (ssl_err || SSL_get_verify_result(ssl) != X509_V_OK || !SSL_is_init_finished(ssl)))
+        xb_tls_describe_error(ssl, ssl_err, why, sizeof(why));
+    else if (what & BEV_EVENT_ERROR)
+        snprintf(why, sizeof(why), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    ERR_clear_error();
+    xb_sess_log(s, XB_LOG_WARN, "upstream %s:%u failed while in %s: %s", s->server->host,
+                s->server->port, state_names[s->state], why);
+    login_refused(s, XB_ERR_TEMP, "Cannot reach the mail server securely; try again later");
+}
+
+/* --- start ---------------------------------------------------------------------------------- */
+
+void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_t fd,
+                      const char *peer)
+{
+    struct xb_session *s = xb_new(struct xb_session);
+    if (!s) {
+        evutil_closesocket((evutil_socket_t)fd);
+        return;
+    }
+    s->px = px;
+    s->proto = proto;
+    s->id = ++px->next_id;
+    snprintf(s->peer, sizeof(s->peer), "%s", peer);
+    s->client = bufferevent_socket_new(px->base, (evutil_socket_t)fd, BEV_OPT_CLOSE_ON_FREE);
+    s->timer = evtimer_new(px->base, timer_cb, s);
+    if (!s->client || !s->timer) {
+        if (!s->client)
+            evutil_closesocket((evutil_socket_t)fd);
+        if (s->client)
+            bufferevent_free(s->client);
+        if (s->timer)
+            event_free(s->timer);
+        xb_free(s);
+        return;
+    }
+    xb_proxy_session_added(px, s);
+    xb_plat_sock_nodelay((intptr_t)fd);
+    set_normal_callbacks(s, s->client);
+    bufferevent_setwatermark(s->client, EV_READ, 0, px->cfg->line_max + px->cfg->literal_max + 64);
+    if (proto->id == XB_PROTO_IMAP) {
+        struct xb_imap_limits lim = { px->cfg->line_max, px->cfg->literal_max,
+                                      px->cfg->line_max + px->cfg->literal_max };
+        xb_imap_parser_init(&s->p.imap.parser, &lim);
+    }
+    xb_sess_log(s, XB_LOG_INFO, "connected");
+
+    if (px->nsessions > px->cfg->max_sessions) {
+        xb_sess_log(s, XB_LOG_WARN, "refused: %u sessions is the maximum", px->cfg->max_sessions);
+        proto->goodbye(s, "Too many connections; try again later");
+        close_after_flush(s);
+        return;
+    }
+    proto->greet(s);
+    arm_timer(s, px->cfg->preauth_timeout);
+    bufferevent_enable(s->client, EV_READ | EV_WRITE);
+}

@@ -1,0 +1,182 @@
+/*
+ * One client connection through the proxy, for any protocol. The generic session owns
+ * the sockets, timers, local authentication, the token request, the upstream TLS
+ * connection and the byte relay; a protocol descriptor (struct xb_proto, one per
+ * protocol, nginx-style) owns what is said on each side before the relay starts.
+ *
+ *   PREAUTH --(credentials)--> TOKEN --> CONNECT --> UPLOGIN --(ok)--> RELAY
+ *      ^                                                |
+ *      +------------- (refused: canned error) ---------+           any --> CLOSING
+ *
+ * Only xb_sess_set_state() changes the state, and it logs every transition by name.
+ */
+#ifndef XB_SESSION_H
+#define XB_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "imap_parse.h"
+#include "log.h"
+#include "mem.h"
+#include "parse.h"
+
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct xb_proxy;
+struct xb_token_req;
+
+enum xb_sess_state {
+    XB_SESS_PREAUTH,          /* talking to the client, waiting for credentials */
+    XB_SESS_TOKEN,            /* local login accepted; waiting for an access token */
+    XB_SESS_CONNECT,          /* connecting to the upstream server (TCP + TLS) */
+    XB_SESS_UPLOGIN,          /* logging in upstream (greeting, EHLO, STARTTLS, AUTH) */
+    XB_SESS_RELAY,            /* logged in: bytes flow both ways untouched */
+    XB_SESS_CLOSING,          /* flushing the last words to the client, then free */
+};
+
+enum xb_proto_id { XB_PROTO_IMAP, XB_PROTO_POP3, XB_PROTO_SMTP, XB_PROTO__COUNT };
+
+/* What a protocol's client handler asks the session to do next. */
+enum xb_step {
+    XB_STEP_AGAIN,            /* handled one command; call again (more input may be there) */
+    XB_STEP_WAIT,             /* need more input from the client */
+    XB_STEP_LOGIN,            /* credentials captured (xb_sess_set_creds): log in */
+    XB_STEP_CLOSE,            /* the last reply is queued: flush it and close */
+};
+
+/* What a protocol's upstream handler reports after a line from the server. */
+enum xb_up {
+    XB_UP_MORE,               /* keep reading */
+    XB_UP_STARTTLS,           /* the server agreed to STARTTLS: upgrade, then call tls_ready */
+    XB_UP_DONE,               /* logged in; the success reply to the client is queued: relay */
+    XB_UP_REFUSED,            /* the server refused the token (person must act, or re-fetch) */
+    XB_UP_TEMP,               /* temporary failure (server busy, unavailable) */
+    XB_UP_BROKEN,             /* the server said something this proxy does not understand */
+};
+
+struct xb_session;
+
+struct xb_proto {
+    const char *name;         /* "imap", "pop3", "smtp": logs */
+    enum xb_proto_id id;
+    /* Sends the greeting. */
+    void (*greet)(struct xb_session *s);
+    /* Handles at most one client command from in (pre-login). Drains what it used. */
+    enum xb_step (*client_input)(struct xb_session *s, struct evbuffer *in);
+    /* Starts the upstream dialogue once the TCP (and, for implicit TLS, TLS) connection is up,
+     * and again after a STARTTLS upgrade. */
+    void (*up_start)(struct xb_session *s, bool after_starttls);
+    /* Handles one line from the upstream server during login. */
+    enum xb_up (*up_line)(struct xb_session *s, struct xb_view line);
+    /* Tells the client its login failed: err is XB_ERR_AUTH (credentials or token refused:
+     * a person must act) or XB_ERR_TEMP; text is a human sentence. The session then goes
+     * back to PREAUTH. */
+    void (*login_failed)(struct xb_session *s, enum xb_err err, const char *text);
+    /* Says "too many connections" or "shutting down" before a close. */
+    void (*goodbye)(struct xb_session *s, const char *text);
+};
+
+extern const struct xb_proto xb_proto_imap;
+extern const struct xb_proto xb_proto_pop3;
+extern const struct xb_proto xb_proto_smtp;
+
+/* Protocol state that lives in the session (no allocation per protocol). */
+struct xb_imap_sess {
+    struct xb_imap_parser parser;
+    char tag[XB_IMAP_TAG_MAX + 1];     /* the client's tag of the pending login */
+    bool in_authenticate;              /* waiting for the client's AUTHENTICATE PLAIN line */
+    bool greeted;                      /* upstream greeting seen */
+    bool got_challenge;                /* upstream sent a SASL error challenge */
+    char *up_caps;                     /* rewritten untagged CAPABILITY from upstream */
+};
+
+struct xb_pop3_sess {
+    struct xb_secret *user;            /* from USER, until PASS */
+    bool in_auth;                      /* waiting for the AUTH PLAIN response line */
+    bool greeted;
+    bool sent_stls;
+    bool got_challenge;
+};
+
+struct xb_smtp_sess {
+    char helo[256];                    /* the client's EHLO/HELO domain, sent upstream too */
+    bool ehlo_done;
+    enum { XB_SMTP_AUTH_NONE, XB_SMTP_AUTH_PLAIN, XB_SMTP_AUTH_LOGIN_USER,
+           XB_SMTP_AUTH_LOGIN_PASS } auth;
+    enum { XB_SMTP_UP_GREETING, XB_SMTP_UP_EHLO, XB_SMTP_UP_STARTTLS, XB_SMTP_UP_AUTH,
+           XB_SMTP_UP_AUTH_FINAL } up;
+    struct xb_secret *login_user;      /* AUTH LOGIN: the user name, until the password */
+    bool got_challenge;
+};
+
+struct xb_session {
+    struct xb_proxy *px;
+    const struct xb_proto *proto;
+    unsigned long id;                  /* log tag [cN] */
+    enum xb_sess_state state;
+    struct bufferevent *client;
+    struct bufferevent *up;
+    struct event *timer;               /* pre-login silence, login and connect deadlines */
+    char peer[64];                     /* client address, for logs */
+    int64_t last_client, last_up;      /* seconds of the last bytes from each side */
+    bool up_tls_upgraded;              /* STARTTLS upstream done */
+    bool relay_paused;                 /* one side waits for the other's output to drain */
+    bool up_draining;                  /* client gone; writing its last bytes upstream */
+
+    struct xb_secret *user;            /* local credentials, until checked */
+    struct xb_secret *pass;
+    char *email;                       /* the account, once the local secret checked out */
+    const struct xb_provider *provider;
+    const struct xb_server *server;
+    struct xb_token_req *token_req;
+    struct xb_secret *token;           /* access token for this login attempt */
+
+    union {
+        struct xb_imap_sess imap;
+        struct xb_pop3_sess pop3;
+        struct xb_smtp_sess smtp;
+    } p;
+
+    struct xb_session *prev, *next;    /* the proxy's list, for shutdown */
+};
+
+/* For protocol handlers --------------------------------------------------------------- */
+
+void xb_sess_set_state(struct xb_session *s, enum xb_sess_state state);
+void xb_sess_log(struct xb_session *s, enum xb_log_level level, const char *fmt, ...)
+    XB_PRINTF(3, 4);
+
+/* Queue bytes to the client / to the upstream server. */
+void xb_sess_reply(struct xb_session *s, const char *fmt, ...) XB_PRINTF(2, 3);
+void xb_sess_reply_raw(struct xb_session *s, const void *data, size_t len);
+void xb_sess_up_send(struct xb_session *s, const void *data, size_t len);
+void xb_sess_up_printf(struct xb_session *s, const char *fmt, ...) XB_PRINTF(2, 3);
+
+/* Takes the local credentials (the session frees them). */
+void xb_sess_set_creds(struct xb_session *s, struct xb_secret *user, struct xb_secret *pass);
+
+/* The SASL initial response to send upstream for this login (XOAUTH2 or OAUTHBEARER
+ * per provider), as base64; NULL when out of memory. The caller frees it. */
+struct xb_secret *xb_sess_sasl_ir(struct xb_session *s);
+/* The SASL mechanism name for the upstream AUTH command. */
+const char *xb_sess_sasl_mech(struct xb_session *s);
+
+const struct xb_config *xb_sess_config(struct xb_session *s);
+
+/* Peeks at up to max contiguous bytes of in (for parsers); *len gets how many. */
+const char *xb_sess_peek(struct evbuffer *in, size_t max, size_t *len);
+
+/* For the proxy -------------------------------------------------------------------------- */
+
+/* Takes ownership of fd (an accepted client socket). */
+void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_t fd,
+                      const char *peer);
+/* Ends a session now (proxy shutdown): a goodbye line, then close. */
+void xb_session_shutdown(struct xb_session *s, const char *why);
+/* Frees a session at once, whatever it was doing (proxy teardown). */
+void xb_session_free_now(struct xb_session *s);
+
+#endif

@@ -1,0 +1,126 @@
+/* SMTP command and reply lines: stateless, one line at a time, views into the input. */
+#include "smtp_parse.h"
+
+#include <string.h>
+
+#define XB_SMTP_KEYWORD_MAX 32 /* longer than any verb; a longer "keyword" is junk */
+
+static const struct {
+    const char *name;
+    enum xb_smtp_verb verb;
+} smtp_verbs[] = {
+    { "EHLO", XB_SMTP_EHLO }, { "HELO", XB_SMTP_HELO },         { "AUTH", XB_SMTP_AUTH },
+    { "STARTTLS", XB_SMTP_STARTTLS }, { "QUIT", XB_SMTP_QUIT }, { "NOOP", XB_SMTP_NOOP },
+    { "RSET", XB_SMTP_RSET }, { "MAIL", XB_SMTP_MAIL },         { "RCPT", XB_SMTP_RCPT },
+    { "DATA", XB_SMTP_DATA }, { "BDAT", XB_SMTP_BDAT },         { "VRFY", XB_SMTP_VRFY },
+    { "HELP", XB_SMTP_HELP },
+};
+
+static bool smtp_is_alpha(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* Splits v at its first space: *word before it, *rest after it. Returns whether there
+ * was a space (a trailing one gives an empty but present rest). */
+static bool smtp_split(struct xb_view v, struct xb_view *word, struct xb_view *rest)
+{
+    const char *sp = v.len ? memchr(v.p, ' ', v.len) : NULL;
+    if (!sp) {
+        *word = v;
+        *rest = XB_VIEW_NULL;
+        return false;
+    }
+    size_t n = (size_t)(sp - v.p);
+    *word = (struct xb_view){ v.p, n };
+    *rest = (struct xb_view){ sp + 1, v.len - n - 1 };
+    return true;
+}
+
+/* Keyword = Ldh-str (RFC 5321): a letter, then letters, digits and hyphens. */
+static bool smtp_is_keyword(struct xb_view k)
+{
+    if (k.len == 0 || k.len > XB_SMTP_KEYWORD_MAX || !smtp_is_alpha(k.p[0]))
+        return false;
+    for (size_t i = 1; i < k.len; i++) {
+        char c = k.p[i];
+        if (!smtp_is_alpha(c) && !(c >= '0' && c <= '9') && c != '-')
+            return false;
+    }
+    return true;
+}
+
+enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
+                               struct xb_smtp_cmd *cmd, size_t *consumed)
+{
+    struct xb_view line;
+    memset(cmd, 0, sizeof(*cmd));
+    enum xb_parse_rc rc = xb_line_split(data, len, line_max, &line, consumed);
+    if (rc == XB_PARSE_TOO_LONG)
+        cmd->error = "line too long";
+    if (rc != XB_PARSE_OK)
+        return rc;
+
+    /* A CR or NUL inside the line would reach logs or the upstream server. */
+    if (memchr(line.p, '\0', line.len) || memchr(line.p, '\r', line.len)) {
+        cmd->error = "control character in command";
+        return XB_PARSE_BAD;
+    }
+    struct xb_view rest, tail, extra;
+    smtp_split(line, &cmd->name, &rest);
+    if (cmd->name.len == 0) {
+        cmd->error = "empty command";
+        return XB_PARSE_BAD;
+    }
+    if (!smtp_is_keyword(cmd->name)) {
+        cmd->error = "bad command keyword";
+        return XB_PARSE_BAD;
+    }
+    for (size_t i = 0; i < sizeof(smtp_verbs) / sizeof(smtp_verbs[0]); i++) {
+        if (xb_view_eq_ci(cmd->name, smtp_verbs[i].name)) {
+            cmd->verb = smtp_verbs[i].verb;
+            break;
+        }
+    }
+    cmd->arg = rest;
+    bool more = smtp_split(rest, &cmd->arg1, &tail);
+    if (cmd->verb == XB_SMTP_AUTH && more) {
+        if (smtp_split(tail, &cmd->arg2, &extra) || cmd->arg2.len == 0) {
+            cmd->error = "syntax error in AUTH";
+            return XB_PARSE_BAD;
+        }
+    }
+    return XB_PARSE_OK;
+}
+
+bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    if (line.len < 3 || line.p[0] < '2' || line.p[0] > '5')
+        return false;
+    for (size_t i = 1; i < 3; i++) {
+        if (line.p[i] < '0' || line.p[i] > '9')
+            return false;
+    }
+    if (line.len > 3 && line.p[3] != ' ' && line.p[3] != '-')
+        return false;
+    reply->code = (line.p[0] - '0') * 100 + (line.p[1] - '0') * 10 + (line.p[2] - '0');
+    reply->more = line.len > 3 && line.p[3] == '-';
+    if (line.len > 3)
+        reply->text = (struct xb_view){ line.p + 4, line.len - 4 };
+    else
+        reply->text = (struct xb_view){ line.p + 3, 0 };
+    return true;
+}
+
+bool xb_smtp_ehlo_keep(struct xb_view ehlo_line)
+{
+    struct xb_view keyword, rest;
+    smtp_split(ehlo_line, &keyword, &rest);
+    if (xb_view_eq_ci(keyword, "AUTH") || xb_view_eq_ci(keyword, "STARTTLS"))
+        return false;
+    /* Old Outlook-era servers also announce "AUTH=LOGIN PLAIN". */
+    if (keyword.len >= 5 && xb_view_eq_ci((struct xb_view){ keyword.p, 5 }, "AUTH="))
+        return false;
+    return true;
+}

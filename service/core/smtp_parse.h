@@ -1,0 +1,53 @@
+/*
+ * SMTP / submission (RFC 5321, 4954, 3207): client command lines before AUTH and
+ * server reply lines during the proxy's own login upstream. Stateless: one line at a time.
+ */
+#ifndef XB_SMTP_PARSE_H
+#define XB_SMTP_PARSE_H
+
+#include "parse.h"
+
+enum xb_smtp_verb {
+    XB_SMTP_UNKNOWN,
+    XB_SMTP_EHLO,
+    XB_SMTP_HELO,
+    XB_SMTP_AUTH,
+    XB_SMTP_STARTTLS,
+    XB_SMTP_QUIT,
+    XB_SMTP_NOOP,
+    XB_SMTP_RSET,
+    XB_SMTP_MAIL,
+    XB_SMTP_RCPT,
+    XB_SMTP_DATA,
+    XB_SMTP_BDAT,
+    XB_SMTP_VRFY,
+    XB_SMTP_HELP,
+};
+
+struct xb_smtp_cmd {
+    struct xb_view name;
+    enum xb_smtp_verb verb;
+    struct xb_view arg;       /* everything after the first space; empty if none */
+    struct xb_view arg1;      /* first word of arg (AUTH: the mechanism; EHLO: the domain) */
+    struct xb_view arg2;      /* AUTH: the initial response if present ("=" means empty) */
+    const char *error;
+};
+
+enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
+                               struct xb_smtp_cmd *cmd, size_t *consumed);
+
+struct xb_smtp_reply_line {
+    int code;                 /* 200..599 */
+    bool more;                /* "250-..." : more lines of this reply follow */
+    struct xb_view text;      /* after the code and separator */
+};
+
+/* One reply line without CR LF; false if it does not start with three digits (2-5 first)
+ * followed by ' ', '-' or the end of the line. */
+bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply);
+
+/* Whether an EHLO keyword line (the text of a 250 line after the first) is kept for the
+ * local side: AUTH ..., AUTH=..., and STARTTLS are dropped (the proxy adds its own). */
+bool xb_smtp_ehlo_keep(struct xb_view ehlo_line);
+
+#endif

@@ -1,0 +1,87 @@
+#include "front.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/store.h"
+
+static void remove_args(int *argc, char **argv, int at, int n)
+{
+    for (int i = at; i + n <= *argc; i++)
+        argv[i] = argv[i + n];
+    *argc -= n;
+}
+
+const char *xb_cli_take_opt(int *argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+            continue;
+        if (a[2 + n] == '=') {
+            remove_args(argc, argv, i, 1);
+            return a + 3 + n;
+        }
+        if (a[2 + n] == '\0' && i + 1 < *argc) {
+            const char *v = argv[i + 1];
+            remove_args(argc, argv, i, 2);
+            return v;
+        }
+    }
+    return NULL;
+}
+
+bool xb_cli_take_flag(int *argc, char **argv, const char *name)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, name) == 0) {
+            remove_args(argc, argv, i, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env)
+{
+    char *errmsg = NULL;
+    enum xb_err err;
+    memset(env, 0, sizeof(*env));
+
+    const char *path = xb_cli_take_opt(argc, argv, "config");
+    if (!path)
+        path = getenv("XB_CONFIG");
+    if (path)
+        err = xb_config_load(path, &env->cfg, &errmsg);
+    else
+        err = xb_config_new_default(&env->cfg);
+    if (err != XB_OK) {
+        fprintf(stderr, "xoauthbridge: %s\n", errmsg ? errmsg : xb_err_str(err));
+        xb_free(errmsg);
+        return 1;
+    }
+    xb_log_set_level(env->cfg->log_level);
+    if (!need_store)
+        return 0;
+    err = xb_store_open(env->cfg->state_dir, &env->store, &errmsg);
+    if (err != XB_OK) {
+        fprintf(stderr, "xoauthbridge: %s\n", errmsg ? errmsg : xb_err_str(err));
+        xb_free(errmsg);
+        xb_cli_close(env);
+        return 1;
+    }
+    return 0;
+}
+
+void xb_cli_close(struct xb_cli_env *env)
+{
+    xb_store_free(env->store);
+    xb_config_free(env->cfg);
+    env->store = NULL;
+    env->cfg = NULL;
+}

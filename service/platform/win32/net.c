@@ -1,0 +1,11 @@
+#include "../platform.h"
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+
+void xb_plat_sock_nodelay(intptr_t fd)
+{
+    BOOL one = TRUE;
+    if ((SOCKET)fd != INVALID_SOCKET)
+        (void)setsockopt((SOCKET)fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof(one));
+}

@@ -1,0 +1,34 @@
+#include "../platform.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <windows.h>
+
+#include "../../core/mem.h"
+
+enum xb_err xb_plat_default_state_dir(char **out)
+{
+    static const char leaf[] = "\\XOAuthBridge";
+    *out = NULL;
+    /* The wide variable: the narrow one would be in the ANSI code page. */
+    const wchar_t *base = _wgetenv(L"LOCALAPPDATA");
+    if (!base || !base[0])
+        return XB_ERR_NOTFOUND;
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, base, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return XB_ERR_NOTFOUND;
+    char *s = xb_new_array(char, (size_t)n + sizeof(leaf));
+    if (!s)
+        return XB_ERR_NOMEM;
+    if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, base, -1, s, n, NULL, NULL) != n) {
+        xb_free(s);
+        return XB_ERR_NOTFOUND;
+    }
+    size_t len = strlen(s);
+    if (len && s[len - 1] == '\\')
+        len--;
+    memcpy(s + len, leaf, sizeof(leaf));
+    *out = s;
+    return XB_OK;
+}
