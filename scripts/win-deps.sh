@@ -11,8 +11,10 @@ set -euo pipefail
 
 triple=${1:?usage: win-deps.sh x86_64-w64-mingw32|i686-w64-mingw32}
 case $triple in
-  x86_64-w64-mingw32) ossl_target=mingw64 ;;
-  i686-w64-mingw32)   ossl_target=mingw ;;
+  x86_64-w64-mingw32) ossl_target=mingw64; ossl_extra= ;;
+  # i686: OpenSSL's x86 assembly comes out as ELF PIC code that the MinGW assembler
+  # rejects (BFD_RELOC_386_GOTPC); the portable C code is used instead.
+  i686-w64-mingw32)   ossl_target=mingw;   ossl_extra=no-asm ;;
   *) echo "win-deps: unknown target '$triple'" >&2; exit 2 ;;
 esac
 
@@ -73,7 +75,7 @@ build_openssl() {
   local dir=$1 prefix=$2 b=$2.build
   rm -rf "$b"; cp -a "$dir" "$b"
   ( cd "$b" &&
-    ./Configure "$ossl_target" no-shared no-tests no-module \
+    ./Configure "$ossl_target" no-shared no-tests no-module $ossl_extra \
       --cross-compile-prefix="$triple-" --prefix="$prefix" --libdir=lib \
       -fstack-protector-strong >/dev/null &&
     make -j"$jobs" build_libs >/dev/null &&

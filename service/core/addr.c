@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "parse.h"
 
 static bool is_digit(char c)
 {
@@ -16,14 +17,7 @@ static char lower(char c)
 
 static bool eq_ci(const char *a, size_t alen, const char *b)
 {
-    size_t blen = strlen(b);
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++) {
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    }
-    return true;
+    return xb_view_eq_ci((struct xb_view){ a, alen }, b);
 }
 
 bool xb_addr_ipv4(const char *s, size_t len, unsigned char out[4])
@@ -140,6 +134,12 @@ static bool valid_hostname(const char *h, size_t len)
 
 bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *port)
 {
+    return xb_hostport_parse_port0(s, host, host_size, port, false);
+}
+
+bool xb_hostport_parse_port0(const char *s, char *host, size_t host_size, unsigned *port,
+                             bool allow_port0)
+{
     if (!s || !host || host_size == 0 || !port)
         return false;
     const char *h, *p;
@@ -168,7 +168,8 @@ bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *po
     size_t digits = 0;
     for (; is_digit(p[digits]) && digits < 6; digits++)
         v = v * 10 + (unsigned)(p[digits] - '0');
-    if (digits == 0 || p[digits] != '\0' || v < 1 || v > 65535 || hlen >= host_size)
+    if (digits == 0 || p[digits] != '\0' || (v < 1 && !allow_port0) || v > 65535 ||
+        hlen >= host_size)
         return false;
     memcpy(host, h, hlen);
     host[hlen] = '\0';

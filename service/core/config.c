@@ -156,19 +156,7 @@ static char lower(char c)
 
 static bool eq_ci(const char *a, size_t alen, const char *b)
 {
-    size_t blen = strlen(b);
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++) {
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    }
-    return true;
-}
-
-static bool view_is(struct xb_view v, const char *s)
-{
-    return eq_ci(v.p, v.len, s);
+    return xb_view_eq_ci((struct xb_view){ a, alen }, b);
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -179,12 +167,38 @@ enum key_type {
     K_UINT,     /* unsigned in [min, max] */
     K_SIZE,     /* size_t in [min, max] */
     K_BOOL,
-    K_LOGLEVEL,
+    K_CHOICE,   /* one of a few names, stored as an enum */
     K_LISTEN,   /* host:port, empty or "off" */
-    K_PRESET,   /* provider kind */
     K_SERVER,   /* host:port, empty or "off" */
-    K_TLS,
-    K_SASL,
+};
+
+struct choice {
+    const char *what, *allowed; /* for messages */
+    const char *names[4];
+    int values[4];
+};
+
+/* K_CHOICE stores through an int: every enum it fills must be an int's size. */
+_Static_assert(sizeof(enum xb_log_level) == sizeof(int) &&
+               sizeof(enum xb_provider_kind) == sizeof(int) &&
+               sizeof(enum xb_tls_mode) == sizeof(int) &&
+               sizeof(enum xb_sasl_mech) == sizeof(int), "enum size");
+
+static const struct choice log_levels = {
+    "log level", "error, warn, info or debug", { "error", "warn", "info", "debug" },
+    { XB_LOG_ERROR, XB_LOG_WARN, XB_LOG_INFO, XB_LOG_DEBUG },
+};
+static const struct choice kinds = {
+    "preset", "google, microsoft or custom", { "google", "microsoft", "custom" },
+    { XB_PROVIDER_GOOGLE, XB_PROVIDER_MICROSOFT, XB_PROVIDER_CUSTOM },
+};
+static const struct choice tls_modes = {
+    "TLS mode", "implicit or starttls", { "implicit", "starttls" },
+    { XB_TLS_IMPLICIT, XB_TLS_STARTTLS },
+};
+static const struct choice sasl_mechs = {
+    "SASL mechanism", "xoauth2 or oauthbearer", { "xoauth2", "oauthbearer" },
+    { XB_SASL_XOAUTH2, XB_SASL_OAUTHBEARER },
 };
 
 struct key {
@@ -192,30 +206,34 @@ struct key {
     enum key_type type;
     size_t off;  /* into struct xb_config, or struct xb_provider for provider keys */
     unsigned long min, max;
+    const struct choice *choice;
 };
 
 #define CFG(f) offsetof(struct xb_config, f)
 #define PRV(f) offsetof(struct xb_provider, f)
-#define TIMEOUT(name) { #name, K_UINT, CFG(name), 1, 86400 }
+#define KEY(n, t, o) { .name = (n), .type = (t), .off = (o) }
+#define NUM(n, t, o, lo, hi) { .name = (n), .type = (t), .off = (o), .min = (lo), .max = (hi) }
+#define CHOICE(n, o, c) { .name = (n), .type = K_CHOICE, .off = (o), .choice = (c) }
+#define TIMEOUT(name) NUM(#name, K_UINT, CFG(name), 1, 86400)
 
 static const struct key general_keys[] = {
-    { "state_dir", K_STR, CFG(state_dir), 0, 0 },
-    { "log_level", K_LOGLEVEL, CFG(log_level), 0, 0 },
-    { "log_file", K_STR, CFG(log_file), 0, 0 },
-    { "browser", K_STR, CFG(browser), 0, 0 },
+    KEY("state_dir", K_STR, CFG(state_dir)),
+    CHOICE("log_level", CFG(log_level), &log_levels),
+    KEY("log_file", K_STR, CFG(log_file)),
+    KEY("browser", K_STR, CFG(browser)),
     TIMEOUT(signin_timeout),
 };
 
 enum { PX_IMAP_LISTEN, PX_POP3_LISTEN, PX_SMTP_LISTEN };
 static const struct key proxy_keys[] = {
-    [PX_IMAP_LISTEN] = { "imap_listen", K_LISTEN, CFG(imap), 0, 0 },
-    [PX_POP3_LISTEN] = { "pop3_listen", K_LISTEN, CFG(pop3), 0, 0 },
-    [PX_SMTP_LISTEN] = { "smtp_listen", K_LISTEN, CFG(smtp), 0, 0 },
-    { "allow_non_loopback", K_BOOL, CFG(allow_non_loopback), 0, 0 },
-    { "local_starttls", K_BOOL, CFG(local_starttls), 0, 0 },
-    { "max_sessions", K_UINT, CFG(max_sessions), 1, 100000 },
-    { "line_max", K_SIZE, CFG(line_max), 512, 1048576 },
-    { "literal_max", K_SIZE, CFG(literal_max), 0, 16777216 },
+    [PX_IMAP_LISTEN] = KEY("imap_listen", K_LISTEN, CFG(imap)),
+    [PX_POP3_LISTEN] = KEY("pop3_listen", K_LISTEN, CFG(pop3)),
+    [PX_SMTP_LISTEN] = KEY("smtp_listen", K_LISTEN, CFG(smtp)),
+    KEY("allow_non_loopback", K_BOOL, CFG(allow_non_loopback)),
+    KEY("local_starttls", K_BOOL, CFG(local_starttls)),
+    NUM("max_sessions", K_UINT, CFG(max_sessions), 1, 100000),
+    NUM("line_max", K_SIZE, CFG(line_max), 512, 1048576),
+    NUM("literal_max", K_SIZE, CFG(literal_max), 0, 16777216),
     TIMEOUT(connect_timeout),
     TIMEOUT(login_timeout),
     TIMEOUT(idle_timeout),
@@ -223,7 +241,7 @@ static const struct key proxy_keys[] = {
 };
 
 static const struct key tls_keys[] = {
-    { "ca_file", K_STR, CFG(ca_file), 0, 0 },
+    KEY("ca_file", K_STR, CFG(ca_file)),
 };
 
 enum {
@@ -232,22 +250,22 @@ enum {
     P_SASL, P__COUNT
 };
 static const struct key provider_keys[P__COUNT] = {
-    [P_PRESET] = { "preset", K_PRESET, PRV(kind), 0, 0 },
-    [P_CLIENT_ID] = { "client_id", K_STR, PRV(client_id), 0, 0 },
-    [P_CLIENT_SECRET] = { "client_secret", K_STR, PRV(client_secret), 0, 0 },
-    [P_AUTH_URL] = { "auth_url", K_URL, PRV(auth_url), 0, 0 },
-    [P_TOKEN_URL] = { "token_url", K_URL, PRV(token_url), 0, 0 },
-    [P_REVOKE_URL] = { "revoke_url", K_URL, PRV(revoke_url), 0, 0 },
-    [P_SCOPE] = { "scope", K_STR, PRV(scope), 0, 0 },
-    [P_HOSTED_DOMAIN] = { "hosted_domain", K_STR, PRV(hosted_domain), 0, 0 },
-    [P_ISSUER] = { "issuer", K_URL, PRV(issuer), 0, 0 },
-    [P_IMAP] = { "imap", K_SERVER, PRV(imap), 0, 0 },
-    [P_POP3] = { "pop3", K_SERVER, PRV(pop3), 0, 0 },
-    [P_SMTP] = { "smtp", K_SERVER, PRV(smtp), 0, 0 },
-    [P_IMAP_TLS] = { "imap_tls", K_TLS, PRV(imap.tls), 0, 0 },
-    [P_POP3_TLS] = { "pop3_tls", K_TLS, PRV(pop3.tls), 0, 0 },
-    [P_SMTP_TLS] = { "smtp_tls", K_TLS, PRV(smtp.tls), 0, 0 },
-    [P_SASL] = { "sasl", K_SASL, PRV(sasl), 0, 0 },
+    [P_PRESET] = CHOICE("preset", PRV(kind), &kinds),
+    [P_CLIENT_ID] = KEY("client_id", K_STR, PRV(client_id)),
+    [P_CLIENT_SECRET] = KEY("client_secret", K_STR, PRV(client_secret)),
+    [P_AUTH_URL] = KEY("auth_url", K_URL, PRV(auth_url)),
+    [P_TOKEN_URL] = KEY("token_url", K_URL, PRV(token_url)),
+    [P_REVOKE_URL] = KEY("revoke_url", K_URL, PRV(revoke_url)),
+    [P_SCOPE] = KEY("scope", K_STR, PRV(scope)),
+    [P_HOSTED_DOMAIN] = KEY("hosted_domain", K_STR, PRV(hosted_domain)),
+    [P_ISSUER] = KEY("issuer", K_URL, PRV(issuer)),
+    [P_IMAP] = KEY("imap", K_SERVER, PRV(imap)),
+    [P_POP3] = KEY("pop3", K_SERVER, PRV(pop3)),
+    [P_SMTP] = KEY("smtp", K_SERVER, PRV(smtp)),
+    [P_IMAP_TLS] = CHOICE("imap_tls", PRV(imap.tls), &tls_modes),
+    [P_POP3_TLS] = CHOICE("pop3_tls", PRV(pop3.tls), &tls_modes),
+    [P_SMTP_TLS] = CHOICE("smtp_tls", PRV(smtp.tls), &tls_modes),
+    [P_SASL] = CHOICE("sasl", PRV(sasl), &sasl_mechs),
 };
 
 #define KEYS_MAX 16 /* the most keys any section has */
@@ -292,33 +310,23 @@ struct parser {
     size_t ndrafts, cur;         /* cur: the draft being filled in [provider.NAME] */
 };
 
-static enum xb_err failv(struct parser *ps, unsigned line, const char *fmt, va_list ap)
-    XB_PRINTF(3, 0);
-static enum xb_err failv(struct parser *ps, unsigned line, const char *fmt, va_list ap)
-{
-    char text[768];
-    vsnprintf(text, sizeof(text), fmt, ap);
-    if (!ps->errmsg)
-        return XB_ERR_INVAL;
-    char where[24] = "";
-    if (line)
-        snprintf(where, sizeof(where), ":%u", line);
-    size_t n = strlen(ps->file) + strlen(where) + strlen(text) + 3;
-    *ps->errmsg = xb_new_array(char, n);
-    if (!*ps->errmsg)
-        return XB_ERR_NOMEM;
-    snprintf(*ps->errmsg, n, "%s%s: %s", ps->file, where, text);
-    return XB_ERR_INVAL;
-}
-
 static enum xb_err fail(struct parser *ps, unsigned line, const char *fmt, ...) XB_PRINTF(3, 4);
 static enum xb_err fail(struct parser *ps, unsigned line, const char *fmt, ...)
 {
+    char text[768], where[24] = "";
     va_list ap;
     va_start(ap, fmt);
-    enum xb_err err = failv(ps, line, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    return err;
+    if (!ps->errmsg)
+        return XB_ERR_INVAL;
+    if (line)
+        snprintf(where, sizeof(where), ":%u", line);
+    size_t n = strlen(ps->file) + strlen(where) + strlen(text) + 3;
+    if (!(*ps->errmsg = xb_new_array(char, n)))
+        return XB_ERR_NOMEM;
+    snprintf(*ps->errmsg, n, "%s%s: %s", ps->file, where, text);
+    return XB_ERR_INVAL;
 }
 
 /* "key 'K' in [SECTION]: " then the text. */
@@ -362,10 +370,11 @@ static bool parse_ulong(struct xb_view v, unsigned long min, unsigned long max,
 
 static int parse_bool(struct xb_view v)
 {
-    if (view_is(v, "yes") || view_is(v, "true") || view_is(v, "on") || view_is(v, "1"))
-        return 1;
-    if (view_is(v, "no") || view_is(v, "false") || view_is(v, "off") || view_is(v, "0"))
-        return 0;
+    static const char *const names[] = { "no", "yes", "false", "true", "off", "on", "0", "1" };
+    for (int i = 0; i < 8; i++) {
+        if (xb_view_eq_ci(v, names[i]))
+            return i & 1;
+    }
     return -1;
 }
 
@@ -412,32 +421,29 @@ static enum xb_err set_value(struct parser *ps, const struct xb_ini_item *it,
                                     "on/off or 1/0", ECHO(v));
         *(bool *)(void *)field = b == 1;
         return XB_OK;
-    case K_LOGLEVEL: {
-        static const char *const names[] = { "error", "warn", "info", "debug" };
-        static const enum xb_log_level levels[] = { XB_LOG_ERROR, XB_LOG_WARN, XB_LOG_INFO,
-                                                    XB_LOG_DEBUG };
-        for (size_t i = 0; i < 4; i++) {
-            if (view_is(v, names[i])) {
-                *(enum xb_log_level *)(void *)field = levels[i];
+    case K_CHOICE:
+        for (size_t i = 0; i < 4 && k->choice->names[i]; i++) {
+            if (xb_view_eq_ci(v, k->choice->names[i])) {
+                memcpy(field, &k->choice->values[i], sizeof(int));
                 return XB_OK;
             }
         }
-        return key_fail(ps, it, "'%.*s' is not a log level: use error, warn, info or debug",
-                        ECHO(v));
-    }
+        return key_fail(ps, it, "'%.*s' is not a %s: use %s", ECHO(v), k->choice->what,
+                        k->choice->allowed);
     case K_LISTEN:
     case K_SERVER: {
-        bool off = v.len == 0 || view_is(v, "off");
+        bool off = v.len == 0 || xb_view_eq_ci(v, "off");
         if (!off) {
             char buf[HOST_MAX + 16];
             if (v.len >= sizeof(buf))
                 return key_fail(ps, it, "address too long");
             memcpy(buf, v.p, v.len);
             buf[v.len] = '\0';
-            if (!xb_hostport_parse(buf, host, sizeof(host), &port))
+            /* A listener may ask for port 0: the system picks a free one (tests). */
+            if (!xb_hostport_parse_port0(buf, host, sizeof(host), &port, k->type == K_LISTEN))
                 return key_fail(ps, it, "'%.*s' is not host:port or [IPv6]:port with a port "
-                                        "from 1 to 65535; empty or 'off' turns it off",
-                                ECHO(v));
+                                        "from %d to 65535; empty or 'off' turns it off",
+                                ECHO(v), k->type == K_LISTEN ? 0 : 1);
         }
         if (k->type == K_LISTEN) {
             struct xb_listen *l = (struct xb_listen *)(void *)field;
@@ -449,35 +455,6 @@ static enum xb_err set_value(struct parser *ps, const struct xb_ini_item *it,
         s->port = off ? 0 : port;
         return err;
     }
-    case K_PRESET:
-        if (view_is(v, "google"))
-            *(enum xb_provider_kind *)(void *)field = XB_PROVIDER_GOOGLE;
-        else if (view_is(v, "microsoft"))
-            *(enum xb_provider_kind *)(void *)field = XB_PROVIDER_MICROSOFT;
-        else if (view_is(v, "custom"))
-            *(enum xb_provider_kind *)(void *)field = XB_PROVIDER_CUSTOM;
-        else
-            return key_fail(ps, it, "'%.*s' is not a preset: use google, microsoft or custom",
-                            ECHO(v));
-        return XB_OK;
-    case K_TLS:
-        if (view_is(v, "implicit"))
-            *(enum xb_tls_mode *)(void *)field = XB_TLS_IMPLICIT;
-        else if (view_is(v, "starttls"))
-            *(enum xb_tls_mode *)(void *)field = XB_TLS_STARTTLS;
-        else
-            return key_fail(ps, it, "'%.*s' is not a TLS mode: use implicit or starttls",
-                            ECHO(v));
-        return XB_OK;
-    case K_SASL:
-        if (view_is(v, "xoauth2"))
-            *(enum xb_sasl_mech *)(void *)field = XB_SASL_XOAUTH2;
-        else if (view_is(v, "oauthbearer"))
-            *(enum xb_sasl_mech *)(void *)field = XB_SASL_OAUTHBEARER;
-        else
-            return key_fail(ps, it, "'%.*s' is not a SASL mechanism: use xoauth2 or "
-                                    "oauthbearer", ECHO(v));
-        return XB_OK;
     }
     return XB_ERR_INVAL;
 }
@@ -489,7 +466,7 @@ static enum xb_err enter_section(struct parser *ps, const struct xb_ini_item *it
     struct xb_view name = it->name;
     ps->sect_name = name;
     for (enum sect s = 0; s < S__FIXED; s++) {
-        if (view_is(name, sections[s].name)) {
+        if (xb_view_eq_ci(name, sections[s].name)) {
             struct sect_state *st = &ps->fixed[s];
             if (st->header_line)
                 return fail(ps, it->line, "section [%.*s] repeated (first at line %u): "
@@ -558,7 +535,7 @@ static enum xb_err on_key(struct parser *ps, const struct xb_ini_item *it)
         base = ps->cfg;
     }
     for (size_t i = 0; i < sec->nkeys; i++) {
-        if (!view_is(it->name, sec->keys[i].name))
+        if (!xb_view_eq_ci(it->name, sec->keys[i].name))
             continue;
         if (st->key_line[i])
             return key_fail(ps, it, "given twice in this section (first at line %u)",
@@ -586,7 +563,7 @@ static enum xb_err check_listeners(struct parser *ps)
         unsigned line = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + i];
         if (!ls[i]->addr)
             continue;
-        if (!xb_hostport_parse(ls[i]->addr, host[i], sizeof(host[i]), &port[i]))
+        if (!xb_hostport_parse_port0(ls[i]->addr, host[i], sizeof(host[i]), &port[i], true))
             return XB_ERR_INVAL; /* defaults parse and set_value checked the rest */
         if (!ps->cfg->allow_non_loopback && !xb_addr_is_loopback(host[i], strlen(host[i])))
             return fail(ps, line, "key '%s' in [proxy]: %s is not a loopback address; "
@@ -594,7 +571,9 @@ static enum xb_err check_listeners(struct parser *ps)
                         ls[i]->addr);
         for (int j = 0; j < i; j++) {
             unsigned jline = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + j];
-            if (!ls[j]->addr || port[i] != port[j] || !eq_ci(host[i], strlen(host[i]), host[j]))
+            /* Port 0 asks for any free port: several listeners may do that. */
+            if (!ls[j]->addr || port[i] == 0 || port[i] != port[j] ||
+                !eq_ci(host[i], strlen(host[i]), host[j]))
                 continue;
             /* Blame the key the file set last: the other may be a default. */
             int a = line > jline ? i : j, b = line > jline ? j : i;
@@ -645,10 +624,8 @@ static enum xb_err build_provider(struct parser *ps, struct draft *d, struct xb_
             /* A new port without a mode: the mode that port means for the protocol. */
             if (!d->st.key_line[P_IMAP_TLS + proto])
                 ds->tls = tls_for_port(proto, ds->port);
-        } else if (k->type == K_TLS) {
-            memcpy(dst, src, sizeof(enum xb_tls_mode));
-        } else if (k->type == K_SASL) {
-            memcpy(dst, src, sizeof(enum xb_sasl_mech));
+        } else if (k->type == K_CHOICE && i != P_PRESET) {
+            memcpy(dst, src, sizeof(int));
         }
     }
 
@@ -756,7 +733,7 @@ enum xb_err xb_config_parse(const char *name, const char *text, size_t len,
         err = XB_ERR_NOMEM;
         goto out;
     }
-    xb_ini_init(&ini, text, len);
+    xb_ini_init(&ini, text ? text : "", text ? len : 0);
     while ((kind = xb_ini_next(&ini, &it)) != XB_INI_END) {
         if (kind == XB_INI_ERROR)
             err = fail(&ps, it.line, "%s", it.error);

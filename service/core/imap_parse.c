@@ -144,16 +144,37 @@ static enum xb_parse_rc imap_done(struct xb_imap_parser *p, enum xb_parse_rc rc,
     return rc;
 }
 
+/* Whether the line ending with the LF at offset lf announces a LITERAL+ ("{n+}"). */
+static bool imap_line_announces_nonsync(const char *data, size_t lf)
+{
+    size_t i = lf;
+    if (i > 0 && data[i - 1] == '\r')
+        i--;
+    if (i < 4 || data[i - 1] != '}' || data[i - 2] != '+')
+        return false;
+    i -= 2;
+    size_t digits = 0;
+    while (i > 0 && data[i - 1] >= '0' && data[i - 1] <= '9') {
+        i--;
+        digits++;
+    }
+    return digits > 0 && i > 0 && data[i - 1] == '{';
+}
+
 /* A limit was hit at offset i: skip through the line's LF if it is already there (only
- * then can the session answer and go on), else the session must close. */
+ * then can the session answer and go on), else the session must close. It must close
+ * too if that line announces a LITERAL+, whose bytes follow and cannot be told apart
+ * from commands. */
 static enum xb_parse_rc imap_too_long(struct xb_imap_parser *p, const char *data, size_t len,
                                       size_t i, const char *why, struct xb_imap_cmd *cmd,
                                       size_t *consumed)
 {
     const char *lf = memchr(data + i, '\n', len - i);
+    size_t end = lf ? (size_t)(lf - data) + 1 : 0;
+    if (lf && imap_line_announces_nonsync(data, end - 1))
+        end = 0;
     p->error = why;
-    return imap_done(p, XB_PARSE_TOO_LONG, data, cmd, lf ? (size_t)(lf - data) + 1 : 0,
-                     consumed);
+    return imap_done(p, XB_PARSE_TOO_LONG, data, cmd, end, consumed);
 }
 
 static void imap_open_list(struct xb_imap_parser *p, size_t i)
@@ -545,6 +566,10 @@ size_t xb_imap_caps_rewrite(struct xb_view caps, bool local_starttls, char *out,
         if (tok.len == 0)
             continue; /* repeated spaces */
         bool keep = !(tok.len >= 5 && xb_view_eq_ci((struct xb_view){ tok.p, 5 }, "AUTH="));
+        /* A capability is an atom: one holding control bytes (a NUL, a CR) is not passed
+         * on, so the result is a clean C string and a clean line. */
+        for (size_t i = 0; keep && i < tok.len; i++)
+            keep = (unsigned char)tok.p[i] >= 0x20 && tok.p[i] != 0x7f;
         for (size_t i = 0; keep && i < sizeof(dropped) / sizeof(dropped[0]); i++)
             keep = !xb_view_eq_ci(tok, dropped[i]);
         if (keep && !imap_caps_append(out, size, &n, tok.p, tok.len))

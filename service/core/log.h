@@ -39,7 +39,8 @@ const char *xb_log_level_name(enum xb_log_level level);
 
 /* conn == 0: no connection tag. */
 void xb_log(enum xb_log_level level, unsigned long conn, const char *fmt, ...) XB_PRINTF(3, 4);
-void xb_logv(enum xb_log_level level, unsigned long conn, const char *fmt, va_list ap);
+void xb_logv(enum xb_log_level level, unsigned long conn, const char *fmt, va_list ap)
+    XB_PRINTF(3, 0);
 
 #define xb_log_error(...) xb_log(XB_LOG_ERROR, 0, __VA_ARGS__)
 #define xb_log_warn(...)  xb_log(XB_LOG_WARN, 0, __VA_ARGS__)

@@ -51,7 +51,7 @@ enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
     }
     struct xb_view rest;
     pop3_split(line, &cmd->name, &rest);
-    if (cmd->name.len == 0) {
+    if (line.len == 0) {
         cmd->error = "empty command";
         return XB_PARSE_BAD;
     }
@@ -73,8 +73,10 @@ enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
     cmd->arg = rest;
     struct xb_view tail, extra;
     bool more = pop3_split(rest, &cmd->arg1, &tail);
+    /* AUTH takes a mechanism and at most one initial response, single-spaced. */
     if (cmd->verb == XB_POP3_AUTH && more) {
-        if (pop3_split(tail, &cmd->arg2, &extra) || cmd->arg2.len == 0) {
+        bool extra_space = pop3_split(tail, &cmd->arg2, &extra);
+        if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
             cmd->error = "syntax error in AUTH";
             return XB_PARSE_BAD;
         }

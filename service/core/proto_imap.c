@@ -80,12 +80,12 @@ static enum xb_step authenticate_line(struct xb_session *s, struct evbuffer *in)
         return XB_STEP_WAIT;
     s->p.imap.in_authenticate = false;
     if (rc != XB_PARSE_OK) {
+        xb_sess_reply(s, "%s BAD Line too long\r\n", s->p.imap.tag);
         if (consumed == 0) {
-            imap_goodbye(s, "Line too long");
-            return XB_STEP_CLOSE;
+            xb_sess_discard_line(s, in);
+            return XB_STEP_WAIT;
         }
         evbuffer_drain(in, consumed);
-        xb_sess_reply(s, "%s BAD Line too long\r\n", s->p.imap.tag);
         return XB_STEP_AGAIN;
     }
     enum xb_step step;
@@ -194,12 +194,15 @@ static enum xb_step imap_client_input(struct xb_session *s, struct evbuffer *in)
         return XB_STEP_WAIT;
     case XB_PARSE_BAD:
     case XB_PARSE_TOO_LONG:
-        if (consumed == 0) {
-            imap_goodbye(s, cmd.error ? cmd.error : "Command too long");
-            return XB_STEP_CLOSE;
-        }
         xb_sess_reply(s, "%.*s BAD %s\r\n", cmd.tag.len ? (int)cmd.tag.len : 1,
                       cmd.tag.len ? cmd.tag.p : "*", cmd.error ? cmd.error : "Syntax error");
+        if (consumed == 0) {
+            /* Its end has not arrived yet: drop the rest as it comes. */
+            struct xb_imap_limits lim = st->parser.lim;
+            xb_imap_parser_init(&st->parser, &lim);
+            xb_sess_discard_line(s, in);
+            return XB_STEP_WAIT;
+        }
         evbuffer_drain(in, consumed);
         return XB_STEP_AGAIN;
     case XB_PARSE_OK:

@@ -130,12 +130,13 @@ static enum xb_step pop3_client_input(struct xb_session *s, struct evbuffer *in)
             return XB_STEP_WAIT;
         if (rc == XB_PARSE_OK) {
             step = auth_line(s, line);
-        } else if (consumed == 0) {
-            pop3_goodbye(s, "Line too long");
-            return XB_STEP_CLOSE;
         } else {
             s->p.pop3.in_auth = false;
             xb_sess_reply(s, "-ERR Line too long\r\n");
+            if (consumed == 0) {
+                xb_sess_discard_line(s, in);
+                return XB_STEP_WAIT;
+            }
         }
         evbuffer_drain(in, consumed);
         return step;
@@ -148,11 +149,11 @@ static enum xb_step pop3_client_input(struct xb_session *s, struct evbuffer *in)
         return XB_STEP_WAIT;
     case XB_PARSE_BAD:
     case XB_PARSE_TOO_LONG:
-        if (consumed == 0) {
-            pop3_goodbye(s, cmd.error ? cmd.error : "Line too long");
-            return XB_STEP_CLOSE;
-        }
         xb_sess_reply(s, "-ERR %s\r\n", cmd.error ? cmd.error : "Syntax error");
+        if (consumed == 0) {
+            xb_sess_discard_line(s, in);
+            return XB_STEP_WAIT;
+        }
         break;
     case XB_PARSE_OK:
         step = dispatch(s, &cmd);

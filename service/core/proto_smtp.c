@@ -201,35 +201,32 @@ static enum xb_step smtp_client_input(struct xb_session *s, struct evbuffer *in)
             return XB_STEP_WAIT;
         if (rc == XB_PARSE_OK) {
             step = auth_line(s, line);
-        } else if (consumed == 0) {
-            smtp_goodbye(s, "Line too long");
-            return XB_STEP_CLOSE;
         } else {
             s->p.smtp.auth = XB_SMTP_AUTH_NONE;
             xb_sess_reply(s, "500 5.5.6 Line too long\r\n");
+            if (consumed == 0) {
+                xb_sess_discard_line(s, in);
+                return XB_STEP_WAIT;
+            }
         }
         evbuffer_drain(in, consumed);
         return step;
     }
 
     struct xb_smtp_cmd cmd;
-    switch (xb_smtp_parse(data, len, cfg->line_max, &cmd, &consumed)) {
+    enum xb_parse_rc rc = xb_smtp_parse(data, len, cfg->line_max, &cmd, &consumed);
+    switch (rc) {
     case XB_PARSE_AGAIN:
     case XB_PARSE_LITERAL:
         return XB_STEP_WAIT;
     case XB_PARSE_BAD:
-        if (consumed == 0) {
-            smtp_goodbye(s, "Syntax error");
-            return XB_STEP_CLOSE;
-        }
-        xb_sess_reply(s, "500 5.5.2 %s\r\n", cmd.error ? cmd.error : "Syntax error");
-        break;
     case XB_PARSE_TOO_LONG:
+        xb_sess_reply(s, rc == XB_PARSE_BAD ? "500 5.5.2 %s\r\n" : "500 5.5.6 %s\r\n",
+                      cmd.error ? cmd.error : "Syntax error");
         if (consumed == 0) {
-            smtp_goodbye(s, "Line too long");
-            return XB_STEP_CLOSE;
+            xb_sess_discard_line(s, in);
+            return XB_STEP_WAIT;
         }
-        xb_sess_reply(s, "500 5.5.6 Line too long\r\n");
         break;
     case XB_PARSE_OK:
         step = dispatch(s, &cmd);

@@ -8,6 +8,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "addr.h"
 #include "log.h"
 #include "mem.h"
 #include "tls.h"
@@ -83,11 +84,28 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
                               char **errmsg)
 {
     struct sockaddr_storage ss;
-    int sslen = (int)sizeof(ss);
-    char buf[512];
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
-        snprintf(buf, sizeof(buf), "%s_listen: '%s' is not an address:port", protos[id]->name,
-                 addr);
+    int sslen = 0;
+    char buf[512], host[256];
+    unsigned port = 0;
+    memset(&ss, 0, sizeof(ss));
+    if (xb_hostport_parse_port0(addr, host, sizeof(host), &port, true)) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        if (strcmp(host, "localhost") == 0)
+            snprintf(host, sizeof(host), "127.0.0.1");
+        if (evutil_inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons((unsigned short)port);
+            sslen = (int)sizeof(*sin);
+        } else if (evutil_inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+            sin6->sin6_family = AF_INET6;
+            sin6->sin6_port = htons((unsigned short)port);
+            sslen = (int)sizeof(*sin6);
+        }
+    }
+    if (!sslen) {
+        snprintf(buf, sizeof(buf), "%s_listen: '%s' is not an IP address and port",
+                 protos[id]->name, addr);
         *errmsg = xb_strdup(buf);
         return XB_ERR_INVAL;
     }

@@ -130,6 +130,25 @@ static void set_normal_callbacks(struct xb_session *s, struct bufferevent *bev)
         bufferevent_setcb(bev, up_read_cb, up_write_cb, up_event_cb, s);
 }
 
+/* Drops input through the end of the over-long line; true once that end was seen. */
+static bool discard_through_lf(struct xb_session *s, struct evbuffer *in)
+{
+    struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL);
+    if (lf.pos < 0) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return false;
+    }
+    evbuffer_drain(in, (size_t)lf.pos + 1);
+    s->discard_line = false;
+    return true;
+}
+
+void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in)
+{
+    s->discard_line = true;
+    discard_through_lf(s, in);
+}
+
 /* --- timers ---------------------------------------------------------------------------- */
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -347,6 +366,8 @@ static void token_cb(void *arg, enum xb_err err, const char *token, const char *
 static void start_login(struct xb_session *s)
 {
     struct xb_account *acct = NULL;
+    /* An account enrolled or re-signed-in by the CLI meanwhile counts at once. */
+    xb_store_refresh(s->px->store);
     enum xb_err err = xb_store_check_secret(s->px->store, s->user->data, s->pass->data,
                                             s->pass->len, &acct);
     /* The user name is not a secret; the password never appears in a log. */
@@ -447,6 +468,8 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
         return; /* input waits in the buffer until the login is decided */
 
     struct evbuffer *in = bufferevent_get_input(bev);
+    if (s->discard_line && !discard_through_lf(s, in))
+        return;
     for (;;) {
         enum xb_step step = s->proto->client_input(s, in);
         switch (step) {

@@ -125,6 +125,7 @@ struct xb_session {
     bool up_tls_upgraded;              /* STARTTLS upstream done */
     bool relay_paused;                 /* one side waits for the other's output to drain */
     bool up_draining;                  /* client gone; writing its last bytes upstream */
+    bool discard_line;                 /* dropping the rest of an over-long client line */
 
     struct xb_secret *user;            /* local credentials, until checked */
     struct xb_secret *pass;
@@ -154,6 +155,10 @@ void xb_sess_reply(struct xb_session *s, const char *fmt, ...) XB_PRINTF(2, 3);
 void xb_sess_reply_raw(struct xb_session *s, const void *data, size_t len);
 void xb_sess_up_send(struct xb_session *s, const void *data, size_t len);
 void xb_sess_up_printf(struct xb_session *s, const char *fmt, ...) XB_PRINTF(2, 3);
+
+/* For an over-long line: drops it through its LF, now if the LF is buffered, else as the
+ * rest arrives. The handler has already answered. */
+void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in);
 
 /* Takes the local credentials (the session frees them). */
 void xb_sess_set_creds(struct xb_session *s, struct xb_secret *user, struct xb_secret *pass);

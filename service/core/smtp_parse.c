@@ -68,7 +68,7 @@ enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
     }
     struct xb_view rest, tail, extra;
     smtp_split(line, &cmd->name, &rest);
-    if (cmd->name.len == 0) {
+    if (line.len == 0) {
         cmd->error = "empty command";
         return XB_PARSE_BAD;
     }
@@ -84,8 +84,10 @@ enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
     }
     cmd->arg = rest;
     bool more = smtp_split(rest, &cmd->arg1, &tail);
+    /* AUTH takes a mechanism and at most one initial response, single-spaced. */
     if (cmd->verb == XB_SMTP_AUTH && more) {
-        if (smtp_split(tail, &cmd->arg2, &extra) || cmd->arg2.len == 0) {
+        bool extra_space = smtp_split(tail, &cmd->arg2, &extra);
+        if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
             cmd->error = "syntax error in AUTH";
             return XB_PARSE_BAD;
         }

@@ -47,6 +47,11 @@ struct xb_store;
 enum xb_err xb_store_open(const char *dir, struct xb_store **out, char **errmsg);
 void xb_store_free(struct xb_store *st);
 
+/* Reloads the store if another process (the CLI) replaced the file since this one last
+ * read or wrote it; on failure keeps what is in memory. Account pointers taken before a
+ * reload are invalid after it. */
+enum xb_err xb_store_refresh(struct xb_store *st);
+
 /* Seals and writes the whole store: temporary file, flush, rename over the old one. */
 enum xb_err xb_store_save(struct xb_store *st);
 

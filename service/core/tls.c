@@ -130,8 +130,12 @@ SSL *xb_tls_ssl_new(struct xb_tls *tls, const char *host, unsigned port)
         return NULL;
     }
     /* SNI only for names, never for IP literals (RFC 6066). */
-    if (!strchr(host, ':') && strspn(host, "0123456789.") != strlen(host))
-        SSL_set_tlsext_host_name(ssl, host);
+    if (!strchr(host, ':') && strspn(host, "0123456789.") != strlen(host)) {
+        /* The macro casts away const; hand it a copy. */
+        char sni[256];
+        snprintf(sni, sizeof(sni), "%s", host);
+        SSL_set_tlsext_host_name(ssl, sni);
+    }
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 
     char key[300];

@@ -50,6 +50,15 @@ enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *le
 enum xb_err xb_plat_file_replace(const char *path, const void *data, size_t len);
 enum xb_err xb_plat_mkdir_private(const char *path);
 
+/* file.c: what identifies one version of a file (size, modification time, file id), to
+ * notice that another process replaced it. XB_ERR_NOTFOUND if there is none. */
+struct xb_file_stamp {
+    uint64_t size;
+    uint64_t mtime_ns;
+    uint64_t id;
+};
+enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out);
+
 /* seal.c: encrypts data so that only this user on this machine can read it back.
  * Windows: DPAPI (CryptProtectData, current user). POSIX: AES-256-GCM under a 32-byte key
  * kept in <dir>/store.key (0600, made on first use). A changed or foreign blob is

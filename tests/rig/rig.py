@@ -27,10 +27,11 @@ python3-aiosmtpd openssl nodejs, and `npm ci` run in tests/rig.
 
 import argparse
 import base64
+import grp
 import json
 import os
 import pwd
-import grp
+import resource
 import shlex
 import shutil
 import signal
@@ -49,10 +50,20 @@ MAIL_SCOPE = "https://mail.google.com/"
 DEFAULT_USERS = ("user@example.com",)
 PORT_NAMES = ("oauth", "sink", "imap", "imaps", "pop3", "pop3s", "submission", "submissions")
 START_TIMEOUT = 15.0  # seconds; a healthy rig is up in well under one
+START_ATTEMPTS = 3
 STOP_TIMEOUT = 5.0
-# Every process the rig starts carries this variable (Dovecot passes it on to its
-# children through import_environment), so `down` can find all of them by pid.
-MARKER_VAR = "XB_RIG_DIR"
+# The sink needs Debian's python3-aiosmtpd, whichever python3 runs this file.
+SYSTEM_PYTHON = "/usr/bin/python3"
+# Process groups of the running services, kept in the rig dir so that `down`, run by
+# another process, finds them (Dovecot overwrites its environment for its process
+# titles, so nothing can be recognised from /proc/PID/environ).
+PROCESSES_FILE = "processes.json"
+# How the plain-text ports greet once their server is up. The implicit-TLS ports need
+# no check of their own: Dovecot opens all its listeners before any of them answers.
+GREETINGS = {"sink": b"220 sink.xbrig.test ", "imap": b"* OK ", "pop3": b"+OK ",
+             "submission": b"220 localhost "}
+# What the rig creates in its directory (all of it removed again by the next start).
+RIG_SUBDIRS = ("logs", "tls", "dovecot", "mail", "sink")
 
 # Messages put into every user's INBOX. Maildir files may use LF or CRLF line ends;
 # IMAP and POP3 always send CRLF, so only CRLF files come back byte for byte.
@@ -99,7 +110,6 @@ instance_name = xbrig-{instance}
 base_dir = {dir}/dovecot/run
 state_dir = {dir}/dovecot/state
 log_path = {dir}/logs/dovecot.log
-import_environment = TZ {marker}
 protocols = imap pop3 submission
 listen = {host}
 hostname = localhost
@@ -137,6 +147,24 @@ namespace inbox {{
 
 submission_relay_host = {host}
 submission_relay_port = {sink}
+# Gmail's EHLO advertises SIZE 35882577.
+submission_max_mail_size = 35882577
+
+# Load tests and benchmarks open hundreds of sessions of one user from 127.0.0.1:
+# lift the per-user/IP cap and the process limits; login processes in
+# high-performance mode (each serves many connections).
+mail_max_userip_connections = 5000
+default_process_limit = 2500
+default_client_limit = 5000
+service imap {{
+  process_limit = 2500
+}}
+service pop3 {{
+  process_limit = 2500
+}}
+service submission {{
+  process_limit = 2500
+}}
 
 # chroot needs root: switch it off wherever Dovecot sets it by default.
 service anvil {{
@@ -151,6 +179,9 @@ service ipc {{
 }}
 service imap-login {{
   chroot =
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 2500
   inet_listener imap {{
     port = {imap}
   }}
@@ -161,6 +192,8 @@ service imap-login {{
 }}
 service pop3-login {{
   chroot =
+  service_count = 0
+  client_limit = 2500
   inet_listener pop3 {{
     port = {pop3}
   }}
@@ -171,6 +204,8 @@ service pop3-login {{
 }}
 service submission-login {{
   chroot =
+  service_count = 0
+  client_limit = 2500
   inet_listener submission {{
     port = {submission}
   }}
@@ -192,6 +227,13 @@ active_value = true
 scope = {scope}
 openid_configuration_url = {issuer}/.well-known/openid-configuration
 """
+
+
+def _raise_fd_limit():
+    """Hundreds of sessions need more descriptors than the usual soft limit of 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class RigError(RuntimeError):
@@ -226,8 +268,8 @@ def message_of_size(size, subject="Message of a given size", to="user@example.co
         raise ValueError(f"size must be at least {len(head) + 2} bytes")
     body_len = size - len(head)
     full, rest = divmod(body_len, len(line))
-    # The last line takes the remainder; it still ends with CRLF (rest == 1 cannot:
-    # move one byte from a full line then).
+    # The remainder becomes a shorter last line; a single byte cannot hold its CRLF,
+    # so then the last full line joins it.
     if rest == 1:
         full -= 1
         rest += len(line)
@@ -243,28 +285,48 @@ def _log_tail(path, lines=25):
     return f"--- last lines of {path} ---\n" + "\n".join(text[-lines:])
 
 
-def _marked_pids(directory):
-    """Pids of live processes whose environment marks them as started for `directory`."""
-    needle = f"{MARKER_VAR}={directory}".encode()
-    pids = []
+def _proc_stat(pid):
+    """Fields of /proc/PID/stat after the command name (index 0 is field 3, the
+    state), or None if there is no such process."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def _group_members(pgid):
+    """Live (not zombie) processes in process group `pgid`.
+
+    Zombies do not count: where PID 1 does not reap orphans (as in some containers) a
+    stopped service can stay a zombie that kill(2) would still find."""
+    members = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:  # gone, a zombie, or not ours to read
-            continue
-        if needle in environ.split(b"\0"):
-            pids.append(int(entry.name))
-    return pids
+        fields = _proc_stat(entry.name) if entry.name.isdigit() else None
+        if fields and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def _signal_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:  # the whole group has just exited by itself
+        pass
+
+
+def _start_time(pid):
+    """Start time of `pid` in clock ticks since boot (field 22), or None."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields else None
 
 
 def _run_identity():
     """(uid, gid, user, group, command prefix) that Dovecot runs as.
 
-    As root, Dovecot runs as nobody:nogroup through setpriv (it refuses mail access as
-    UID 0, and an unprivileged master needs no chroot or privilege separation). As
-    any other user it simply runs as that user.
+    As root, Dovecot runs as nobody:nogroup through setpriv (by default it refuses
+    mail access as UID 0, and an unprivileged master needs no privilege separation
+    users). As any other user it simply runs as that user.
     """
     if os.geteuid() == 0:
         user, group = "nobody", "nogroup"
@@ -303,51 +365,70 @@ class Rig:
         self.stop()
 
     def start(self):
-        """Start every server and wait until each port accepts connections."""
-        if _marked_pids(self.dir):
+        """Start every server and wait until each port answers."""
+        if self._running_groups():
             raise RigError(f"a rig is already running in {self.dir}: stop it first")
         began = time.monotonic()
-        try:
-            self._prepare_dirs()
-            self.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES))))
-            self._make_tls()
-            self._start_oauth()
-            self._start_sink()
-            self._wait_oauth_ready()  # Dovecot's config needs the OAuth client secret
-            self._start_dovecot()
-            for user in self.users:
-                self.add_user(user)
-            for name in PORT_NAMES:
-                self._wait_port(name)
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self._start_once()
+                break
+            except BaseException as err:
+                self.stop()
+                # A port picked as free can be taken by someone else before our
+                # server binds it (e.g. another rig starting in a parallel test).
+                if attempt == START_ATTEMPTS or "address already in use" not in str(err).lower():
+                    raise
         self.startup_seconds = round(time.monotonic() - began, 3)
         self._write_state()
 
+    def _start_once(self):
+        self._prepare_dirs()
+        self.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES))))
+        self._make_tls()
+        self._start_oauth()
+        self._start_sink()
+        self._wait_oauth_ready()  # Dovecot's config needs the OAuth client secret
+        self._start_dovecot()
+        for user in self.users:
+            self.add_user(user)
+        for name in PORT_NAMES:
+            self._wait_port(name)
+
     def stop(self):
         """Stop every process of this rig (also those of a rig started by another process)."""
-        for pid in _marked_pids(self.dir):
-            # Each service leads its own process group: signal the whole group.
-            try:
-                if os.getpgid(pid) == pid:
-                    os.killpg(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        groups = self._running_groups()
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while _marked_pids(self.dir) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and any(_group_members(g) for g in groups):
             self._reap()
             time.sleep(0.02)
-        leftovers = _marked_pids(self.dir)
-        for pid in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._reap(block=True)
-        if leftovers:
-            print(f"rig: killed {len(leftovers)} process(es) that ignored SIGTERM",
+        stubborn = [g for g in groups if _group_members(g)]
+        for pgid in stubborn:
+            _signal_group(pgid, signal.SIGKILL)
+        for proc in self._procs.values():
+            proc.wait()
+        self._procs = {}
+        (self.dir / PROCESSES_FILE).unlink(missing_ok=True)
+        if stubborn:
+            print(f"rig: killed process group(s) {stubborn} that ignored SIGTERM",
                   file=sys.stderr)
+
+    def _running_groups(self):
+        """Process groups recorded in PROCESSES_FILE that still have live members.
+
+        A group is only trusted if its leader is gone or is still the very process
+        that was started (same start time): its pid may have been reused since. A
+        pgid cannot be reused while any member of the group lives.
+        """
+        try:
+            recorded = json.loads((self.dir / PROCESSES_FILE).read_text())
+        except FileNotFoundError:
+            return []
+        return [entry["pgid"] for entry in recorded
+                if _start_time(entry["pgid"]) in (None, entry["start"])
+                and _group_members(entry["pgid"])]
 
     @classmethod
     def load(cls, directory):
@@ -373,7 +454,8 @@ class Rig:
                 for name, data in SEED_MESSAGES.items()}
 
     def add_message(self, email, data, name=None):
-        """Deliver `data` (bytes, stored as is) into the user's INBOX; return its path."""
+        """Deliver `data` (bytes, stored as is) into the user's INBOX; return its path
+        in new/ (Dovecot moves the file to cur/ once a client has opened the INBOX)."""
         maildir = self.maildir(email)
         for sub in ("tmp", "new", "cur"):
             (maildir / sub).mkdir(parents=True, exist_ok=True)
@@ -433,11 +515,14 @@ class Rig:
     # --- start-up steps ----------------------------------------------------------------
 
     def _prepare_dirs(self):
+        """Fresh state on every start: what an earlier rig left in DIR is removed
+        (also a stale Dovecot base_dir, which would make Dovecot refuse to start)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
         self._check_traversable()
-        for sub in ("logs", "tls", "dovecot/state", "mail", "sink"):
-            (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        # A base_dir left by a killed Dovecot makes the new one refuse to start.
-        shutil.rmtree(self.dir / "dovecot" / "run", ignore_errors=True)
+        for sub in RIG_SUBDIRS:
+            shutil.rmtree(self.dir / sub, ignore_errors=True)
+            (self.dir / sub).mkdir()
+        (self.dir / "dovecot" / "state").mkdir()
         for path in (self.dir, *self.dir.rglob("*")):
             os.chown(path, self._uid, self._gid, follow_symlinks=False)
         self.dir.chmod(0o755)
@@ -450,7 +535,8 @@ class Rig:
             st = parent.stat()
             if not st.st_mode & stat.S_IXOTH and st.st_uid != self._uid:
                 raise RigError(f"{parent} is not searchable by {self._user}, who runs Dovecot: "
-                               f"put the rig directory elsewhere (e.g. under /tmp)")
+                               f"put the rig directory elsewhere, e.g. tempfile.mkdtemp() "
+                               f"(pytest's tmp_path lies under a mode 0700 directory)")
 
     def _make_tls(self):
         """A throw-away CA and a server certificate for 127.0.0.1 and localhost."""
@@ -508,12 +594,12 @@ class Rig:
         raise RigError("OAuth server did not start in time\n" + self._logs_of("oauth"))
 
     def _start_sink(self):
-        self._spawn("sink", [sys.executable, RIG_SRC / "smtp_sink.py",
+        self._spawn("sink", [SYSTEM_PYTHON, RIG_SRC / "smtp_sink.py",
                              "--port", str(self.ports["sink"]), self.dir / "sink"])
 
     def _start_dovecot(self):
         conf_dir = self.dir / "dovecot"
-        fields = dict(dir=self.dir, host=HOST, marker=MARKER_VAR, instance=self.ports["imap"],
+        fields = dict(dir=self.dir, host=HOST, instance=self.ports["imap"],
                       user=self._user, group=self._group, uid=self._uid, gid=self._gid,
                       **self.ports)
         (conf_dir / "dovecot.conf").write_text(DOVECOT_CONF.format(**fields))
@@ -540,11 +626,15 @@ class Rig:
     def _spawn(self, name, argv):
         """Start a service in its own process group, output to DIR/logs/NAME.{out,err}."""
         logs = self.dir / "logs"
-        env = dict(os.environ, **{MARKER_VAR: str(self.dir)})
         with open(logs / f"{name}.out", "wb") as out, open(logs / f"{name}.err", "wb") as err:
-            self._procs[name] = subprocess.Popen(
+            proc = subprocess.Popen(
                 [str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                env=env, cwd=self.dir, start_new_session=True)
+                cwd=self.dir, start_new_session=True, preexec_fn=_raise_fd_limit)
+        self._procs[name] = proc
+        # Recorded at once, so that even a failed start-up leaves nothing behind.
+        (self.dir / PROCESSES_FILE).write_text(json.dumps(
+            [{"name": n, "pgid": p.pid, "start": _start_time(p.pid)}
+             for n, p in self._procs.items()]) + "\n")
 
     def _check_alive(self, name):
         code = self._procs[name].poll()
@@ -555,29 +645,32 @@ class Rig:
     def _logs_of(self, name):
         logs = self.dir / "logs"
         files = [logs / f"{name}.err", logs / f"{name}.out"]
-        if name in ("dovecot", "imap", "imaps", "pop3", "pop3s", "submission", "submissions"):
+        if name == "dovecot":
             files.append(logs / "dovecot.log")
         return "\n".join(_log_tail(f) for f in files)
 
     def _wait_port(self, name):
+        """Wait until port `name` accepts connections and, where GREETINGS has an
+        entry, greets like our server (a free port picked earlier may since have been
+        taken by another program, and then our server has exited)."""
         service = name if name in ("oauth", "sink") else "dovecot"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                socket.create_connection((HOST, self.ports[name]), timeout=1).close()
-                return
+                with socket.create_connection((HOST, self.ports[name]), timeout=1) as conn:
+                    if name not in GREETINGS or conn.makefile("rb").readline().startswith(
+                            GREETINGS[name]):
+                        return
             except OSError:
-                self._check_alive(service)
-                time.sleep(0.01)
-        raise RigError(f"port {name} ({self.ports[name]}) did not open in time\n"
+                pass
+            self._check_alive(service)
+            time.sleep(0.01)
+        raise RigError(f"port {name} ({self.ports[name]}) did not answer in time\n"
                        + self._logs_of(service))
 
-    def _reap(self, block=False):
+    def _reap(self):
         for proc in self._procs.values():
-            if block:
-                proc.wait()
-            else:
-                proc.poll()
+            proc.poll()
 
     # --- state for other processes ---------------------------------------------------------
 

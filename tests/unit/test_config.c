@@ -134,10 +134,28 @@ static void default_state_dir(void)
     CHECK(xb_plat_default_state_dir(&dir) == XB_OK);
     CHECK(dir && strstr(dir, "/.local/state/xoauthbridge") != NULL);
     xb_free(dir);
+
+    /* Neither set: no default, and a file must then name the directory. */
+    const char *old_home = getenv("HOME");
+    char *saved_home = old_home ? xb_strdup(old_home) : NULL;
+    unsetenv("XDG_STATE_HOME");
+    unsetenv("HOME");
+    CHECK(xb_plat_default_state_dir(&dir) == XB_ERR_NOTFOUND && dir == NULL);
+    struct xb_config *cfg = NULL;
+    CHECK(xb_config_new_default(&cfg) == XB_OK && cfg && cfg->state_dir == NULL);
+    xb_config_free(cfg);
+    EXPECT_ERROR("[general]\nlog_level = info\n",
+                 "t.ini: key 'state_dir' in [general]: no default here (XDG_STATE_HOME and "
+                 "HOME, or LOCALAPPDATA on Windows, are unset): give the directory for the "
+                 "account store");
+    cfg = parse_ok("[general]\nstate_dir = /srv/xb\n");
+    CHECK_STR(cfg ? cfg->state_dir : NULL, "/srv/xb");
+    xb_config_free(cfg);
+    if (saved_home)
+        setenv("HOME", saved_home, 1);
+    xb_free(saved_home);
     if (saved)
         setenv("XDG_STATE_HOME", saved, 1);
-    else
-        unsetenv("XDG_STATE_HOME");
     xb_free(saved);
 #endif
 }
@@ -390,6 +408,15 @@ static void ipv6_listen(void)
     CHECK(cfg && cfg->allow_non_loopback);
     CHECK_STR(cfg ? cfg->smtp.addr : NULL, "0.0.0.0:1587");
     xb_config_free(cfg);
+    /* Port 0 (any free port, for tests) may be shared by all three listeners. */
+    cfg = parse_ok("[proxy]\nimap_listen = 127.0.0.1:0\npop3_listen = 127.0.0.1:0\n"
+                   "smtp_listen = 127.0.0.1:0\n");
+    CHECK_STR(cfg ? cfg->pop3.addr : NULL, "127.0.0.1:0");
+    xb_config_free(cfg);
+    EXPECT_ERROR("[provider.google]\nimap = imap.gmail.com:0\n",
+                 "t.ini:2: key 'imap' in [provider.google]: 'imap.gmail.com:0' is not "
+                 "host:port or [IPv6]:port with a port from 1 to 65535; empty or 'off' "
+                 "turns it off");
 }
 
 static void error_messages(void)
@@ -447,7 +474,7 @@ static void error_messages(void)
                  "use yes/no, true/false, on/off or 1/0");
     EXPECT_ERROR("[proxy]\nimap_listen = 127.0.0.1\n",
                  "t.ini:2: key 'imap_listen' in [proxy]: '127.0.0.1' is not host:port or "
-                 "[IPv6]:port with a port from 1 to 65535; empty or 'off' turns it off");
+                 "[IPv6]:port with a port from 0 to 65535; empty or 'off' turns it off");
     EXPECT_ERROR("[provider.google]\nsmtp = smtp.gmail.com:0\n",
                  "t.ini:2: key 'smtp' in [provider.google]: 'smtp.gmail.com:0' is not "
                  "host:port or [IPv6]:port with a port from 1 to 65535; empty or 'off' "
@@ -521,6 +548,13 @@ static void error_messages(void)
     snprintf(want, sizeof(want), "t.ini:2: key 'max_sessions' in [proxy]: '%.80s' is not a "
                                  "whole number from 1 to 100000", big);
     expect_error(text, strlen(text), want);
+
+    /* At most 64 providers. */
+    char many[4096];
+    size_t pos = 0;
+    for (int i = 0; i < 65; i++)
+        pos += (size_t)snprintf(many + pos, sizeof(many) - pos, "[provider.p%d]\n", i);
+    expect_error(many, pos, "t.ini:65: section [provider.p64]: more than 64 providers");
 
     /* No message wanted: the error still comes back. */
     struct xb_config *cfg = NULL;

@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <dirent.h>
+#ifndef _WIN32
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -18,204 +15,8 @@
 #include "core/store.h"
 #include "platform/platform.h"
 
+#include "store_fixture.h"
 #include "xbtest.h"
-
-#define PATH_MAX_TEST 1024
-
-/* ---- test scaffolding: a fresh directory per test ----------------------------------- */
-
-#ifdef _WIN32
-static wchar_t *wide(const char *s)
-{
-    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-    wchar_t *w = n > 0 ? calloc((size_t)n, sizeof(wchar_t)) : NULL;
-    if (w)
-        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
-    return w;
-}
-
-/* A new directory under GetTempPath (which honours TMP/TEMP). */
-static int make_test_dir(char *out, size_t size)
-{
-    static unsigned counter;
-    wchar_t wtmp[MAX_PATH + 1];
-    char tmp[4 * MAX_PATH];
-    DWORD n = GetTempPathW(MAX_PATH + 1, wtmp);
-    if (n == 0 || n > MAX_PATH)
-        return -1;
-    if (!WideCharToMultiByte(CP_UTF8, 0, wtmp, -1, tmp, (int)sizeof(tmp), NULL, NULL))
-        return -1;
-    snprintf(out, size, "%sxbstore-%lu-%u-%lu", tmp, (unsigned long)GetCurrentProcessId(),
-             counter++, (unsigned long)GetTickCount());
-    wchar_t *w = wide(out);
-    int ok = w && CreateDirectoryW(w, NULL);
-    free(w);
-    return ok ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-    char pattern[PATH_MAX_TEST], child[PATH_MAX_TEST];
-    snprintf(pattern, sizeof(pattern), "%s\\*", dir);
-    wchar_t *wp = wide(pattern);
-    WIN32_FIND_DATAW fd;
-    HANDLE h = wp ? FindFirstFileW(wp, &fd) : INVALID_HANDLE_VALUE;
-    free(wp);
-    if (h != INVALID_HANDLE_VALUE) {
-        do {
-            char name[4 * MAX_PATH];
-            if (!wcscmp(fd.cFileName, L".") || !wcscmp(fd.cFileName, L".."))
-                continue;
-            WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, (int)sizeof(name), NULL,
-                                NULL);
-            snprintf(child, sizeof(child), "%s\\%s", dir, name);
-            if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
-                remove_tree(child);
-            } else {
-                wchar_t *wc = wide(child);
-                if (wc)
-                    DeleteFileW(wc);
-                free(wc);
-            }
-        } while (FindNextFileW(h, &fd));
-        FindClose(h);
-    }
-    wchar_t *wd = wide(dir);
-    if (wd)
-        RemoveDirectoryW(wd);
-    free(wd);
-}
-
-static int count_entries(const char *dir)
-{
-    char pattern[PATH_MAX_TEST];
-    int n = 0;
-    snprintf(pattern, sizeof(pattern), "%s\\*", dir);
-    wchar_t *wp = wide(pattern);
-    WIN32_FIND_DATAW fd;
-    HANDLE h = wp ? FindFirstFileW(wp, &fd) : INVALID_HANDLE_VALUE;
-    free(wp);
-    if (h == INVALID_HANDLE_VALUE)
-        return -1;
-    do {
-        if (wcscmp(fd.cFileName, L".") && wcscmp(fd.cFileName, L".."))
-            n++;
-    } while (FindNextFileW(h, &fd));
-    FindClose(h);
-    return n;
-}
-#else
-static int make_test_dir(char *out, size_t size)
-{
-    const char *base = getenv("TMPDIR");
-    if (!base || !base[0])
-        base = "/tmp";
-    snprintf(out, size, "%s/xbstore-XXXXXX", base);
-    return mkdtemp(out) ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char child[PATH_MAX_TEST];
-        while ((e = readdir(d)) != NULL) {
-            struct stat st;
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(child, sizeof(child), "%s/%s", dir, e->d_name);
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(child);
-            else
-                unlink(child);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static unsigned mode_of(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0xffffu;
-}
-#endif
-
-static char test_dir[PATH_MAX_TEST];
-
-static int setup(void)
-{
-    if (make_test_dir(test_dir, sizeof(test_dir)) != 0) {
-        printf("#   cannot make a test directory\n");
-        return -1;
-    }
-    return 0;
-}
-
-static void teardown(void)
-{
-    remove_tree(test_dir);
-}
-
-static void in_dir(char *out, size_t size, const char *name)
-{
-    snprintf(out, size, "%s/%s", test_dir, name);
-}
-
-static void store_path(char *out, size_t size)
-{
-    in_dir(out, size, XB_STORE_FILE);
-}
-
-/* Whole file into a new buffer, or NULL. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    unsigned char *data = NULL;
-    if (xb_plat_file_read(path, &data, len, 16u << 20) != XB_OK)
-        return NULL;
-    return data;
-}
-
-/* Writes bytes in place (not through the code under test). */
-static int spit(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t n = len ? fwrite(data, 1, len, f) : 0;
-    return fclose(f) == 0 && n == len ? 0 : -1;
-}
-
-static int contains(const char *hay, const char *needle)
-{
-    return hay && strstr(hay, needle) != NULL;
-}
-
-/* Log lines are kept, so that tests can check what a person would read. */
-static char log_text[8192];
-static void capture(void *ctx, enum xb_log_level level, const char *line)
-{
-    (void)ctx;
-    (void)level;
-    size_t used = strlen(log_text);
-    snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
-}
 
 /* ---- file.c --------------------------------------------------------------------------- */
 
@@ -275,16 +76,6 @@ static void mkdir_private_nested(void)
     CHECK(mode_of(deep) == 0700);
 #endif
     teardown();
-}
-
-static int has_bytes(const unsigned char *hay, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++) {
-        if (memcmp(hay + i, needle, n) == 0)
-            return 1;
-    }
-    return 0;
 }
 
 /* ---- seal.c --------------------------------------------------------------------------- */
@@ -671,7 +462,8 @@ static void store_malformed_refused(void)
         { "{\"version\":2,\"hash_key\":\"00\",\"accounts\":[]}", XB_ERR_UNSUPPORTED, "version" },
         { "{\"version\":\"1\",\"accounts\":[]}", XB_ERR_INVAL, "\"version\"" },
         { "{\"version\":1,\"hash_key\":\"zz\",\"accounts\":[]}", XB_ERR_INVAL, "\"hash_key\"" },
-        { "{\"version\":1,\"hash_key\":\"" "0000000000000000000000000000000000000000000000000000000000000000"
+        { "{\"version\":1,\"hash_key\":\""
+          "0000000000000000000000000000000000000000000000000000000000000000"
           "\",\"accounts\":{}}", XB_ERR_INVAL, "\"accounts\"" },
 #define HK "\"version\":1,\"hash_key\":\"" \
            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\""
@@ -706,8 +498,9 @@ static void store_malformed_refused(void)
         { "{" HK ",\"accounts\":[{\"email\":\"a@b\",\"provider\":\"g\",\"access_expires\":1,"
           "\"has_secret\":false,\"state\":\"ok\",\"last_ok\":1}]}", XB_ERR_INVAL,
           "accounts[0].last_fail is missing" },
-        { "{" HK ",\"accounts\":[{\"email\":\"a@b\"," GOOD_REST ",\"last_error\":[]}]}",
-          XB_ERR_INVAL, "accounts[0].last_error" },
+        { "{" HK ",\"accounts\":[{\"email\":\"a@b\",\"provider\":\"g\",\"access_expires\":1,"
+          "\"has_secret\":false,\"state\":\"ok\",\"last_ok\":1,\"last_fail\":2,"
+          "\"last_error\":[]}]}", XB_ERR_INVAL, "accounts[0].last_error" },
     };
     char path[PATH_MAX_TEST];
 
@@ -810,6 +603,28 @@ static void store_large(void)
     struct xb_account *a = st ? xb_store_find(st, "user5@example.com") : NULL;
     CHECK(a && a->refresh_token && a->refresh_token->len == 60000 &&
           a->refresh_token->data[59999] == 'F' && a->access_expires == 5);
+
+    /* What loading would refuse is not saved either; the file stays as it was. */
+    char path[PATH_MAX_TEST];
+    size_t before_len = 0, after_len = 0;
+    store_path(path, sizeof(path));
+    unsigned char *before = slurp(path, &before_len);
+    char *huge = xb_new_array(char, 70001);
+    if (a && huge) {
+        memset(huge, 'x', 70000);
+        xb_account_set_tokens(a, secret_of(huge), NULL, 0);
+        CHECK(xb_store_save(st) == XB_ERR_RANGE);
+        xb_account_set_tokens(a, xb_secret_new("with\0nul", 8), NULL, 0);
+        CHECK(xb_store_save(st) == XB_ERR_INVAL);
+        xb_account_set_tokens(a, secret_of("fine"), NULL, 0);
+        a->last_ok = INT64_MAX;
+        CHECK(xb_store_save(st) == XB_ERR_RANGE);
+    }
+    unsigned char *after = slurp(path, &after_len);
+    CHECK(before && after && before_len == after_len && !memcmp(before, after, before_len));
+    xb_free(before);
+    xb_free(after);
+    xb_free(huge);
     xb_store_free(st);
     xb_free(big);
     teardown();
@@ -825,14 +640,22 @@ static void store_open_creates_private(void)
     in_dir(dir, sizeof(dir), "state/xoauthbridge");
     CHECK(xb_store_open(dir, &st, NULL) == XB_OK && st);
     xb_store_free(st);
-    snprintf(path, sizeof(path), "%s/%s", dir, XB_STORE_FILE);
+    join(path, sizeof(path), dir, XB_STORE_FILE);
     size_t len = 0;
     unsigned char *data = slurp(path, &len);
     CHECK(data != NULL && len > 0);   /* an empty store is written at once */
     xb_free(data);
-#ifndef _WIN32
+#ifdef _WIN32
+    /* Owner-only: entries for the user and SYSTEM, nobody else. */
+    CHECK(dacl_owner_only(path) == 1);
+    CHECK(dacl_owner_only(dir) == 1);
+    char plainf[PATH_MAX_TEST];       /* a file made the ordinary way is not: the check bites */
+    in_dir(plainf, sizeof(plainf), "plain.txt");
+    CHECK(spit(plainf, "x", 1) == 0);
+    CHECK(dacl_owner_only(plainf) == 0);
+#else
     char key[PATH_MAX_TEST], parent[PATH_MAX_TEST];
-    snprintf(key, sizeof(key), "%s/store.key", dir);
+    join(key, sizeof(key), dir, "store.key");
     in_dir(parent, sizeof(parent), "state");
     CHECK(mode_of(dir) == 0700);
     CHECK(mode_of(parent) == 0700);
@@ -849,6 +672,16 @@ static void store_open_creates_private(void)
 }
 
 #ifndef _WIN32
+/* Log lines are kept, so that tests can check what a person would read. */
+static char log_text[8192];
+static void capture(void *ctx, enum xb_log_level level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    size_t used = strlen(log_text);
+    snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
+}
+
 static void write_key(const char *path, const void *key, size_t len, mode_t mode)
 {
     unlink(path);

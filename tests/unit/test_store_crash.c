@@ -169,7 +169,8 @@ static int run_and_kill(const char *dir, int fresh, unsigned max_us)
         ;
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
         return 0;
-    printf("#   saver ended by itself with status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    printf("#   saver ended by itself with status %d\n",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return -1;
 }
 
@@ -229,7 +230,7 @@ static void killed_while_creating(void)
         struct xb_store *st = NULL;
         char *errmsg = NULL;
         snprintf(dir, sizeof(dir), "%s/fresh%d", base_dir, round);
-        CHECK(run_and_kill(dir, 1, 1000 + 400u * (unsigned)round) == 0);
+        CHECK(run_and_kill(dir, 1, 1000 + 2000u * (unsigned)round) == 0);
         enum xb_err rc = xb_store_open(dir, &st, &errmsg);
         CHECK(rc == XB_OK);
         if (rc != XB_OK)

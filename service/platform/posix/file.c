@@ -69,15 +69,17 @@ enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *le
         rc = XB_ERR_RANGE;
         goto out;
     }
-    /* One byte more than the limit lets a file that grew since fstat be noticed;
-     * one more again keeps the data NUL-terminated for callers that like it. */
-    buf = xb_new_array(unsigned char, max + 2);
+    /* Room for one byte more than fstat said lets a file that grows while we read be
+     * noticed (files here are replaced by rename, never written in place); one more
+     * again keeps the data NUL-terminated for callers that like it. */
+    size_t size = (size_t)st.st_size;
+    buf = xb_new_array(unsigned char, size + 2);
     if (!buf) {
         rc = XB_ERR_NOMEM;
         goto out;
     }
     for (;;) {
-        ssize_t n = read(fd, buf + used, max + 1 - used);
+        ssize_t n = read(fd, buf + used, size + 1 - used);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -87,8 +89,9 @@ enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *le
         if (n == 0)
             break;
         used += (size_t)n;
-        if (used > max) {
-            rc = XB_ERR_RANGE;
+        if (used > size) {
+            xb_log_warn("%s changed while it was being read", path);
+            rc = XB_ERR_IO;
             goto out;
         }
     }
@@ -302,4 +305,15 @@ enum xb_err xb_plat_mkdir_private(const char *path)
 out:
     xb_free(copy);
     return rc;
+}
+
+enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT ? XB_ERR_NOTFOUND : XB_ERR_IO;
+    out->size = (uint64_t)st.st_size;
+    out->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+    out->id = (uint64_t)st.st_ino;
+    return XB_OK;
 }

@@ -141,7 +141,13 @@ static enum xb_err key_create(const char *dir, const char *path, unsigned char k
         goto out;
     }
     fd = -1;
-    if (link(tmp, path) != 0) {
+    int linked = link(tmp, path);
+    if (linked != 0 && (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP)) {
+        /* No hard links on this file system: rename is still atomic, only a race with
+         * another process making a key at the same moment is no longer settled. */
+        linked = rename(tmp, path);
+    }
+    if (linked != 0) {
         if (errno != EEXIST) {
             xb_log_error("cannot create the store key %s: %s", path, strerror(errno));
             rc = XB_ERR_IO;

@@ -2,11 +2,19 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 
 int xb_plat_init(void)
 {
     struct sigaction sa = { .sa_handler = SIG_IGN };
+    /* Two descriptors per proxied session: take every descriptor the hard limit allows
+     * (the soft limit is often 1,024, too few for 1,000 sessions). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
     return sigaction(SIGPIPE, &sa, NULL);
 }
 

@@ -17,7 +17,9 @@
 #include "../../core/log.h"
 #include "../../core/mem.h"
 
-#define TMP_ATTEMPTS 8
+#define TMP_ATTEMPTS  8
+#define MOVE_ATTEMPTS 5
+#define MOVE_PAUSE_MS 40
 
 static enum xb_err err_from_win(DWORD e)
 {
@@ -150,13 +152,17 @@ enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *le
         rc = XB_ERR_RANGE;
         goto out;
     }
-    buf = xb_new_array(unsigned char, max + 2);
+    /* Room for one byte more than the size lets a file that grows while we read be
+     * noticed (files here are replaced by rename, never written in place); one more
+     * again keeps the data NUL-terminated for callers that like it. */
+    size_t fsize = (size_t)size.QuadPart;
+    buf = xb_new_array(unsigned char, fsize + 2);
     if (!buf) {
         rc = XB_ERR_NOMEM;
         goto out;
     }
     for (;;) {
-        size_t want = max + 1 - used;
+        size_t want = fsize + 1 - used;
         DWORD chunk = want > 0x40000000u ? 0x40000000u : (DWORD)want;
         DWORD got = 0;
         if (!ReadFile(h, buf + used, chunk, &got, NULL)) {
@@ -166,8 +172,9 @@ enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *le
         if (got == 0)
             break;
         used += got;
-        if (used > max) {
-            rc = XB_ERR_RANGE;
+        if (used > fsize) {
+            xb_log_warn("%s changed while it was being read", path);
+            rc = XB_ERR_IO;
             goto out;
         }
     }
@@ -269,8 +276,18 @@ enum xb_err xb_plat_file_replace(const char *path, const void *data, size_t len)
     }
     CloseHandle(h);
     h = INVALID_HANDLE_VALUE;
-    if (!MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-        DWORD e = GetLastError();
+    /* A virus scanner or indexer may hold the old file open for a moment. */
+    BOOL moved = FALSE;
+    DWORD e = 0;
+    for (int attempt = 0; attempt < MOVE_ATTEMPTS && !moved; attempt++) {
+        if (attempt)
+            Sleep(MOVE_PAUSE_MS);
+        moved = MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+        e = moved ? 0 : GetLastError();
+        if (e != ERROR_ACCESS_DENIED && e != ERROR_SHARING_VIOLATION)
+            break;
+    }
+    if (!moved) {
         xb_log_warn("replacing %s failed (error %lu)", path, (unsigned long)e);
         rc = err_from_win(e);
         goto out;
@@ -363,5 +380,27 @@ out:
     if (sa.lpSecurityDescriptor)
         LocalFree(sa.lpSecurityDescriptor);
     xb_free(w);
+    return rc;
+}
+
+enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out)
+{
+    wchar_t *wpath = NULL;
+    WIN32_FILE_ATTRIBUTE_DATA fa;
+    enum xb_err rc = to_wide(path, 0, &wpath);
+    if (rc != XB_OK)
+        return rc;
+    if (!GetFileAttributesExW(wpath, GetFileExInfoStandard, &fa)) {
+        DWORD e = GetLastError();
+        rc = e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? XB_ERR_NOTFOUND : XB_ERR_IO;
+    } else {
+        out->size = ((uint64_t)fa.nFileSizeHigh << 32) | fa.nFileSizeLow;
+        out->mtime_ns = (((uint64_t)fa.ftLastWriteTime.dwHighDateTime << 32) |
+                         fa.ftLastWriteTime.dwLowDateTime) * 100u;
+        /* A replaced file keeps no id of its own here; size and time tell it apart. */
+        out->id = ((uint64_t)fa.ftCreationTime.dwHighDateTime << 32) |
+                  fa.ftCreationTime.dwLowDateTime;
+    }
+    xb_free(wpath);
     return rc;
 }

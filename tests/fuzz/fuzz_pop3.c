@@ -1,0 +1,141 @@
+/*
+ * libFuzzer target: the POP3 command parser over a client byte stream, fed whole and in
+ * pseudo-random chunks; the results must agree and satisfy the header's promises. The
+ * first byte picks the line limit. Any failure aborts.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pop3_parse.h"
+
+#define MAX_RESULTS 4096
+
+struct result {
+    enum xb_parse_rc rc;
+    size_t consumed;
+    enum xb_pop3_verb verb;
+    size_t name_len, arg_off, arg_len, arg1_len, arg2_off, arg2_len;
+};
+
+struct trace {
+    struct result r[MAX_RESULTS];
+    size_t n;
+    bool closed;
+};
+
+static void fail(const char *why)
+{
+    fprintf(stderr, "fuzz_pop3: %s\n", why);
+    abort();
+}
+
+static size_t off_in(struct xb_view v, const char *base, size_t len)
+{
+    if (v.len == 0)
+        return 0;
+    if (v.p < base || v.len > len || (size_t)(v.p - base) > len - v.len)
+        fail("a view points outside the line");
+    return (size_t)(v.p - base);
+}
+
+static void check_ok(const struct xb_pop3_cmd *c, const char *base, size_t consumed,
+                     struct result *r)
+{
+    size_t line = consumed - 1 - (consumed >= 2 && base[consumed - 2] == '\r');
+    if (c->name.p != base || c->name.len < 3 || c->name.len > 4)
+        fail("keyword is not 3-4 bytes at the start");
+    for (size_t i = 0; i < c->name.len; i++) {
+        char ch = c->name.p[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')))
+            fail("keyword not alphabetic");
+    }
+    r->arg_off = off_in(c->arg, base, line);
+    if (c->arg.len && r->arg_off != c->name.len + 1)
+        fail("arg does not follow the first space");
+    off_in(c->arg1, base, line);
+    r->arg2_off = off_in(c->arg2, base, line);
+    if (memchr(base, '\0', line) || memchr(base, '\r', line))
+        fail("a control character was accepted");
+    if (c->verb != XB_POP3_AUTH && c->arg2.len)
+        fail("arg2 outside AUTH");
+    if (c->arg1.len > c->arg.len || (c->arg1.len && c->arg1.p != c->arg.p))
+        fail("arg1 is not the start of arg");
+    r->verb = c->verb;
+    r->name_len = c->name.len;
+    r->arg_len = c->arg.len;
+    r->arg1_len = c->arg1.len;
+    r->arg2_len = c->arg2.len;
+}
+
+static uint32_t rng_next(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void play(const char *data, size_t total, size_t line_max, bool whole, struct trace *t)
+{
+    size_t base = 0, avail = 0;
+    uint32_t seed = 0x85ebca6bu ^ (uint32_t)total;
+    t->n = 0;
+    t->closed = false;
+    for (;;) {
+        struct xb_pop3_cmd cmd;
+        size_t consumed = 0, len = avail - base;
+        enum xb_parse_rc rc = xb_pop3_parse(data + base, len, line_max, &cmd, &consumed);
+        if (rc == XB_PARSE_AGAIN) {
+            if (avail == total)
+                return;
+            size_t chunk = whole ? total : 1 + rng_next(&seed) % 32;
+            avail = total - avail < chunk ? total : avail + chunk;
+            continue;
+        }
+        if (rc != XB_PARSE_OK && rc != XB_PARSE_BAD && rc != XB_PARSE_TOO_LONG)
+            fail("unexpected result");
+        if (consumed > len || (consumed == 0 && rc != XB_PARSE_TOO_LONG))
+            fail("bad *consumed");
+        if (rc != XB_PARSE_OK && !cmd.error)
+            fail("BAD without a reason");
+        if (t->n == MAX_RESULTS)
+            fail("too many results");
+        struct result *r = &t->r[t->n++];
+        memset(r, 0, sizeof(*r));
+        r->rc = rc;
+        r->consumed = consumed;
+        if (rc == XB_PARSE_OK)
+            check_ok(&cmd, data + base, consumed, r);
+        if (consumed == 0) {
+            t->closed = true;
+            return;
+        }
+        base += consumed;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct trace whole, piece;
+    static const size_t limits[] = { 1024, 16, 255, 4 };
+    size_t line_max = limits[size ? data[0] % 4 : 0];
+    play((const char *)data, size, line_max, true, &whole);
+    play((const char *)data, size, line_max, false, &piece);
+    bool same = piece.n <= whole.n && (piece.closed || piece.n == whole.n);
+    for (size_t i = 0; same && i < piece.n; i++) {
+        const struct result *a = &whole.r[i], *b = &piece.r[i];
+        bool last_closed = piece.closed && i + 1 == piece.n;
+        same = a->rc == b->rc && a->verb == b->verb && a->name_len == b->name_len &&
+               a->arg_off == b->arg_off && a->arg_len == b->arg_len &&
+               a->arg1_len == b->arg1_len && a->arg2_off == b->arg2_off &&
+               a->arg2_len == b->arg2_len && (last_closed || a->consumed == b->consumed);
+    }
+    if (!same)
+        fail("fed in chunks, the results differ from fed whole");
+    return 0;
+}

@@ -1,0 +1,163 @@
+"""Runs the real xoauthbridge daemon against a Rig (the loopback Gmail stand-in).
+
+    with Rig(tmp / "rig") as rig, Bridge(exe, rig, tmp / "xb") as xb:
+        xb.imap_port, xb.secret, xb.email ...
+
+The account is enrolled through the CLI exactly as an admin would (account add prints
+the local secret once; token set stores tokens from stdin), then `serve` runs with
+ports chosen by the kernel and reported through --ready-file.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+class BridgeError(RuntimeError):
+    pass
+
+
+class Bridge:
+    def __init__(self, exe, rig, directory, email=None, extra_config="", token=True,
+                 provider_extra=""):
+        self.exe = str(exe)
+        self.rig = rig
+        self.dir = Path(directory)
+        self.email = email or rig.users[0]
+        self.extra_config = extra_config
+        self.provider_extra = provider_extra
+        self.want_token = token
+        self.proc = None
+        self.secret = None
+        self.tokens_seen = []  # every token handed to the bridge: none may reach a log
+        self.ports = {}
+
+    # --- set-up ----------------------------------------------------------------------
+    @property
+    def config_path(self):
+        return self.dir / "xoauthbridge.conf"
+
+    @property
+    def log_path(self):
+        return self.dir / "xoauthbridge.log"
+
+    def write_config(self):
+        r = self.rig
+        o = r.oauth
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(f"""# written by tests/integration/bridge.py
+[general]
+state_dir = {self.dir / 'state'}
+log_level = debug
+log_file = {self.log_path}
+
+[proxy]
+imap_listen = 127.0.0.1:0
+pop3_listen = 127.0.0.1:0
+smtp_listen = 127.0.0.1:0
+{self.extra_config}
+
+[tls]
+ca_file = {r.ca_file}
+
+[provider.rig]
+auth_url = {o['authorization_endpoint']}
+token_url = {o['token_endpoint']}
+revoke_url = {o['revocation_endpoint']}
+scope = {o['scope']}
+client_id = {o['client_id']}
+client_secret = {o['client_secret']}
+imap = 127.0.0.1:{r.ports['imaps']}
+pop3 = 127.0.0.1:{r.ports['pop3s']}
+smtp = 127.0.0.1:{r.ports['submissions']}
+{self.provider_extra}
+""")
+
+    def cli(self, *args, stdin=None, check=True):
+        p = subprocess.run([self.exe, *args, "--config", str(self.config_path)],
+                           input=stdin, capture_output=True, timeout=30)
+        if check and p.returncode != 0:
+            raise BridgeError(f"xoauthbridge {' '.join(args)} failed ({p.returncode}): "
+                              f"{p.stderr.decode(errors='replace')}")
+        return p
+
+    def enrol(self):
+        out = self.cli("account", "add", self.email, "--provider", "rig")
+        self.secret = out.stdout.decode().strip()
+        if self.want_token:
+            self.set_token(self.rig.mint_token(self.email))
+
+    def set_token(self, tok, expires_in=None):
+        self.tokens_seen += [t for t in (tok.get("access_token"), tok.get("refresh_token")) if t]
+        lines = tok["access_token"] + "\n" + tok.get("refresh_token", "") + "\n"
+        args = ["token", "set", self.email]
+        if expires_in is not None:
+            args += ["--expires-in", str(expires_in)]
+        self.cli(*args, stdin=lines.encode())
+
+    # --- running ---------------------------------------------------------------------
+    def start(self):
+        ready = self.dir / "ready.json"
+        if ready.exists():
+            ready.unlink()
+        self.proc = subprocess.Popen(
+            [self.exe, "serve", "--config", str(self.config_path), "--ready-file", str(ready)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while not ready.exists():
+            if self.proc.poll() is not None:
+                raise BridgeError("serve exited: " + self.proc.stderr.read().decode(errors="replace")
+                                  + self.log_text())
+            if time.monotonic() > deadline:
+                raise BridgeError("serve did not become ready in 10 s")
+            time.sleep(0.02)
+        addrs = json.loads(ready.read_text())
+        self.ports = {k: int(v.rsplit(":", 1)[1]) for k, v in addrs.items()}
+        return self
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def __enter__(self):
+        self.write_config()
+        self.enrol()
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def imap_port(self):
+        return self.ports["imap"]
+
+    @property
+    def pop3_port(self):
+        return self.ports["pop3"]
+
+    @property
+    def smtp_port(self):
+        return self.ports["smtp"]
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def status(self):
+        return self.cli("status").stdout.decode()
