@@ -16,6 +16,7 @@
 #include "xoauthbridge/names.h"
 #include "xoauthbridge/version.h"
 
+#include "core/msg.h"
 #include "front/front.h"
 #include "platform/platform.h"
 
@@ -30,6 +31,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct xb_cli_cmd commands[] = {
     { "serve", xb_cmd_serve, "run the local IMAP/POP3/SMTP proxy in the foreground" },
+    { "login", xb_cmd_login, "EMAIL [--provider NAME]: sign in with the browser" },
+    { "logout", xb_cmd_logout, "EMAIL: revoke the sign-in and delete its tokens" },
     { "status", xb_cmd_status, "show each account's state in words" },
     { "account", xb_cmd_account, "add EMAIL [--provider NAME] | remove EMAIL | list" },
     { "secret", xb_cmd_secret, "reset EMAIL: make a new local password for an account" },
@@ -80,6 +83,7 @@ int xb_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    xb_msg_set_lang(xb_lang_from_tag(xb_plat_ui_language()));
     const char *verb = argv[1];
     if (strcmp(verb, "--version") == 0 || strcmp(verb, "-V") == 0)
         verb = "version";

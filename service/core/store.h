@@ -35,6 +35,7 @@ struct xb_account {
     enum xb_account_state state;
     int64_t last_ok;          /* Unix seconds of the last successful upstream login or refresh */
     int64_t last_fail;        /* ... of the last failure */
+    int64_t signed_in_at;     /* ... of the last interactive sign-in (the refresh token's age) */
     char *last_error;         /* human text, never a secret; NULL if none */
     struct xb_account *next;
 };

@@ -245,6 +245,7 @@ static bool account_to_json(const struct xb_account *a, cJSON *arr)
     }
     if (!cJSON_AddStringToObject(o, "state", xb_account_state_name(a->state)) ||
         !add_int(o, "last_ok", a->last_ok) || !add_int(o, "last_fail", a->last_fail) ||
+        !add_int(o, "signed_in_at", a->signed_in_at) ||
         !add_opt_string(o, "last_error", a->last_error))
         goto out;
     ok = true;
@@ -306,7 +307,8 @@ static enum xb_err json_print(cJSON *root, char **text, size_t *len)
 static enum xb_err check_serialisable(const struct xb_account *accounts)
 {
     for (const struct xb_account *a = accounts; a; a = a->next) {
-        const int64_t times[] = { a->access_expires, a->last_ok, a->last_fail };
+        const int64_t times[] = { a->access_expires, a->last_ok, a->last_fail,
+                                  a->signed_in_at };
         for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
             if ((double)times[i] > JSON_INT_LIMIT || (double)times[i] < -JSON_INT_LIMIT) {
                 xb_log_error("account %s: a time stamp is out of range; store not saved",
@@ -485,6 +487,10 @@ static enum xb_err parse_account(struct loader *ld, const cJSON *o, struct xb_ac
         rc = bad_field(ld, "state", "is not a known account state");
         goto out;
     }
+    /* signed_in_at came after the first stores were written: absent means unknown. */
+    if (cJSON_GetObjectItemCaseSensitive(o, "signed_in_at") &&
+        (rc = field_int(ld, o, "signed_in_at", &a->signed_in_at)) != XB_OK)
+        goto out;
     if ((rc = field_int(ld, o, "last_ok", &a->last_ok)) != XB_OK ||
         (rc = field_int(ld, o, "last_fail", &a->last_fail)) != XB_OK ||
         (rc = field_string(ld, o, "last_error", true, LAST_ERROR_MAX, &s)) != XB_OK)

@@ -29,5 +29,7 @@ int xb_cmd_account(int argc, char **argv);
 int xb_cmd_secret(int argc, char **argv);
 int xb_cmd_token(int argc, char **argv);
 int xb_cmd_status(int argc, char **argv);
+int xb_cmd_login(int argc, char **argv);
+int xb_cmd_logout(int argc, char **argv);
 
 #endif

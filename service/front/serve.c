@@ -16,11 +16,13 @@
 #include "core/mem.h"
 #include "core/proxy.h"
 #include "core/store.h"
-#include "core/tokens_store.h"
+#include "core/http.h"
+#include "core/tokens_oauth.h"
 #include "platform/platform.h"
 
 struct serve_ctx {
     struct event_base *base;
+    struct xb_http *http;
     struct xb_proxy *px;
     FILE *logf;
 };
@@ -90,7 +92,9 @@ int xb_cmd_serve(int argc, char **argv)
     }
 
     sc.base = event_base_new();
-    tokens = sc.base ? xb_tokens_store_new(sc.base, env.store) : NULL;
+    if (sc.base)
+        xb_http_new(sc.base, env.cfg->ca_file, env.cfg->connect_timeout, &sc.http);
+    tokens = sc.http ? xb_tokens_oauth_new(sc.base, env.cfg, env.store, sc.http) : NULL;
     if (!tokens) {
         xb_log_error("out of memory");
         goto out;
@@ -121,6 +125,7 @@ out:
         event_free(sigterm);
     xb_proxy_free(sc.px);
     xb_tokens_free(tokens);
+    xb_http_free(sc.http);
     if (sc.base)
         event_base_free(sc.base);
     xb_free(errmsg);

@@ -34,6 +34,15 @@ int xb_plat_gmtime(time_t t, struct tm *out);
 /* sys.c: "linux x86_64", "windows x64" ... for --version and logs. */
 const char *xb_plat_name(void);
 
+/* desktop.c: opens url in the user's browser: with command when given (run directly,
+ * no shell, url as its one argument), else the system's way (ShellExecute on Windows;
+ * $BROWSER, then xdg-open on POSIX). Does not wait for the browser. */
+enum xb_err xb_plat_open_url(const char *command, const char *url);
+
+/* desktop.c: the user's UI language as a BCP 47-ish tag ("ja-JP", "en-US"); Windows:
+ * GetUserDefaultUILanguage; POSIX: LC_ALL, LC_MESSAGES, LANG. Never NULL. */
+const char *xb_plat_ui_language(void);
+
 /* net.c: TCP_NODELAY on a connected socket (every command is a small write followed
  * by a wait: without it each one pays the peer's delayed ACK). */
 void xb_plat_sock_nodelay(intptr_t fd);

@@ -21,7 +21,7 @@ class BridgeError(RuntimeError):
 
 class Bridge:
     def __init__(self, exe, rig, directory, email=None, extra_config="", token=True,
-                 provider_extra=""):
+                 provider_extra="", log_level="debug", general_extra=""):
         self.exe = str(exe)
         self.rig = rig
         self.dir = Path(directory)
@@ -29,6 +29,8 @@ class Bridge:
         self.extra_config = extra_config
         self.provider_extra = provider_extra
         self.want_token = token
+        self.log_level = log_level
+        self.general_extra = general_extra
         self.proc = None
         self.secret = None
         self.tokens_seen = []  # every token handed to the bridge: none may reach a log
@@ -50,8 +52,9 @@ class Bridge:
         self.config_path.write_text(f"""# written by tests/integration/bridge.py
 [general]
 state_dir = {self.dir / 'state'}
-log_level = debug
+log_level = {self.log_level}
 log_file = {self.log_path}
+{self.general_extra}
 
 [proxy]
 imap_listen = 127.0.0.1:0
@@ -88,6 +91,16 @@ smtp = 127.0.0.1:{r.ports['submissions']}
         self.secret = out.stdout.decode().strip()
         if self.want_token:
             self.set_token(self.rig.mint_token(self.email))
+
+    def add_account(self, email, token=True):
+        """Enrols another account of the rig's users; returns its local secret."""
+        secret = self.cli("account", "add", email, "--provider", "rig").stdout.decode().strip()
+        if token:
+            tok = self.rig.mint_token(email)
+            self.tokens_seen += [tok["access_token"], tok["refresh_token"]]
+            self.cli("token", "set", email,
+                     stdin=(tok["access_token"] + "\n" + tok["refresh_token"] + "\n").encode())
+        return secret
 
     def set_token(self, tok, expires_in=None):
         self.tokens_seen += [t for t in (tok.get("access_token"), tok.get("refresh_token")) if t]

@@ -15,6 +15,8 @@
 // Test-control endpoints (JSON; the server listens on loopback only):
 //   POST /test/token  {"email"}        mint an access + refresh token without a browser
 //   POST /test/revoke {"email"}        revoke every grant and token of that account
+//   POST /test/grants {"email"}        how many of that account's grants are still alive
+//                                      (a client's RFC 7009 revocation ends its grant)
 //   POST /test/mode   {"token_endpoint": "normal"|"error500"|"hang"|"badjson",
 //                      "interaction": "auto"|"deny"}
 //   GET  /test/health
@@ -205,6 +207,14 @@ async function revokeAccount(provider, email) {
   return { revoked_grants: grantIds.size };
 }
 
+async function liveGrants(provider, email) {
+  let live = 0;
+  for (const grantId of grantsByAccount.get(email) ?? []) {
+    if (await provider.Grant.find(grantId)) live += 1;
+  }
+  return { live_grants: live };
+}
+
 function testControl(provider) {
   return async (ctx, next) => {
     if (!ctx.path.startsWith('/test/')) return next();
@@ -222,6 +232,10 @@ function testControl(provider) {
         case 'POST /test/revoke':
           if (!body.email) ctx.throw(400, 'email required');
           ctx.body = await revokeAccount(provider, body.email);
+          return undefined;
+        case 'POST /test/grants':
+          if (!body.email) ctx.throw(400, 'email required');
+          ctx.body = await liveGrants(provider, body.email);
           return undefined;
         case 'POST /test/mode':
           if (body.token_endpoint !== undefined && !TOKEN_MODES.has(body.token_endpoint)) {

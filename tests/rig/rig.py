@@ -498,6 +498,10 @@ class Rig:
         """{"access_token", "refresh_token", "expires_in"} for `email`, without a browser."""
         return self._control("token", {"email": email})
 
+    def live_grants(self, email):
+        """How many of `email`'s grants are still alive at the OAuth server."""
+        return self._control("grants", {"email": email})["live_grants"]
+
     def revoke(self, email):
         """Revoke every grant and token of `email`."""
         return self._control("revoke", {"email": email})

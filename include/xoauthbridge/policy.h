@@ -1,0 +1,123 @@
+/*
+ * The Group Policy contract: every value an administrator can set under
+ * Software\Policies\XOAuthBridge (XB_POLICY_KEY, in HKLM and in HKCU), its registry
+ * type, and the companion configuration key (docs/config.md) that it overrides.
+ *
+ * This table is the one place these names live. installer/policy/XOAuthBridge.admx offers
+ * exactly these values (the test msi.policy checks both directions), and the readers in
+ * the add-in and the companion (a later issue) take names, types and ranges from here.
+ *
+ * Precedence, per value: HKLM policy, then HKCU policy, then the INI file, then the
+ * built-in default. A value of the wrong registry type or outside its range is ignored
+ * (and logged) as if it were not set. Registry value names are case-insensitive.
+ *
+ * Plain C, no <windows.h>: the add-in, the companion and the POSIX build include it.
+ */
+#ifndef XOAUTHBRIDGE_POLICY_H
+#define XOAUTHBRIDGE_POLICY_H
+
+#include "xoauthbridge/names.h" /* XB_POLICY_KEY */
+
+/* Registry types, with the numbers of REG_SZ and REG_DWORD so that Windows code can
+ * compare them with what RegQueryValueEx returns. */
+#define XB_POLICY_SZ    1u
+#define XB_POLICY_DWORD 4u
+
+/* Indices into xb_policies[]; code names a policy by these, never by a bare string. */
+enum xb_policy_id {
+    XB_POL_GOOGLE_CLIENT_ID,
+    XB_POL_GOOGLE_CLIENT_SECRET,
+    XB_POL_MICROSOFT_CLIENT_ID,
+    XB_POL_MICROSOFT_CLIENT_SECRET,
+    XB_POL_MICROSOFT_ENABLED,
+    XB_POL_ALLOWED_DOMAINS,
+    XB_POL_AUTO_FIX,
+    XB_POL_PORT_RANGE_START,
+    XB_POL_PORT_RANGE_END,
+    XB_POL_LOG_LEVEL,
+    XB_POL_COUNT
+};
+
+struct xb_policy {
+    const char *value;   /* registry value name under XB_POLICY_KEY */
+    unsigned type;       /* XB_POLICY_SZ or XB_POLICY_DWORD */
+    const char *section; /* the companion config section it overrides ... */
+    const char *key;     /* ... and the key in that section */
+    /* XB_POLICY_DWORD: the accepted range, inclusive.
+     * XB_POLICY_SZ: min 0, max the longest value accepted, in characters. */
+    unsigned min, max;
+    /* NULL: an SZ value is free text, a DWORD is the config value as a decimal number.
+     * Otherwise '|'-separated words: an SZ must be one of them (any case); a DWORD n
+     * (min..max) stands for the n-th word (from 0), which is the config value. */
+    const char *choices;
+    /* 1: the config key does not exist yet; the add-in/companion reads it in a later
+     * issue (docs/decisions.md, "Policy contract"). */
+    int new_key;
+};
+
+static const struct xb_policy xb_policies[XB_POL_COUNT] = {
+    /* --- Sign-in: each organisation registers its own OAuth clients ---------------- */
+    [XB_POL_GOOGLE_CLIENT_ID] = {
+        .value = "GoogleClientId", .type = XB_POLICY_SZ,
+        .section = "provider.google", .key = "client_id", .min = 0, .max = 255,
+    },
+    [XB_POL_GOOGLE_CLIENT_SECRET] = {
+        .value = "GoogleClientSecret", .type = XB_POLICY_SZ,
+        .section = "provider.google", .key = "client_secret", .min = 0, .max = 255,
+    },
+    [XB_POL_MICROSOFT_CLIENT_ID] = {
+        .value = "MicrosoftClientId", .type = XB_POLICY_SZ,
+        .section = "provider.microsoft", .key = "client_id", .min = 0, .max = 255,
+    },
+    [XB_POL_MICROSOFT_CLIENT_SECRET] = {
+        .value = "MicrosoftClientSecret", .type = XB_POLICY_SZ,
+        .section = "provider.microsoft", .key = "client_secret", .min = 0, .max = 255,
+    },
+    /* 0: Microsoft 365 accounts are neither offered nor bridged, whatever the file says. */
+    [XB_POL_MICROSOFT_ENABLED] = {
+        .value = "MicrosoftEnabled", .type = XB_POLICY_DWORD,
+        .section = "provider.microsoft", .key = "enabled", .min = 0, .max = 1,
+        .choices = "no|yes", .new_key = 1,
+    },
+    /* --- Accounts -------------------------------------------------------------------- */
+    /* Comma-separated mail domains (spaces around commas ignored, any case, exact match:
+     * no wildcards, a subdomain is listed on its own). Only accounts whose address is in
+     * one of them are bridged and may sign in. Unset or empty: every Google account. */
+    [XB_POL_ALLOWED_DOMAINS] = {
+        .value = "AllowedDomains", .type = XB_POLICY_SZ,
+        .section = "general", .key = "allowed_domains", .min = 0, .max = 2047,
+        .new_key = 1,
+    },
+    /* What the add-in does with a Gmail account that fails to sign in: nothing, ask the
+     * user first (the default), or bridge it at once. Google's consent page always needs
+     * the user. */
+    [XB_POL_AUTO_FIX] = {
+        .value = "AutoFix", .type = XB_POLICY_DWORD,
+        .section = "general", .key = "auto_fix", .min = 0, .max = 2,
+        .choices = "off|ask|automatic", .new_key = 1,
+    },
+    /* --- Network: the loopback ports each user's companion may listen on ------------- */
+    /* Both set, start <= end: the companion takes its IMAP, POP3 and SMTP ports from
+     * this range (three per signed-in user on a shared machine), the first free ones, and
+     * tells the add-in over the pipe. Otherwise the [proxy] *_listen ports apply. */
+    [XB_POL_PORT_RANGE_START] = {
+        .value = "PortRangeStart", .type = XB_POLICY_DWORD,
+        .section = "proxy", .key = "port_range_start", .min = 1024, .max = 65535,
+        .new_key = 1,
+    },
+    [XB_POL_PORT_RANGE_END] = {
+        .value = "PortRangeEnd", .type = XB_POLICY_DWORD,
+        .section = "proxy", .key = "port_range_end", .min = 1024, .max = 65535,
+        .new_key = 1,
+    },
+    /* --- Logging ---------------------------------------------------------------------- */
+    [XB_POL_LOG_LEVEL] = {
+        .value = "LogLevel", .type = XB_POLICY_SZ,
+        .section = "general", .key = "log_level", .min = 0, .max = 5,
+        .choices = "error|warn|info|debug",
+    },
+};
+
+#define XB_POLICY_COUNT ((unsigned)XB_POL_COUNT)
+
+#endif

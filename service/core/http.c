@@ -1,0 +1,599 @@
+/*
+ * HTTP POSTs on the event loop: libcurl's multi interface in its "socket action" form,
+ * driven by libevent. curl tells us which sockets to watch (socket callback: one
+ * persistent event per socket, its context kept with curl_multi_assign) and when to
+ * wake it (timer callback: one timer event); we hand every readiness and timeout back
+ * with curl_multi_socket_action and then collect finished transfers.
+ *
+ * Callers' callbacks run only from our own event callbacks, after curl has returned,
+ * so a callback may start, cancel or free anything (even the whole client).
+ * Requests carry codes and tokens both ways: neither the form nor the body is logged,
+ * and both are wiped before they are freed.
+ */
+#include "http.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include <xoauthbridge/version.h>
+
+#include "log.h"
+
+#define XB_HTTP_DEFAULT_TIMEOUT 30u   /* seconds, when 0 is asked for: never "no limit" */
+#define XB_HTTP_CONNECT_TIMEOUT 10u
+
+struct xb_http_sock {
+    struct xb_http *http;
+    curl_socket_t fd;
+    struct event *ev;
+    struct xb_http_sock *prev, *next;
+};
+
+struct xb_http_req {
+    struct xb_http *http;
+    CURL *easy;                 /* NULL for xb_http_fail_later */
+    struct xb_secret *form;     /* what CURLOPT_POSTFIELDS points into */
+    struct curl_slist *headers;
+    xb_http_cb *cb;
+    void *arg;
+    void (*release)(void *arg);
+    struct event *fail_ev;      /* a failure reported on the next loop turn */
+    enum xb_err fail_err;
+    char *body;                 /* may hold tokens: wiped when freed */
+    size_t len, cap;
+    bool too_big;
+    char host[128];             /* for log lines */
+    char why[CURL_ERROR_SIZE + 64];
+    char errbuf[CURL_ERROR_SIZE];
+    struct xb_http_req *prev, *next;
+};
+
+struct xb_http {
+    struct event_base *base;
+    CURLM *multi;
+    struct event *timer;
+    char *ca_file;
+    unsigned timeout;
+    struct xb_http_req *reqs;
+    struct xb_http_sock *socks;
+    int busy;                   /* depth of our own event callbacks on the stack */
+    bool dying;                 /* freed from inside a callback: destroy when unwound */
+};
+
+/* curl_global_init is not thread-safe in the libcurl versions we build against (before
+ * 7.84 it never was): the companion makes its clients on the one loop thread, before
+ * any other thread could touch curl. It is never undone: curl lives as long as the
+ * process. */
+static enum xb_err http_global_init(void)
+{
+    static bool done;
+    if (done)
+        return XB_OK;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return XB_ERR_NOMEM;
+    done = true;
+    return XB_OK;
+}
+
+/* --- request bookkeeping ------------------------------------------------------------ */
+
+static void req_link(struct xb_http *http, struct xb_http_req *req)
+{
+    req->next = http->reqs;
+    if (http->reqs)
+        http->reqs->prev = req;
+    http->reqs = req;
+}
+
+static void req_unlink(struct xb_http_req *req)
+{
+    struct xb_http *http = req->http;
+    if (req->prev)
+        req->prev->next = req->next;
+    else if (http->reqs == req)
+        http->reqs = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+}
+
+/* Detaches req from curl and the loop and frees it; no callback. */
+static void req_free(struct xb_http_req *req)
+{
+    if (!req)
+        return;
+    if (req->easy) {
+        curl_multi_remove_handle(req->http->multi, req->easy);
+        curl_easy_cleanup(req->easy);
+    }
+    if (req->fail_ev)
+        event_free(req->fail_ev);
+    curl_slist_free_all(req->headers);
+    xb_secret_free(req->form);
+    if (req->body) {
+        xb_wipe(req->body, req->cap);
+        xb_free(req->body);
+    }
+    xb_free(req);
+}
+
+static void http_destroy(struct xb_http *http)
+{
+    while (http->reqs) {
+        struct xb_http_req *req = http->reqs;
+        req_unlink(req);
+        if (req->release)
+            req->release(req->arg);
+        req_free(req);
+    }
+    /* Cleanup closes cached connections and tells the socket callback; whatever socket
+     * contexts are left after it are freed here. */
+    if (http->multi)
+        curl_multi_cleanup(http->multi);
+    while (http->socks) {
+        struct xb_http_sock *sock = http->socks;
+        http->socks = sock->next;
+        event_free(sock->ev);
+        xb_free(sock);
+    }
+    if (http->timer)
+        event_free(http->timer);
+    xb_free(http->ca_file);
+    xb_free(http);
+}
+
+/* Our event callbacks bracket their work with these: a client freed by a caller's
+ * callback is destroyed only when the stack has unwound out of it. */
+static void http_enter(struct xb_http *http)
+{
+    http->busy++;
+}
+
+static void http_leave(struct xb_http *http)
+{
+    if (--http->busy == 0 && http->dying)
+        http_destroy(http);
+}
+
+/* Runs the caller's callback once and frees the request. */
+static void req_finish(struct xb_http_req *req, enum xb_err err, long status, const char *why)
+{
+    if (req->easy)
+        curl_multi_remove_handle(req->http->multi, req->easy);
+    req_unlink(req);
+    /* The form may hold a code or refresh token: gone as soon as it is sent. */
+    xb_secret_free(req->form);
+    req->form = NULL;
+    const char *body = req->body ? req->body : "";
+    req->cb(req->arg, err, status, err == XB_OK ? body : "", err == XB_OK ? req->len : 0,
+            why ? why : "");
+    req_free(req);
+}
+
+/* --- curl callbacks ------------------------------------------------------------------ */
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct xb_http_req *req = userp;
+    size_t n = size * nmemb;   /* curl promises size == 1 */
+    if (n > XB_HTTP_BODY_MAX || req->len + n > XB_HTTP_BODY_MAX) {
+        req->too_big = true;
+        return 0;              /* anything but n aborts with CURLE_WRITE_ERROR */
+    }
+    if (req->len + n + 1 > req->cap) {
+        size_t cap = req->cap ? req->cap * 2 : 4096;
+        while (cap < req->len + n + 1)
+            cap *= 2;
+        if (cap > XB_HTTP_BODY_MAX + 1)
+            cap = XB_HTTP_BODY_MAX + 1;
+        /* No realloc: the old block may hold a token and must be wiped. */
+        char *body = xb_new_array(char, cap);
+        if (!body)
+            return 0;
+        if (req->body) {
+            memcpy(body, req->body, req->len);
+            xb_wipe(req->body, req->cap);
+            xb_free(req->body);
+        }
+        req->body = body;
+        req->cap = cap;
+    }
+    memcpy(req->body + req->len, data, n);
+    req->len += n;
+    req->body[req->len] = '\0';
+    return n;
+}
+
+static void check_done(struct xb_http *http)
+{
+    CURLMsg *msg;
+    int left;
+    while (!http->dying && (msg = curl_multi_info_read(http->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        struct xb_http_req *req = (struct xb_http_req *)(void *)priv;
+        CURLcode rc = msg->data.result;
+        long status = 0;
+        curl_off_t usec = 0;
+        curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(req->easy, CURLINFO_TOTAL_TIME_T, &usec);
+        long ms = (long)(usec / 1000);
+        if (rc == CURLE_OK) {
+            xb_log_debug("http: POST to %s: HTTP %ld, %lu bytes in %ld ms", req->host, status,
+                         (unsigned long)req->len, ms);
+            req_finish(req, XB_OK, status, NULL);
+        } else if (req->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+            snprintf(req->why, sizeof(req->why), "the answer from %s is longer than %d KiB",
+                     req->host, XB_HTTP_BODY_MAX / 1024);
+            xb_log_debug("http: POST to %s: %s", req->host, req->why);
+            req_finish(req, XB_ERR_RANGE, status, req->why);
+        } else {
+            const char *what = req->errbuf[0] ? req->errbuf : curl_easy_strerror(rc);
+            snprintf(req->why, sizeof(req->why), "%s", what);
+            xb_log_debug("http: POST to %s failed after %ld ms: %s", req->host, ms, req->why);
+            req_finish(req, XB_ERR_TEMP, 0, req->why);
+        }
+    }
+}
+
+static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xb_http *http = arg;
+    int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+                ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int running = 0;
+    http_enter(http);
+    curl_multi_socket_action(http->multi, (curl_socket_t)fd, flags, &running);
+    check_done(http);
+    http_leave(http);
+}
+
+static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xb_http *http = arg;
+    int running = 0;
+    http_enter(http);
+    curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(http);
+    http_leave(http);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch fd for what curl asks, or stop watching it. */
+static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct xb_http *http = userp;
+    struct xb_http_sock *sock = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sock) {
+            curl_multi_assign(http->multi, fd, NULL);
+            if (sock->prev)
+                sock->prev->next = sock->next;
+            else
+                http->socks = sock->next;
+            if (sock->next)
+                sock->next->prev = sock->prev;
+            event_free(sock->ev);
+            xb_free(sock);
+        }
+        return 0;
+    }
+    short kind = (short)(EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0));
+    if (!sock) {
+        sock = xb_new(struct xb_http_sock);
+        if (!sock)
+            return -1;
+        sock->http = http;
+        sock->fd = fd;
+        sock->ev = event_new(http->base, (evutil_socket_t)fd, kind, sock_event_cb, http);
+        if (!sock->ev) {
+            xb_free(sock);
+            return -1;
+        }
+        sock->next = http->socks;
+        if (http->socks)
+            http->socks->prev = sock;
+        http->socks = sock;
+        curl_multi_assign(http->multi, fd, sock);
+    } else {
+        event_del(sock->ev);
+        event_assign(sock->ev, http->base, (evutil_socket_t)fd, kind, sock_event_cb, http);
+    }
+    return event_add(sock->ev, NULL) == 0 ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer; curl is never called back from inside itself,
+ * a zero timeout fires on the next loop turn. */
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct xb_http *http = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(http->timer);
+        return 0;
+    }
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    return evtimer_add(http->timer, &tv) == 0 ? 0 : -1;
+}
+
+/* --- public -------------------------------------------------------------------------- */
+
+enum xb_err xb_http_new(struct event_base *base, const char *ca_file, unsigned timeout,
+                        struct xb_http **out)
+{
+    *out = NULL;
+    enum xb_err err = http_global_init();
+    if (err != XB_OK)
+        return err;
+    struct xb_http *http = xb_new(struct xb_http);
+    err = XB_ERR_NOMEM;
+    if (!http)
+        goto out;
+    http->base = base;
+    http->timeout = timeout ? timeout : XB_HTTP_DEFAULT_TIMEOUT;
+    if (ca_file && *ca_file && !(http->ca_file = xb_strdup(ca_file)))
+        goto out;
+    http->timer = evtimer_new(base, timer_event_cb, http);
+    http->multi = curl_multi_init();
+    if (!http->timer || !http->multi)
+        goto out;
+    curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http);
+    curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http);
+    *out = http;
+    http = NULL;
+    err = XB_OK;
+out:
+    if (http)
+        http_destroy(http);
+    return err;
+}
+
+void xb_http_free(struct xb_http *http)
+{
+    if (!http)
+        return;
+    if (http->busy) {
+        /* Inside one of our callbacks: requests go now (without callbacks), the rest
+         * when the stack has unwound. */
+        while (http->reqs) {
+            struct xb_http_req *req = http->reqs;
+            req_unlink(req);
+            if (req->release)
+                req->release(req->arg);
+            req_free(req);
+        }
+        http->dying = true;
+        return;
+    }
+    http_destroy(http);
+}
+
+static void fail_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xb_http_req *req = arg;
+    struct xb_http *http = req->http;
+    http_enter(http);
+    req_finish(req, req->fail_err, 0, req->why);
+    http_leave(http);
+}
+
+static struct xb_http_req *req_new(struct xb_http *http, xb_http_cb *cb, void *arg)
+{
+    if (!http || http->dying)
+        return NULL;
+    struct xb_http_req *req = xb_new(struct xb_http_req);
+    if (!req)
+        return NULL;
+    req->http = http;
+    req->cb = cb;
+    req->arg = arg;
+    return req;
+}
+
+/* Reports err on the next loop turn; false when out of memory. */
+static bool req_fail_later(struct xb_http_req *req, enum xb_err err, const char *why)
+{
+    req->fail_err = err;
+    snprintf(req->why, sizeof(req->why), "%s", why);
+    req->fail_ev = evtimer_new(req->http->base, fail_event_cb, req);
+    struct timeval now = { 0, 0 };
+    return req->fail_ev && evtimer_add(req->fail_ev, &now) == 0;
+}
+
+struct xb_http_req *xb_http_fail_later(struct xb_http *http, enum xb_err err,
+                                       const char *why, xb_http_cb *cb, void *arg)
+{
+    struct xb_http_req *req = req_new(http, cb, arg);
+    if (!req)
+        return NULL;
+    if (!req_fail_later(req, err, why ? why : xb_err_str(err))) {
+        req_free(req);
+        return NULL;
+    }
+    req_link(http, req);
+    return req;
+}
+
+/* The URL's host, for log lines only. */
+static void url_host(const char *url, char *out, size_t size)
+{
+    snprintf(out, size, "(bad URL)");
+    CURLU *u = curl_url();
+    char *host = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        snprintf(out, size, "%s", host);
+    curl_free(host);
+    curl_url_cleanup(u);
+}
+
+struct xb_http_req *xb_http_post_form(struct xb_http *http, const char *url,
+                                      struct xb_secret *form, xb_http_cb *cb, void *arg)
+{
+    struct xb_http_req *req = form ? req_new(http, cb, arg) : NULL;
+    if (!req) {
+        xb_secret_free(form);
+        return NULL;
+    }
+    req->form = form;
+    url_host(url, req->host, sizeof(req->host));
+    req->easy = curl_easy_init();
+    if (!req->easy)
+        goto fail;
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    if (!h)
+        goto fail;
+    req->headers = h;
+    /* No "Expect: 100-continue" round trip for longer forms. */
+    if (!(h = curl_slist_append(req->headers, "Expect:")))
+        goto fail;
+    req->headers = h;
+
+    CURL *e = req->easy;
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val) \
+    do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+    SET(CURLOPT_PRIVATE, (char *)req);
+    SET(CURLOPT_ERRORBUFFER, req->errbuf);
+    SET(CURLOPT_URL, url);
+    /* http:// reaches only loopback hosts: the config refuses other http URLs. */
+    SET(CURLOPT_PROTOCOLS_STR, "https,http");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TIMEOUT, (long)http->timeout);
+    SET(CURLOPT_CONNECTTIMEOUT,
+        (long)(http->timeout < XB_HTTP_CONNECT_TIMEOUT ? http->timeout : XB_HTTP_CONNECT_TIMEOUT));
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (http->ca_file)
+        SET(CURLOPT_CAINFO, http->ca_file);
+#ifdef _WIN32
+    /* Trust what Windows trusts (plus ca_file): there is no CA bundle file there. */
+    SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
+#endif
+    SET(CURLOPT_USERAGENT, "XOAuthBridge/" XB_VERSION);
+    SET(CURLOPT_HTTPHEADER, req->headers);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);
+    SET(CURLOPT_POSTFIELDS, form->data);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)XB_HTTP_BODY_MAX);
+    SET(CURLOPT_WRITEFUNCTION, write_cb);
+    SET(CURLOPT_WRITEDATA, req);
+#undef SET
+    if (rc != CURLE_OK) {
+        /* An option this libcurl lacks: still one callback, from the loop. */
+        char why[CURL_ERROR_SIZE + 32];
+        snprintf(why, sizeof(why), "libcurl cannot do it: %s", curl_easy_strerror(rc));
+        curl_easy_cleanup(req->easy);
+        req->easy = NULL;
+        if (!req_fail_later(req, XB_ERR_TEMP, why))
+            goto fail;
+        req_link(http, req);
+        return req;
+    }
+    /* The transfer starts from the timer curl sets now, on the next loop turn. */
+    if (curl_multi_add_handle(http->multi, e) != CURLM_OK)
+        goto fail;
+    req_link(http, req);
+    return req;
+fail:
+    req_free(req);
+    return NULL;
+}
+
+void xb_http_set_release(struct xb_http_req *req, void (*release)(void *arg))
+{
+    if (req)
+        req->release = release;
+}
+
+void xb_http_cancel(struct xb_http_req *req)
+{
+    if (!req)
+        return;
+    req_unlink(req);
+    if (req->release)
+        req->release(req->arg);
+    req_free(req);
+}
+
+/* --- forms and URLs ------------------------------------------------------------------ */
+
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static size_t encoded_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += unreserved((unsigned char)*s) ? 1 : 3;
+    return n;
+}
+
+static char *encode_into(char *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (unreserved(c)) {
+            *out++ = (char)c;
+        } else {
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
+        }
+    }
+    *out = '\0';
+    return out;
+}
+
+char *xb_url_encode(const char *value)
+{
+    size_t n = encoded_len(value);
+    char *out = xb_new_array(char, n + 1);
+    if (out)
+        encode_into(out, value);
+    return out;
+}
+
+enum xb_err xb_form_add(struct xb_secret **form, const char *name, const char *value)
+{
+    if (!form || !name || !value)
+        return XB_ERR_INVAL;
+    size_t old = *form ? (*form)->len : 0;
+    size_t nl = encoded_len(name), vl = encoded_len(value);
+    /* Each part is at most 3 x a string that exists in memory: no overflow in practice,
+     * but checked anyway. */
+    if (nl > XB_HTTP_BODY_MAX || vl > ((size_t)64 << 20) || old > ((size_t)64 << 20))
+        return XB_ERR_RANGE;
+    size_t len = old + (old ? 1 : 0) + nl + 1 + vl;
+    char *buf = xb_new_array(char, len + 1);
+    if (!buf)
+        return XB_ERR_NOMEM;
+    char *p = buf;
+    if (old) {
+        memcpy(p, (*form)->data, old);
+        p += old;
+        *p++ = '&';
+    }
+    p = encode_into(p, name);
+    *p++ = '=';
+    encode_into(p, value);
+    struct xb_secret *s = xb_secret_new(buf, len);
+    xb_wipe(buf, len + 1);
+    xb_free(buf);
+    if (!s)
+        return XB_ERR_NOMEM;
+    xb_secret_free(*form);
+    *form = s;
+    return XB_OK;
+}

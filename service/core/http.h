@@ -1,0 +1,57 @@
+/*
+ * HTTPS requests on the event loop: libcurl's multi interface driven by libevent, so a
+ * token refresh never blocks a mail session. Only what OAuth needs: POST of a form,
+ * a bounded response body, timeouts. TLS always verified (on Windows against the
+ * system store, CURLSSLOPT_NATIVE_CA; plus the configured CA file).
+ */
+#ifndef XB_HTTP_H
+#define XB_HTTP_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "mem.h"
+
+struct event_base;
+struct xb_http;
+struct xb_http_req;
+
+#define XB_HTTP_BODY_MAX (256 * 1024)  /* longer responses fail with XB_ERR_RANGE */
+
+/* The outcome of one request. err XB_OK: an HTTP response arrived (any status; status
+ * says which; body is NUL-terminated, len bytes, valid during the call only).
+ * XB_ERR_TEMP: no response (cannot connect, timed out, TLS failure ...), why says what;
+ * XB_ERR_RANGE: the body was too long. */
+typedef void xb_http_cb(void *arg, enum xb_err err, long status, const char *body, size_t len,
+                        const char *why);
+
+/* ca_file may be NULL. timeout is the whole request's limit in seconds. */
+enum xb_err xb_http_new(struct event_base *base, const char *ca_file, unsigned timeout,
+                        struct xb_http **out);
+/* Cancels every pending request without calling its callback. */
+void xb_http_free(struct xb_http *http);
+
+/* POSTs form (application/x-www-form-urlencoded, already encoded; it may hold secrets
+ * and is wiped after sending) to url. Takes form in every case (freed, wiped, also when
+ * NULL is returned). cb runs exactly once from the loop, unless the request is cancelled
+ * first. NULL when out of memory. */
+struct xb_http_req *xb_http_post_form(struct xb_http *http, const char *url,
+                                      struct xb_secret *form, xb_http_cb *cb, void *arg);
+/* A request that sends nothing and fails with err and why on the next turn of the loop
+ * (for errors found before sending, so that callers still get one callback from the
+ * loop). NULL when out of memory. */
+struct xb_http_req *xb_http_fail_later(struct xb_http *http, enum xb_err err,
+                                       const char *why, xb_http_cb *cb, void *arg);
+/* release(arg) runs when the request ends without its callback (cancelled, or freed
+ * with the client): per-request state behind arg is not leaked. */
+void xb_http_set_release(struct xb_http_req *req, void (*release)(void *arg));
+void xb_http_cancel(struct xb_http_req *req);
+
+/* Appends "&name=value" (without "&" when *form is empty) with value percent-encoded
+ * (RFC 3986 unreserved kept). *form grows as needed and stays a secret. */
+enum xb_err xb_form_add(struct xb_secret **form, const char *name, const char *value);
+
+/* Percent-encodes value for URLs (query strings); a new string. */
+char *xb_url_encode(const char *value);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * Every text a user reads comes from one message table per language (msg_en.c,
+ * msg_ja.c); the language follows the user's UI language and falls back to English.
+ * Messages with arguments use printf conversions, the same ones in every language.
+ */
+#ifndef XB_MSG_H
+#define XB_MSG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum xb_msg_id {
+    XB_MSG_SIGNIN_PAGE_TITLE,      /* title of the loopback result page */
+    XB_MSG_SIGNIN_OK_HEAD,
+    XB_MSG_SIGNIN_OK_BODY,         /* %s: the account */
+    XB_MSG_SIGNIN_FAIL_HEAD,
+    XB_MSG_SIGNIN_FAIL_BODY,       /* %s: why (English detail from the server or the proxy) */
+    XB_MSG_SIGNIN_WRONG_LINK,      /* a request that is not the awaited redirect */
+    XB_MSG_SIGNIN_DENIED,          /* the user declined on the consent page */
+    XB_MSG_SIGNIN_TIMEOUT,         /* %u: minutes */
+    XB_MSG_SIGNIN_OPENING,         /* CLI: %s: the account */
+    XB_MSG_SIGNIN_VISIT,           /* CLI: %s: the URL, if the browser did not open */
+    XB_MSG_SIGNIN_DONE,            /* CLI: %s: the account */
+    XB_MSG_SIGNIN_FAILED,          /* CLI: %s: why */
+    XB_MSG_SECRET_SHOWN_ONCE,      /* CLI: %s: the account */
+    XB_MSG_LOGOUT_DONE,            /* CLI: %s: the account */
+    XB_MSG_LOGOUT_REVOKE_FAILED,   /* CLI: %s: why */
+    XB_MSG_TESTING_EXPIRY,         /* the 7-day expiry of Google clients in Testing status */
+    XB_MSG__COUNT
+};
+
+enum xb_lang { XB_LANG_EN, XB_LANG_JA, XB_LANG__COUNT };
+
+extern const char *const xb_msg_table_en[XB_MSG__COUNT];
+extern const char *const xb_msg_table_ja[XB_MSG__COUNT];
+
+/* "ja", "ja-JP", "ja_JP.UTF-8" -> Japanese; anything else English. */
+enum xb_lang xb_lang_from_tag(const char *tag);
+void xb_msg_set_lang(enum xb_lang lang);
+enum xb_lang xb_msg_get_lang(void);
+/* "en" / "ja", for HTML lang attributes. */
+const char *xb_lang_code(enum xb_lang lang);
+
+/* The text in the current language (English if that table lacks it). Never NULL. */
+const char *xb_msg(enum xb_msg_id id);
+
+/* Formats message id with the arguments its comment above names. The one place where a
+ * table string is a format: the tables are checked to use the same conversions in every
+ * language (tests/unit/test_msg.c). */
+int xb_msg_format(char *buf, size_t size, enum xb_msg_id id, ...);
+/* Prints it to f with a newline. */
+void xb_msg_print(FILE *f, enum xb_msg_id id, ...);
+
+#endif

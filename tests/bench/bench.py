@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""Benchmarks of the proxy against a direct TLS client, in one run, on the same Dovecot.
+
+    tests/bench/bench.py [--exe build/linux/service/xoauthbridge] [--rounds 5] [--quick]
+
+Every figure is measured both ways, alternating direct and proxied runs, and reported as
+medians side by side. It prints figures; it asserts nothing (see docs/performance.md).
+"""
+import argparse
+import base64
+import json
+import resource
+import shutil
+import socket
+import ssl
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "rig"))
+sys.path.insert(0, str(HERE.parent / "integration"))
+
+from rig import Rig, message_of_size  # noqa: E402
+from bridge import Bridge  # noqa: E402
+
+MiB = 1024 * 1024
+BIG = "bench-big@example.com"
+SMALL = "bench-small@example.com"
+
+
+# --- a minimal IMAP/POP3/SMTP client over a plain or TLS socket -----------------------------
+
+class Conn:
+    def __init__(self, port, tls_ctx=None, timeout=120):
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.s = tls_ctx.wrap_socket(s, server_hostname="127.0.0.1") if tls_ctx else s
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise EOFError(self.buf[-200:])
+            self.buf += chunk
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln
+
+    def until(self, marker):
+        """Reads until marker (bytes) has arrived; returns the number of bytes read."""
+        total = len(self.buf)
+        tail = self.buf
+        self.buf = b""
+        buf = bytearray(1 << 20)
+        view = memoryview(buf)
+        while marker not in tail:
+            n = self.s.recv_into(view)
+            if not n:
+                raise EOFError(tail[-200:])
+            total += n
+            tail = tail[-len(marker):] + bytes(view[max(0, n - 64):n])
+        return total
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def xoauth2(email, token):
+    return base64.b64encode(f"user={email}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+
+
+class Side:
+    """How to open a logged-in session, directly (TLS + XOAUTH2) or through the proxy."""
+
+    def __init__(self, name, rig, xb, secrets, tokens):
+        self.name, self.rig, self.xb, self.secrets, self.tokens = name, rig, xb, secrets, tokens
+        self.ctx = rig.ssl_context() if name == "direct" else None
+
+    def port(self, proto):
+        if self.name == "direct":
+            return self.rig.ports[{"imap": "imaps", "pop3": "pop3s", "smtp": "submissions"}[proto]]
+        return self.xb.ports[proto]
+
+    def imap(self, email):
+        c = Conn(self.port("imap"), self.ctx)
+        c.line()
+        if self.name == "direct":
+            c.send(b"a1 AUTHENTICATE XOAUTH2 " + xoauth2(email, self.tokens[email]).encode() + b"\r\n")
+        else:
+            c.send(b"a1 LOGIN " + email.encode() + b" " + self.secrets[email].encode() + b"\r\n")
+        while True:
+            ln = c.line()
+            if ln.startswith(b"a1 "):
+                if not ln.startswith(b"a1 OK"):
+                    raise RuntimeError(ln)
+                return c
+
+    def pop3(self, email):
+        c = Conn(self.port("pop3"), self.ctx)
+        c.line()
+        if self.name == "direct":
+            c.send(b"AUTH XOAUTH2 " + xoauth2(email, self.tokens[email]).encode() + b"\r\n")
+        else:
+            c.send(b"USER " + email.encode() + b"\r\nPASS " + self.secrets[email].encode() + b"\r\n")
+            c.line()
+        ln = c.line()
+        if not ln.startswith(b"+OK"):
+            raise RuntimeError(ln)
+        return c
+
+    def smtp(self, email):
+        c = Conn(self.port("smtp"), self.ctx)
+        c.line()
+        c.send(b"EHLO bench\r\n")
+        while not c.line().startswith(b"250 "):
+            pass
+        if self.name == "direct":
+            c.send(b"AUTH XOAUTH2 " + xoauth2(email, self.tokens[email]).encode() + b"\r\n")
+        else:
+            pl = base64.b64encode(b"\0" + email.encode() + b"\0" + self.secrets[email].encode())
+            c.send(b"AUTH PLAIN " + pl + b"\r\n")
+        ln = c.line()
+        if not ln.startswith(b"235"):
+            raise RuntimeError(ln)
+        return c
+
+
+def select(c):
+    c.send(b"s SELECT INBOX\r\n")
+    while not c.line().startswith(b"s "):
+        pass
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+def imap_fetch(side, email, rng):
+    c = side.imap(email)
+    select(c)
+    t0 = time.perf_counter()
+    c.send(b"f FETCH " + rng + b" BODY.PEEK[]\r\n")
+    n = c.until(b"\r\nf OK")
+    dt = time.perf_counter() - t0
+    c.close()
+    return n / dt / MiB
+
+
+def pop3_retr(side, email):
+    c = side.pop3(email)
+    c.send(b"STAT\r\n")
+    last = c.line().split()[1]  # the big message was delivered last
+    t0 = time.perf_counter()
+    c.send(b"RETR " + last + b"\r\n")
+    n = c.until(b"\r\n.\r\n")
+    dt = time.perf_counter() - t0
+    c.close()
+    return n / dt / MiB
+
+
+def smtp_send(side, email, body):
+    c = side.smtp(email)
+    c.send(b"MAIL FROM:<" + email.encode() + b">\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n")
+    c.line(), c.line(), c.line()
+    t0 = time.perf_counter()
+    c.send(body + b".\r\n")
+    ln = c.line()
+    dt = time.perf_counter() - t0
+    if not ln.startswith(b"250"):
+        raise RuntimeError(ln)
+    c.send(b"QUIT\r\n")
+    c.close()
+    return len(body) / dt / MiB
+
+
+def noop_rtt(side, email, n=300):
+    c = side.imap(email)
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        c.send(b"n NOOP\r\n")
+        while not c.line().startswith(b"n "):
+            pass
+        times.append(time.perf_counter() - t0)
+    c.close()
+    return statistics.median(times) * 1000
+
+
+def login_times(side, email, n):
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        c = side.imap(email)
+        out.append((time.perf_counter() - t0) * 1000)
+        c.send(b"z LOGOUT\r\n")
+        c.close()
+    return out
+
+
+def burst(side, email, n):
+    ok = []
+    barrier = threading.Barrier(n)
+
+    def one():
+        try:
+            barrier.wait(30)
+            c = side.imap(email)
+            select(c)
+            c.send(b"f FETCH 1 BODY.PEEK[]\r\n")
+            c.until(b"\r\nf OK")
+            c.send(b"z LOGOUT\r\n")
+            c.close()
+            ok.append(True)
+        except Exception:  # noqa: BLE001 - counted
+            pass
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return len(ok), time.perf_counter() - t0
+
+
+def proc_kib(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exe", default=str(HERE.parent.parent / "build/linux/service/xoauthbridge"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    ap.add_argument("--json", help="also write the figures here")
+    a = ap.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    big = (8 if a.quick else 64) * MiB
+    nsmall = 100 if a.quick else 1000
+    held = 100 if a.quick else 1000
+    bursts = (20, 50) if a.quick else (100, 500)
+
+    tmp = Path(tempfile.mkdtemp(prefix="xb-bench-"))
+    rigdir = Path(tempfile.mkdtemp(prefix="xb-bench-rig-"))  # entered by Dovecot's user
+    results = {}
+    try:
+        with Rig(rigdir, users=("user@example.com", BIG, SMALL)) as rig:
+            rig.add_message(BIG, message_of_size(big, to=BIG))
+            for i in range(nsmall):
+                rig.add_message(SMALL, message_of_size(2000 + (i * 37) % 3000, to=SMALL))
+            with Bridge(a.exe, rig, tmp / "xb", log_level="info") as xb:
+                secrets = {xb.email: xb.secret}
+                for email in (BIG, SMALL):
+                    secrets[email] = xb.add_account(email)
+                tokens = {e: rig.mint_token(e)["access_token"] for e in secrets}
+                sides = [Side("direct", rig, xb, secrets, tokens), Side("proxy", rig, xb, secrets, tokens)]
+                pid = xb.proc.pid
+                results["idle_rss_kib"] = proc_kib(pid, "VmRSS")
+
+                def both(label, fn, unit, higher_better=True):
+                    vals = {"direct": [], "proxy": []}
+                    for _ in range(a.rounds):
+                        for s in sides:
+                            vals[s.name].append(fn(s))
+                    d, p = med(vals["direct"]), med(vals["proxy"])
+                    ratio = p / d if higher_better else p - d
+                    results[label] = {"direct": d, "proxy": p, "unit": unit}
+                    rel = ("%.3fx" % ratio) if higher_better else ("%+.3f %s" % (ratio, unit))
+                    print("%-34s direct %10.3f  proxy %10.3f %-6s  %s" % (label, d, p, unit, rel),
+                          flush=True)
+
+                msg10 = message_of_size((2 if a.quick else 10) * MiB, to="sink@example.org")
+                both("imap fetch %d MiB" % (big // MiB), lambda s: imap_fetch(s, BIG, b"*"), "MiB/s")
+                both("imap fetch %d small" % nsmall,
+                     lambda s: imap_fetch(s, SMALL, b"1:*"), "MiB/s")
+                both("pop3 retr %d MiB" % (big // MiB), lambda s: pop3_retr(s, BIG), "MiB/s")
+                both("smtp send %d MiB" % (len(msg10) // MiB),
+                     lambda s: smtp_send(s, xb.email, msg10), "MiB/s")
+                both("noop round trip (median)", lambda s: noop_rtt(s, xb.email), "ms", False)
+
+                logins = {s.name: [] for s in sides}
+                for _ in range(a.rounds):
+                    for s in sides:
+                        logins[s.name] += login_times(s, xb.email, 40)
+                for s in sides:
+                    xs = sorted(logins[s.name])
+                    results["login_" + s.name] = {"median_ms": med(xs),
+                                                  "p99_ms": xs[int(len(xs) * 0.99) - 1]}
+                d, p = results["login_direct"], results["login_proxy"]
+                print("%-34s direct %10.3f  proxy %10.3f ms      added %+.3f ms (p99 %.3f vs %.3f)"
+                      % ("login latency (median)", d["median_ms"], p["median_ms"],
+                         p["median_ms"] - d["median_ms"], d["p99_ms"], p["p99_ms"]), flush=True)
+
+                for n in bursts:
+                    row = {}
+                    for s in sides:
+                        row[s.name] = burst(s, SMALL, n)
+                    results["burst_%d" % n] = {k: {"ok": v[0], "seconds": v[1]} for k, v in row.items()}
+                    print("%-34s direct %4d ok %6.2f s  proxy %4d ok %6.2f s  (%.2fx time)"
+                          % ("burst of %d sessions" % n, row["direct"][0], row["direct"][1],
+                             row["proxy"][0], row["proxy"][1], row["proxy"][1] / row["direct"][1]),
+                          flush=True)
+
+                conns = []
+                for _ in range(held):
+                    c = sides[1].imap(xb.email)
+                    select(c)
+                    conns.append(c)
+                time.sleep(0.5)
+                results["held_sessions"] = held
+                results["held_rss_kib"] = proc_kib(pid, "VmRSS")
+                results["peak_rss_kib"] = proc_kib(pid, "VmHWM")
+                for c in conns:
+                    c.close()
+                print("%-34s %d sessions: RSS %.1f MB (peak %.1f MB, %.1f KB a session)"
+                      % ("held sessions", held, results["held_rss_kib"] / 1024,
+                         results["peak_rss_kib"] / 1024,
+                         (results["held_rss_kib"] - results["idle_rss_kib"]) / held), flush=True)
+                print("%-34s %.1f MB" % ("idle RSS (at start)", results["idle_rss_kib"] / 1024))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(rigdir, ignore_errors=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

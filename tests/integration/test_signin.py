@@ -1,0 +1,167 @@
+"""OAuth2 sign-in, refresh and revocation against the real OAuth server of the rig, with a
+real headless browser (Debian's Chromium) for the consent, and scripted misbehaving
+"browsers" for the negative cases; then mail through the proxy with the tokens."""
+import imaplib
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import Bridge, bridge_exe
+
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+EMAIL = "user@example.com"
+
+
+def make_bridge(rig, tmp_path, name, browser="headless-browser.sh", timeout=60, token=False,
+                email=EMAIL):
+    general = "browser = %s\nsignin_timeout = %d" % (TOOLS / browser, timeout)
+    return Bridge(bridge_exe(), rig, tmp_path / name, token=token, email=email,
+                  general_extra=general, extra_config="connect_timeout = 3")
+
+
+def login(b, env=None, timeout=90):
+    return subprocess.run([b.exe, "login", b.email, "--provider", "rig", "--config",
+                           str(b.config_path)], capture_output=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
+def imap_login(b):
+    m = imaplib.IMAP4("127.0.0.1", b.imap_port, timeout=30)
+    try:
+        return m.login(b.email, b.secret)[0]
+    except imaplib.IMAP4.error as e:
+        return str(e)
+    finally:
+        try:
+            m.shutdown()
+        except OSError:
+            pass
+
+
+def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb") as b:
+        assert imap_login(b).find("not signed in") >= 0  # enrolled, no tokens yet
+        dump = tmp_path / "page.html"
+        p = login(b, {"XB_BROWSER_DUMP": str(dump)})
+        assert p.returncode == 0, p.stderr.decode()
+        assert b"Signed in: user@example.com" in p.stderr
+        assert dump.read_text().find("You are signed in") >= 0
+        assert "signed in; last success" in b.status()
+        assert rig.live_grants(EMAIL) >= 1
+        # The real proxy, the real Dovecot, the tokens from the browser sign-in.
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port)
+        m.login(b.email, b.secret)
+        typ, data = m.select("INBOX")
+        assert typ == "OK" and int(data[0]) >= 1
+        m.logout()
+
+        p = subprocess.run([b.exe, "logout", b.email, "--config", str(b.config_path)],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stderr.decode()
+        assert rig.live_grants(EMAIL) == 0, "the grant must be revoked at the provider"
+        assert "not signed in" in b.status()
+        assert "not signed in" in imap_login(b)
+        for secret in b.tokens_seen + [b.secret]:
+            assert secret not in b.log_text()
+
+
+def test_japanese_result_page(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb") as b:
+        dump = tmp_path / "page.html"
+        p = login(b, {"XB_BROWSER_DUMP": str(dump), "LANG": "ja_JP.UTF-8", "LC_ALL": ""})
+        assert p.returncode == 0, p.stderr.decode()
+        page = dump.read_text(encoding="utf-8")
+        assert 'lang="ja"' in page and "サインインしました" in page
+        assert "サインインしました" in p.stderr.decode("utf-8")
+
+
+def test_refresh_single_flight_and_ahead_of_login(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb", token=True) as b:
+        # An access token about to expire, with a good refresh token: the first logins
+        # wait for one refresh together.
+        b.set_token(rig.mint_token(EMAIL), expires_in=1)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(imap_login(b)))
+                   for _ in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert results.count("OK") == 40, results[:3]
+        assert b.log_text().count("refreshed the access token") == 1
+
+
+def test_revoked_grant_needs_sign_in_and_client_fails_cleanly(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb", token=True) as b:
+        b.set_token(rig.mint_token(EMAIL), expires_in=1)
+        rig.revoke(EMAIL)
+        t0 = time.monotonic()
+        r = imap_login(b)
+        assert "AUTHENTICATIONFAILED" in r and "expired or was revoked" in r, r
+        assert time.monotonic() - t0 < 5
+        assert "needs sign-in" in b.status() and "expired or was revoked" in b.status()
+
+
+@pytest.mark.parametrize("mode", ["error500", "badjson", "hang"])
+def test_token_endpoint_trouble_is_temporary(rig, tmp_path, mode):
+    with make_bridge(rig, tmp_path, "xb-" + mode, token=True) as b:
+        b.set_token(rig.mint_token(EMAIL), expires_in=1)
+        rig.set_mode(token_endpoint=mode)
+        try:
+            t0 = time.monotonic()
+            r = imap_login(b)
+            assert "UNAVAILABLE" in r, r
+            assert time.monotonic() - t0 < 3 + 3  # connect_timeout is 3 s
+        finally:
+            rig.set_mode(token_endpoint="normal")
+        # After the back-off (5 s) the next login refreshes and works.
+        time.sleep(5.5)
+        assert imap_login(b) == "OK"
+
+
+def test_sign_in_rejects_wrong_state_then_times_out(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=4) as b:
+        dump = tmp_path / "answer"
+        p = login(b, {"XB_FAKE_BROWSER": "wrong-state", "XB_BROWSER_DUMP": str(dump)})
+        assert p.returncode == 1
+        assert b"no sign-in arrived" in p.stderr
+        assert dump.read_bytes().startswith(b"400")
+
+
+def test_sign_in_rejects_wrong_issuer(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py") as b:
+        dump = tmp_path / "answer"
+        p = login(b, {"XB_FAKE_BROWSER": "wrong-iss", "XB_BROWSER_DUMP": str(dump)})
+        assert p.returncode == 1 and b"unexpected issuer" in p.stderr, p.stderr
+        assert dump.read_bytes().startswith(b"400")
+        assert "not signed in" in b.status()
+
+
+def test_sign_in_rejects_a_code_of_another_pkce_challenge(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py") as b:
+        dump = tmp_path / "answer"
+        p = login(b, {"XB_FAKE_BROWSER": "pkce-mismatch", "XB_BROWSER_DUMP": str(dump)})
+        assert p.returncode == 1 and b"expired or was revoked" in p.stderr, p.stderr
+        assert dump.read_bytes().startswith(b"400")
+
+
+def test_user_closes_the_browser(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=2) as b:
+        t0 = time.monotonic()
+        p = login(b, {"XB_FAKE_BROWSER": "close"})
+        assert p.returncode == 1 and b"no sign-in arrived" in p.stderr
+        assert time.monotonic() - t0 < 10
+
+
+def test_user_declines_consent(rig, tmp_path):
+    with make_bridge(rig, tmp_path, "xb") as b:
+        rig.set_mode(interaction="deny")
+        try:
+            p = login(b)
+        finally:
+            rig.set_mode(interaction="auto")
+        assert p.returncode == 1 and b"access was not granted" in p.stderr, p.stderr
