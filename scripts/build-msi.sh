@@ -37,6 +37,7 @@ if [ -z "$version" ]; then
 fi
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
   { echo "build-msi: version '$version' is not major.minor.patch" >&2; exit 1; }
+next_version=${version%.*}.$((${version##*.} + 1))
 
 need=(dist/win32/xoauthbridge.exe dist/win32/xoauthbridge-addin32.dll)
 [ "$arch" != x86 ] && need+=(dist/win64/xoauthbridge.exe dist/win64/xoauthbridge-addin64.dll)
@@ -70,7 +71,7 @@ for a in "${arches[@]}"; do
   rm -f "$msi"
   log=$(mktemp)
   if ! wixl -a "$a" -o "$msi" \
-      -D Arch="$a" -D Version="$version" \
+      -D Arch="$a" -D Version="$version" -D NextVersion="$next_version" \
       -D Win64Dir=dist/win64 -D Win32Dir=dist/win32 -D CompanionDir="$companion_dir" \
       -D AddinClsid="${names[0]}" -D AddinProgId="${names[1]}" \
       -D AddinFriendly="${names[2]}" -D AddinDescription="${names[3]}" \

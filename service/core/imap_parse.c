@@ -553,7 +553,8 @@ static bool imap_caps_append(char *out, size_t size, size_t *n, const char *tok,
     return true;
 }
 
-size_t xb_imap_caps_rewrite(struct xb_view caps, bool local_starttls, char *out, size_t size)
+size_t xb_imap_caps_rewrite(struct xb_view caps, bool pre_login, bool local_starttls, char *out,
+                            size_t size)
 {
     static const char *const dropped[] = { "LOGINDISABLED", "STARTTLS", "LOGIN-REFERRALS" };
     size_t n = 0;
@@ -575,9 +576,9 @@ size_t xb_imap_caps_rewrite(struct xb_view caps, bool local_starttls, char *out,
         if (keep && !imap_caps_append(out, size, &n, tok.p, tok.len))
             goto fail;
     }
-    if (!imap_caps_append(out, size, &n, "AUTH=PLAIN", 10))
+    if (pre_login && !imap_caps_append(out, size, &n, "AUTH=PLAIN", 10))
         goto fail;
-    if (local_starttls && !imap_caps_append(out, size, &n, "STARTTLS", 8))
+    if (pre_login && local_starttls && !imap_caps_append(out, size, &n, "STARTTLS", 8))
         goto fail;
     out[n] = '\0';
     return n;

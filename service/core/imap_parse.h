@@ -131,10 +131,11 @@ struct xb_imap_resp {
 bool xb_imap_resp_parse(struct xb_view line, struct xb_imap_resp *resp);
 
 /* Rewrites a capability list (the part after "CAPABILITY ", space-separated) for the
- * local side: drops every AUTH=..., LOGINDISABLED, STARTTLS, LOGIN-REFERRALS (and tokens
- * holding control bytes, which are no capabilities), and appends AUTH=PLAIN (and
- * STARTTLS if local_starttls). Writes into out and terminates it; returns the length, or
+ * local side: drops every AUTH=..., LOGINDISABLED, STARTTLS, LOGIN-REFERRALS; before
+ * login (pre_login) appends AUTH=PLAIN (and STARTTLS if local_starttls) — after login no
+ * AUTH= belongs in the list. Writes into out and terminates it; returns the length, or
  * (size_t)-1 if out is too small. */
-size_t xb_imap_caps_rewrite(struct xb_view caps, bool local_starttls, char *out, size_t size);
+size_t xb_imap_caps_rewrite(struct xb_view caps, bool pre_login, bool local_starttls, char *out,
+                            size_t size);
 
 #endif

@@ -196,8 +196,11 @@ static void server_text(const char *in, size_t max, char *out, size_t size)
 {
     size_t o = 0;
     bool space = false, cut = false;
-    if (size == 0)
+    if (size < 8) {
+        if (size)
+            out[0] = '\0';
         return;
+    }
     if (max > size - 4)
         max = size - 4;    /* room for "..." and the terminator */
     while (in && *in && !cut) {

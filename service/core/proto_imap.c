@@ -250,7 +250,7 @@ static void imap_up_start(struct xb_session *s, bool after_starttls)
 static char *rewrite_caps(struct xb_view caps)
 {
     char *out = xb_new_array(char, IMAP_CAPS_MAX);
-    if (out && xb_imap_caps_rewrite(caps, false, out, IMAP_CAPS_MAX) == (size_t)-1) {
+    if (out && xb_imap_caps_rewrite(caps, false, false, out, IMAP_CAPS_MAX) == (size_t)-1) {
         xb_free(out);
         out = NULL;
     }

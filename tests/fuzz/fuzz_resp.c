@@ -76,11 +76,11 @@ static void one_line(struct xb_view line)
     static char big[1 << 16];
     char small[24];
     for (int tls = 0; tls <= 1; tls++) {
-        size_t n = xb_imap_caps_rewrite(line, tls, big, sizeof(big));
+        size_t n = xb_imap_caps_rewrite(line, true, tls, big, sizeof(big));
         if (n == (size_t)-1)
             fail("caps do not fit a buffer bigger than the line");
         check_caps(big, n, tls);
-        size_t m = xb_imap_caps_rewrite(line, tls, small, sizeof(small));
+        size_t m = xb_imap_caps_rewrite(line, true, tls, small, sizeof(small));
         if (m == (size_t)-1 ? (n < sizeof(small) || small[0] != '\0')
                             : (m != n || memcmp(small, big, n + 1) != 0))
             fail("a tight buffer gives a different answer");

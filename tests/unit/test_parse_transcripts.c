@@ -445,7 +445,7 @@ static void resp_line(const struct tcase *tc, struct xb_view line, struct run *r
     if (has_caps) {
         char out[8192];
         size_t size = tc->o.capsize < sizeof(out) ? tc->o.capsize : sizeof(out);
-        size_t n = xb_imap_caps_rewrite(caps, tc->o.starttls, out, size);
+        size_t n = xb_imap_caps_rewrite(caps, true, tc->o.starttls, out, size);
         b.n = 0;
         b.s[0] = '\0';
         if (n == (size_t)-1) {
@@ -705,12 +705,16 @@ static void caps_rewrite_small_buffers(void)
 {
     char out[64];
     struct xb_view caps = { "IMAP4rev1 AUTH=XOAUTH2", 22 };
-    CHECK(xb_imap_caps_rewrite(caps, false, out, 0) == (size_t)-1);
-    CHECK(xb_imap_caps_rewrite(caps, false, out, 20) == (size_t)-1 && out[0] == '\0');
-    CHECK(xb_imap_caps_rewrite(caps, false, out, 21) == 20);
+    CHECK(xb_imap_caps_rewrite(caps, true, false, out, 0) == (size_t)-1);
+    CHECK(xb_imap_caps_rewrite(caps, true, false, out, 20) == (size_t)-1 && out[0] == '\0');
+    CHECK(xb_imap_caps_rewrite(caps, true, false, out, 21) == 20);
     CHECK_STR(out, "IMAP4rev1 AUTH=PLAIN");
-    CHECK(xb_imap_caps_rewrite(XB_VIEW_NULL, true, out, sizeof(out)) == 19);
+    CHECK(xb_imap_caps_rewrite(XB_VIEW_NULL, true, true, out, sizeof(out)) == 19);
     CHECK_STR(out, "AUTH=PLAIN STARTTLS");
+    /* After login: no AUTH= at all, not even the proxy's own. */
+    struct xb_view post = { "IMAP4rev1 IDLE AUTH=XOAUTH2", 27 };
+    CHECK(xb_imap_caps_rewrite(post, false, true, out, sizeof(out)) == 14);
+    CHECK_STR(out, "IMAP4rev1 IDLE");
 }
 
 int main(int argc, char **argv)

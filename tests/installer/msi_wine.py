@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""msi.wine: the x64 MSI installed, upgraded and removed by Wine's msiexec.
+
+In a fresh Wine prefix (WORK/prefix, made by wineboot -i):
+  1. snapshot: the files under C:\\ and registry exports of HKLM\\Software (64- and 32-bit
+     views), the Event Log key and HKCU\\Software;
+  2. the x86 MSI refuses to install on 64-bit Windows;
+  3. msiexec /i XOAuthBridge-<v>-x64.msi /qn: the files in Program Files are those of
+     dist/, the keys are in both registry views, nothing under HKCU, the add-in is created
+     by CLSID (test_addin_host --installed), the companion runs (--version);
+  4. a package of the next patch version, built into WORK/next by scripts/build-msi.sh,
+     upgrades in place: one product registered, new version; a rebuild of that version
+     (new ProductCode) replaces it too; the older package refuses to downgrade;
+  5. msiexec /x: the snapshot again, compared with step 1: everything is gone.
+
+Wine's menu integration writes .desktop files under $HOME, so HOME and XDG_* point into
+WORK as well. Wine quirks met (and allowed, each printed as it is met):
+  - ProgramMenuFolder is the per-user Start menu even when ALLUSERS=1;
+  - at uninstall Wine's msi also deletes EMPTY parent keys that existed before (e.g.
+    EventLog\\Application in a new prefix, where it has no other sources);
+  - Windows Installer's own bookkeeping keys (Installer\\UpgradeCodes ...) and the
+    C:\\windows\\Installer cache folder stay behind, empty, as on Windows.
+
+  msi_wine.py --source DIR --dist DIR --version X.Y.Z --work DIR --host test_addin_host.exe
+"""
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import msi_common as mc  # noqa: E402
+
+INSTALL_DIR = "C:\\Program Files\\XOAuth Bridge"
+RUN_KEY = "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run"
+EVENT_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\XOAuthBridge"
+UNINSTALL_KEY = "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall"
+# Windows Installer's own records: empty keys may stay after the last product is gone.
+MSI_BOOKKEEPING = ("HKEY_LOCAL_MACHINE\\Software\\Classes\\Installer",
+                   "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Installer")
+SNAPSHOT_KEYS = (
+    ("hklm64", "HKLM\\Software", "64"),
+    ("hklm32", "HKLM\\Software", "32"),
+    ("eventlog", "HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog", "64"),
+    ("hkcu", "HKCU\\Software", "64"),
+)
+
+
+class Wine:
+    def __init__(self, work):
+        self.work = work
+        self.prefix = os.path.join(work, "prefix")
+        home = os.path.join(work, "home")
+        self.env = dict(os.environ)
+        self.env.update({
+            "WINEPREFIX": self.prefix, "WINEDEBUG": "-all",
+            "WINEDLLOVERRIDES": "mscoree,mshtml=,winemenubuilder.exe=d",
+            "HOME": home, "XDG_CONFIG_HOME": os.path.join(home, ".config"),
+            "XDG_DATA_HOME": os.path.join(home, ".local", "share"),
+            "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+        })
+
+    def run(self, *argv, timeout=180):
+        t = time.monotonic()
+        p = subprocess.run(list(argv), env=self.env, capture_output=True, timeout=timeout)
+        out = p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+        err = p.stderr.decode("utf-8", "replace").replace("\r\n", "\n")
+        return p.returncode, out, err, time.monotonic() - t
+
+    def wine(self, *argv, timeout=180):
+        return self.run("wine", *argv, timeout=timeout)
+
+    def wait(self):
+        self.run("wineserver", "-w", timeout=120)
+
+    def fresh(self):
+        self.run("wineserver", "-k")  # this prefix's server only (WINEPREFIX)
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.env["HOME"])
+        rc, out, err, secs = self.run("wineboot", "-i", timeout=300)
+        self.wait()
+        if not os.path.isfile(os.path.join(self.prefix, "system.reg")):
+            mc.die("wineboot made no prefix in %s (rc %d): %s" % (self.prefix, rc, err[-2000:]))
+        return secs
+
+    def msiexec(self, *args):
+        """msiexec with a verbose log; returns its exit code (Wine gives it modulo 256)."""
+        log = os.path.join(self.work, "msiexec-%d.log" % int(time.monotonic() * 1000))
+        rc, out, err, secs = self.wine("msiexec", *args, "/qn", "/l*v", winpath(log))
+        self.wait()
+        return rc, log, secs
+
+    def reg_query(self, key, view, value=None):
+        """{name: (type, data)} of one key, or None if the key is not there."""
+        argv = ["reg", "query", key, "/reg:%s" % view]
+        if value is not None:
+            argv += ["/v", value]
+        rc, out, _, _ = self.wine(*argv)
+        if rc != 0:
+            return None
+        values = {}
+        for line in out.split("\n"):
+            m = re.match(r"^    (.*?)    (REG_\w+)    ?(.*)$", line)
+            if m:
+                values[m.group(1)] = (m.group(2), m.group(3))
+        return values
+
+
+def winpath(path):
+    return "Z:" + os.path.abspath(path).replace("/", "\\")
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def parse_reg_export(path):
+    """A regedit export as {key: frozenset(value lines)}."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-16")
+    keys = {}
+    cur = None
+    pending = ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if pending or (cur is not None and line.startswith(("\"", "@"))):
+            pending += line.strip()
+            if pending.endswith("\\"):
+                pending = pending[:-1]
+                continue
+            keys[cur].add(pending)
+            pending = ""
+        elif line.startswith("[") and line.endswith("]"):
+            cur = line[1:-1]
+            keys[cur] = set()
+    return {k: frozenset(v) for k, v in keys.items()}
+
+
+class Snapshot:
+    def __init__(self, wine, label):
+        d = os.path.join(wine.work, "snapshot-" + label)
+        os.makedirs(d, exist_ok=True)
+        self.reg = {}
+        for name, key, view in SNAPSHOT_KEYS:
+            out = os.path.join(d, name + ".reg")
+            rc, _, err, _ = wine.wine("reg", "export", key, winpath(out), "/reg:" + view, "/y")
+            if rc != 0 or not os.path.isfile(out):
+                mc.die("wine reg export %s /reg:%s failed: %s" % (key, view, err))
+            self.reg[name] = parse_reg_export(out)
+        drive = os.path.join(wine.prefix, "drive_c")
+        self.files = set()
+        for root, dirs, files in os.walk(drive):
+            for n in dirs + files:
+                rel = os.path.relpath(os.path.join(root, n), drive)
+                if not is_temp(rel):
+                    self.files.add(rel)
+
+
+def is_temp(rel):
+    low = rel.lower()
+    return low.startswith("windows/temp/") or re.match(r"users/[^/]+/appdata/local/temp/", low)
+
+
+def compare(c, before, after, during):
+    """Everything the install added is gone after the uninstall, and nothing else changed."""
+    for name, _, view in SNAPSHOT_KEYS:
+        b, a, d = before.reg[name], after.reg[name], during.reg[name]
+        added_by_install = [k for k in d if k not in b]
+        for k in sorted(set(a) - set(b)):
+            ok = not a[k] and k.startswith(MSI_BOOKKEEPING)
+            if ok:
+                continue
+            c.check(False, "%s: key left behind after uninstall: [%s] %s" % (name, k, sorted(a[k])))
+        for k in sorted(set(b) - set(a)):
+            pruned = not b[k] and any(x.lower().startswith(k.lower() + "\\") for x in added_by_install)
+            if pruned:
+                c.note("Wine quirk: msiexec /x also deleted the empty parent key [%s] (%s view), "
+                       "which existed before the install" % (k, view))
+                continue
+            c.check(False, "%s: key lost by install+uninstall: [%s]" % (name, k))
+        for k in sorted(set(a) & set(b)):
+            c.check(a[k] == b[k], "%s: [%s] has the same values as before: before %s, after %s"
+                    % (name, k, sorted(b[k] - a[k]), sorted(a[k] - b[k])))
+    added = after.files - before.files
+    for f in sorted(added):
+        c.check(f == "windows/Installer", "file or folder left behind: C:/%s" % f)
+    for f in sorted(before.files - after.files):
+        c.check(False, "file or folder lost by install+uninstall: C:/%s" % f)
+
+
+def products(wine):
+    """{ProductCode: DisplayVersion} of every installed product named XOAuth Bridge."""
+    rc, out, _, _ = wine.wine("reg", "query", UNINSTALL_KEY, "/s", "/reg:64")
+    found, cur = {}, None
+    for line in out.split("\n"):
+        if line.startswith("HKEY_"):
+            cur = line.rsplit("\\", 1)[-1]
+            continue
+        m = re.match(r"^    (DisplayName|DisplayVersion)    REG_SZ    (.*)$", line)
+        if m and cur:
+            found.setdefault(cur, {})[m.group(1)] = m.group(2)
+    return {k: v.get("DisplayVersion") for k, v in found.items()
+            if v.get("DisplayName") == "XOAuth Bridge"}
+
+
+def packed_guid(guid):
+    """How Windows Installer writes a GUID as a registry key name."""
+    h = guid.strip("{}").replace("-", "")
+    return (h[0:8][::-1] + h[8:12][::-1] + h[12:16][::-1]
+            + "".join(h[i:i + 2][::-1] for i in range(16, 32, 2))).upper()
+
+
+def related_products(wine, arch):
+    key = "HKLM\\Software\\Classes\\Installer\\UpgradeCodes\\" + packed_guid(mc.UPGRADE_CODES[arch])
+    values = wine.reg_query(key, "64")
+    return set(values or {})
+
+
+def check_installed(c, wine, args, defs, version, label):
+    """Files, registry in both views, no HKCU, one product of this version."""
+    drive = os.path.join(wine.prefix, "drive_c")
+    inst = os.path.join(drive, "Program Files", "XOAuth Bridge")
+    for name, tree in (("xoauthbridge.exe", "win64"), ("xoauthbridge-addin64.dll", "win64"),
+                       ("xoauthbridge-addin32.dll", "win32")):
+        path = os.path.join(inst, name)
+        c.check(os.path.isfile(path) and sha256(path) == sha256(os.path.join(args.dist, tree, name)),
+                "%s: %s\\%s is dist/%s/%s" % (label, INSTALL_DIR, name, tree, name))
+    c.check(not os.path.exists(os.path.join(drive, "Program Files (x86)", "XOAuth Bridge")),
+            "%s: nothing in Program Files (x86): both DLLs share one folder" % label)
+    lnk_common = os.path.join(drive, "ProgramData", "Microsoft", "Windows", "Start Menu",
+                              "Programs", "XOAuth Bridge.lnk")
+    lnk_user = [os.path.join(drive, "users", u, "AppData", "Roaming", "Microsoft", "Windows",
+                             "Start Menu", "Programs", "XOAuth Bridge.lnk")
+                for u in os.listdir(os.path.join(drive, "users"))]
+    lnk = [p for p in [lnk_common] + lnk_user if os.path.isfile(p)]
+    c.check(len(lnk) == 1, "%s: one Start menu shortcut (%s)" % (label, lnk))
+    if lnk and lnk[0] != lnk_common:
+        c.note("Wine quirk: the shortcut is in the per-user Start menu (%s): Wine resolves "
+               "ProgramMenuFolder per user even with ALLUSERS=1" % os.path.relpath(lnk[0], drive))
+
+    clsid = defs["XB_ADDIN_CLSID_STR"]
+    progid = defs["XB_ADDIN_PROGID"]
+    for view, dll in (("64", "xoauthbridge-addin64.dll"), ("32", "xoauthbridge-addin32.dll")):
+        base = "HKLM\\Software\\Classes\\CLSID\\" + clsid
+        ips = wine.reg_query(base + "\\InprocServer32", view) or {}
+        c.check(ips.get("(Default)") == ("REG_SZ", INSTALL_DIR + "\\" + dll),
+                "%s: %s-bit view: InprocServer32 is %s (got %s)" % (label, view, dll, ips.get("(Default)")))
+        c.check(ips.get("ThreadingModel") == ("REG_SZ", "Apartment"),
+                "%s: %s-bit view: ThreadingModel Apartment" % (label, view))
+        pid = wine.reg_query(base + "\\ProgID", view) or {}
+        c.check(pid.get("(Default)") == ("REG_SZ", progid), "%s: %s-bit view: ProgID" % (label, view))
+        pc = wine.reg_query("HKLM\\Software\\Classes\\%s\\CLSID" % progid, view) or {}
+        c.check(pc.get("(Default)") == ("REG_SZ", clsid), "%s: %s-bit view: ProgID -> CLSID" % (label, view))
+        addin = wine.reg_query("HKLM\\Software\\Microsoft\\Office\\Outlook\\Addins\\" + progid, view) or {}
+        c.check(addin.get("LoadBehavior") == ("REG_DWORD", "0x3")
+                and addin.get("FriendlyName") == ("REG_SZ", defs["XB_ADDIN_FRIENDLY"])
+                and addin.get("Description") == ("REG_SZ", defs["XB_ADDIN_DESCRIPTION"]),
+                "%s: %s-bit view: Outlook Addins\\%s (got %s)" % (label, view, progid, addin))
+    run64 = wine.reg_query(RUN_KEY, "64", "XOAuthBridge") or {}
+    c.check(run64.get("XOAuthBridge") == ("REG_SZ", '"%s\\xoauthbridge.exe"' % INSTALL_DIR),
+            "%s: Run\\XOAuthBridge starts the companion at logon (got %s)" % (label, run64))
+    c.check(wine.reg_query(RUN_KEY, "32", "XOAuthBridge") is None,
+            "%s: no second Run value in the 32-bit view" % label)
+    ev = wine.reg_query(EVENT_KEY, "64") or {}
+    c.check(ev.get("EventMessageFile") == ("REG_EXPAND_SZ", INSTALL_DIR + "\\xoauthbridge.exe")
+            and ev.get("TypesSupported") == ("REG_DWORD", "0x7"),
+            "%s: Event Log source (got %s)" % (label, ev))
+    for key in ("HKCU\\Software\\Classes\\CLSID\\" + clsid,
+                "HKCU\\Software\\Microsoft\\Office\\Outlook\\Addins\\" + progid):
+        c.check(wine.reg_query(key, "64") is None, "%s: nothing per user: %s absent" % (label, key))
+
+    prods = products(wine)
+    c.check(len(prods) == 1 and list(prods.values()) == [version],
+            "%s: one product XOAuth Bridge %s registered (got %s)" % (label, version, prods))
+    return prods
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--dist", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--host", required=True)
+    args = ap.parse_args()
+    for tool in ("wine", "wineboot", "wineserver", "msiinfo", "wixl"):
+        mc.need_tool(tool)
+    msi64 = mc.msi_path(args.dist, args.version, "x64")
+    msi86 = mc.msi_path(args.dist, args.version, "x86")
+    if not os.path.isfile(args.host):
+        mc.die("%s is missing: build the win64 preset (cmake --build build/win64)" % args.host)
+    c = mc.Checks("msi.wine")
+    defs = mc.names(args.source)
+    wine = Wine(os.path.abspath(args.work))
+    t0 = time.monotonic()
+
+    c.note("fresh prefix %s: wineboot -i took %.1f s" % (wine.prefix, wine.fresh()))
+    before = Snapshot(wine, "before")
+
+    rc, log, secs = wine.msiexec("/i", winpath(msi86))
+    c.check(rc != 0 and not products(wine), "the x86 MSI refuses 64-bit Windows (exit %d, "
+            "1603 mod 256 = 67 expected): log %s" % (rc, log))
+
+    rc, log, secs = wine.msiexec("/i", winpath(msi64))
+    c.note("install %s: exit %d in %.1f s" % (os.path.basename(msi64), rc, secs))
+    if not c.check(rc == 0, "msiexec /i %s succeeds (log %s)" % (msi64, log)):
+        return c.done()
+    prods = check_installed(c, wine, args, defs, args.version, "installed")
+    first_code = mc.properties(msi64)["ProductCode"]
+    c.check(set(prods) == {first_code}, "the installed product is the package's ProductCode")
+    c.check(related_products(wine, "x64") == {packed_guid(first_code)},
+            "Windows Installer relates the UpgradeCode to this product only")
+
+    rc, out, err, secs = wine.wine(args.host, "--installed", INSTALL_DIR + "\\xoauthbridge-addin64.dll")
+    sys.stdout.write(out)
+    c.check(rc == 0, "test_addin_host --installed: the add-in is created by CLSID (exit %d) %s"
+            % (rc, err.strip()))
+    rc, out, err, secs = wine.wine(INSTALL_DIR + "\\xoauthbridge.exe", "--version")
+    c.check(rc == 0 and out.startswith("xoauthbridge %s (windows x64)" % args.version),
+            "the installed companion runs: %r" % out.split("\n")[0])
+    during = Snapshot(wine, "installed")
+
+    # --- upgrade in place, by a newer package built for this test ---
+    major, minor, patch = args.version.split(".")
+    newer = "%s.%s.%d" % (major, minor, int(patch) + 1)
+    for n in (1, 2):
+        out_dir = os.path.join(wine.work, "next-%d" % n)
+        p = subprocess.run([os.path.join(args.source, "scripts", "build-msi.sh"), "--version",
+                            newer, "--out", out_dir, "--arch", "x64"], capture_output=True)
+        if not c.check(p.returncode == 0, "build-msi.sh --version %s: %s"
+                       % (newer, p.stderr.decode()[-2000:])):
+            return c.done()
+        msi_next = os.path.join(out_dir, "XOAuthBridge-%s-x64.msi" % newer)
+        code = mc.properties(msi_next)["ProductCode"]
+        rc, log, secs = wine.msiexec("/i", winpath(msi_next))
+        what = "upgrade to %s" % newer if n == 1 else "same-version rebuild of %s" % newer
+        c.note("%s: exit %d in %.1f s" % (what, rc, secs))
+        c.check(rc == 0, "%s installs (log %s)" % (what, log))
+        prods = check_installed(c, wine, args, defs, newer, what)
+        c.check(set(prods) == {code}, "%s replaced the product: %s is now %s" % (what, code, prods))
+        c.check(related_products(wine, "x64") == {packed_guid(code)},
+                "%s: one product for the UpgradeCode" % what)
+    rc, log, secs = wine.msiexec("/i", winpath(msi64))
+    c.check(rc != 0 and set(products(wine)) == {code},
+            "the older %s refuses to replace %s (exit %d)" % (args.version, newer, rc))
+
+    # --- uninstall removes everything ---
+    rc, log, secs = wine.msiexec("/x", code)
+    c.note("uninstall: exit %d in %.1f s" % (rc, secs))
+    c.check(rc == 0, "msiexec /x %s succeeds (log %s)" % (code, log))
+    c.check(not products(wine), "no product left")
+    after = Snapshot(wine, "after")
+    compare(c, before, after, during)
+
+    wine.run("wineserver", "-k")
+    c.note("msi.wine took %.1f s" % (time.monotonic() - t0))
+    return c.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
