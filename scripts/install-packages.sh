@@ -24,9 +24,14 @@ test_pkgs=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
   python3 python3-pytest python3-aiosmtpd
   curl fetchmail openssl ca-certificates
-  nodejs npm
   chromium xvfb imagemagick fonts-noto-cjk
 )
+# Node.js for the rig's OAuth server (oidc-provider 9 needs Node >= 20.12). Machines here
+# come with a Node 20 that bundles npm and conflicts with Debian's npm package: use it
+# when it is there, else Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  test_pkgs+=(nodejs npm)
+fi
 
 # deb-src: the Windows libraries are cross-built from Debian's source packages.
 src_list=/etc/apt/sources.list.d/debian.sources
@@ -52,6 +57,13 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-packages: installing ${missing[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+node_major=$(node -p 'process.versions.node.split(".").map(Number).join(" ")' 2>/dev/null || echo 0)
+set -- $node_major
+if [ "${1:-0}" -lt 20 ] || { [ "${1:-0}" -eq 20 ] && [ "${2:-0}" -lt 12 ]; }; then
+  echo "install-packages: Node.js $(node --version 2>/dev/null || echo none) is too old for the" \
+       "test rig's OAuth server (oidc-provider 9 needs >= 20.12)" >&2
 fi
 
 # The OAuth server of the test rig (oidc-provider), pinned by package-lock.json.
