@@ -74,24 +74,26 @@ class Wine:
     def wine(self, *argv, timeout=180):
         return self.run("wine", *argv, timeout=timeout)
 
-    def wait(self):
-        self.run("wineserver", "-w", timeout=120)
-
     def fresh(self):
-        self.run("wineserver", "-k")  # this prefix's server only (WINEPREFIX)
+        self.stop()
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(self.env["HOME"])
         rc, out, err, secs = self.run("wineboot", "-i", timeout=300)
-        self.wait()
+        self.run("wineserver", "-w", timeout=300)
         if not os.path.isfile(os.path.join(self.prefix, "system.reg")):
             mc.die("wineboot made no prefix in %s (rc %d): %s" % (self.prefix, rc, err[-2000:]))
+        # One server for the whole test: each wine command would otherwise start one and
+        # its services again. msiexec returns when the installation has finished.
+        subprocess.Popen(["wineserver", "-p"], env=self.env).wait(timeout=60)
         return secs
+
+    def stop(self):
+        self.run("wineserver", "-k")  # this prefix's server only (WINEPREFIX)
 
     def msiexec(self, *args):
         """msiexec with a verbose log; returns its exit code (Wine gives it modulo 256)."""
         log = os.path.join(self.work, "msiexec-%d.log" % int(time.monotonic() * 1000))
         rc, out, err, secs = self.wine("msiexec", *args, "/qn", "/l*v", winpath(log))
-        self.wait()
         return rc, log, secs
 
     def reg_query(self, key, view, value=None):
@@ -169,27 +171,35 @@ def compare(c, before, after, during):
     """Everything the install added is gone after the uninstall, and nothing else changed."""
     for name, _, view in SNAPSHOT_KEYS:
         b, a, d = before.reg[name], after.reg[name], during.reg[name]
-        added_by_install = [k for k in d if k not in b]
+        touched = [k for k in d if d[k] != b.get(k)]  # keys the install added or wrote to
+        problems = []
         for k in sorted(set(a) - set(b)):
-            ok = not a[k] and k.startswith(MSI_BOOKKEEPING)
-            if ok:
-                continue
-            c.check(False, "%s: key left behind after uninstall: [%s] %s" % (name, k, sorted(a[k])))
+            if not (not a[k] and k.startswith(MSI_BOOKKEEPING)):
+                problems.append("left behind: [%s] %s" % (k, sorted(a[k])))
         for k in sorted(set(b) - set(a)):
-            pruned = not b[k] and any(x.lower().startswith(k.lower() + "\\") for x in added_by_install)
-            if pruned:
-                c.note("Wine quirk: msiexec /x also deleted the empty parent key [%s] (%s view), "
-                       "which existed before the install" % (k, view))
-                continue
-            c.check(False, "%s: key lost by install+uninstall: [%s]" % (name, k))
+            low = k.lower()
+            if not b[k] and any(t.lower() == low or t.lower().startswith(low + "\\")
+                                for t in touched):
+                c.note("Wine quirk: msiexec /x also deleted the key [%s] (%s-bit view), empty "
+                       "before the install, that the install had written into" % (k, view))
+            else:
+                problems.append("lost: [%s]" % k)
         for k in sorted(set(a) & set(b)):
-            c.check(a[k] == b[k], "%s: [%s] has the same values as before: before %s, after %s"
-                    % (name, k, sorted(b[k] - a[k]), sorted(a[k] - b[k])))
-    added = after.files - before.files
-    for f in sorted(added):
-        c.check(f == "windows/Installer", "file or folder left behind: C:/%s" % f)
-    for f in sorted(before.files - after.files):
-        c.check(False, "file or folder lost by install+uninstall: C:/%s" % f)
+            if a[k] != b[k]:
+                problems.append("changed: [%s] before %s, after %s"
+                                % (k, sorted(b[k] - a[k]), sorted(a[k] - b[k])))
+        c.check(not problems, "registry %s (%s-bit view) after uninstall is as before install%s"
+                % (name, view, "".join("\n#   " + p for p in problems)))
+    added = sorted(f for f in after.files - before.files if f != "windows/Installer")
+    lost = sorted(before.files - after.files)
+    c.check(not added and not lost, "files under C:\\ after uninstall are as before install%s%s"
+            % ("".join("\n#   left behind: C:/" + f for f in added),
+               "".join("\n#   lost: C:/" + f for f in lost)))
+    installed = sorted(f for f in during.files - before.files
+                       if not f.startswith(("Program Files/XOAuth Bridge", "windows/Installer"))
+                       and not f.endswith("/Start Menu/Programs/XOAuth Bridge.lnk"))
+    c.check(not installed, "the install wrote files only to Program Files\\XOAuth Bridge, "
+            "the Start menu and the Installer cache%s" % "".join("\n#   C:/" + f for f in installed))
 
 
 def products(wine):
@@ -356,7 +366,7 @@ def main():
     after = Snapshot(wine, "after")
     compare(c, before, after, during)
 
-    wine.run("wineserver", "-k")
+    wine.stop()
     c.note("msi.wine took %.1f s" % (time.monotonic() - t0))
     return c.done()
 

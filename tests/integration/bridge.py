@@ -21,7 +21,8 @@ class BridgeError(RuntimeError):
 
 class Bridge:
     def __init__(self, exe, rig, directory, email=None, extra_config="", token=True,
-                 provider_extra="", log_level="debug", general_extra=""):
+                 provider_extra="", log_level="debug", general_extra="", servers=None,
+                 ca_file=None):
         self.exe = str(exe)
         self.rig = rig
         self.dir = Path(directory)
@@ -31,6 +32,9 @@ class Bridge:
         self.want_token = token
         self.log_level = log_level
         self.general_extra = general_extra
+        # provider server lines; by default implicit TLS to the rig's TLS ports
+        self.servers = servers
+        self.ca_file = ca_file
         self.proc = None
         self.secret = None
         self.tokens_seen = []  # every token handed to the bridge: none may reach a log
@@ -48,6 +52,9 @@ class Bridge:
     def write_config(self):
         r = self.rig
         o = r.oauth
+        servers = self.servers or (f"imap = 127.0.0.1:{r.ports['imaps']}\n"
+                                   f"pop3 = 127.0.0.1:{r.ports['pop3s']}\n"
+                                   f"smtp = 127.0.0.1:{r.ports['submissions']}\n")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(f"""# written by tests/integration/bridge.py
 [general]
@@ -63,7 +70,7 @@ smtp_listen = 127.0.0.1:0
 {self.extra_config}
 
 [tls]
-ca_file = {r.ca_file}
+ca_file = {self.ca_file or r.ca_file}
 
 [provider.rig]
 auth_url = {o['authorization_endpoint']}
@@ -72,10 +79,7 @@ revoke_url = {o['revocation_endpoint']}
 scope = {o['scope']}
 client_id = {o['client_id']}
 client_secret = {o['client_secret']}
-imap = 127.0.0.1:{r.ports['imaps']}
-pop3 = 127.0.0.1:{r.ports['pop3s']}
-smtp = 127.0.0.1:{r.ports['submissions']}
-{self.provider_extra}
+{servers}{self.provider_extra}
 """)
 
     def cli(self, *args, stdin=None, check=True):

@@ -401,6 +401,47 @@ def test_silent_client_is_closed_after_preauth_timeout(rig, tmp_path):
         assert b"BYE" in rest and time.monotonic() - t0 < 5
 
 
+# --- upstream TLS variants -------------------------------------------------------------------
+
+def test_starttls_upstream_for_all_three(rig, tmp_path):
+    """Servers that start plain and upgrade (587 and the like): STARTTLS/STLS upstream,
+    EHLO replayed after it; the local side is unchanged."""
+    servers = (f"imap = 127.0.0.1:{rig.ports['imap']}\nimap_tls = starttls\n"
+               f"pop3 = 127.0.0.1:{rig.ports['pop3']}\npop3_tls = starttls\n"
+               f"smtp = 127.0.0.1:{rig.ports['submission']}\nsmtp_tls = starttls\n")
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-starttls", servers=servers) as b:
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port)
+        assert m.login(b.email, b.secret)[0] == "OK"
+        assert m.select("INBOX")[0] == "OK"
+        m.logout()
+        p = poplib.POP3("127.0.0.1", b.pop3_port)
+        p.user(b.email)
+        assert p.pass_(b.secret).startswith(b"+OK")
+        p.quit()
+        before = len(sink_bodies(rig))
+        s = smtplib.SMTP("127.0.0.1", b.smtp_port)
+        s.ehlo("client.example")
+        s.login(b.email, b.secret)
+        s.sendmail(b.email, ["friend@example.org"], MESSAGE)
+        s.quit()
+        assert _wait_sink(rig, before + 1)[-1].endswith(MESSAGE)
+
+
+def test_upstream_certificate_is_verified(rig, tmp_path):
+    """A server whose certificate does not chain to a trusted CA is never logged in to."""
+    other_ca = tmp_path / "other-ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=Not the rig", "-keyout", str(tmp_path / "k.pem"),
+                    "-out", str(other_ca)], check=True, capture_output=True)
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-badca", ca_file=other_ca) as b:
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port, timeout=20)
+        with pytest.raises(imaplib.IMAP4.error) as e:
+            m.login(b.email, b.secret)
+        assert "UNAVAILABLE" in str(e.value)
+        assert "certificate verify failed" in b.log_text()
+        assert "logged in upstream" not in b.log_text()
+
+
 # --- failures upstream ------------------------------------------------------------------------
 
 def test_revoked_token_fails_cleanly_and_status_says_why(rig, xb):
