@@ -1,7 +1,9 @@
 # Finds OpenSSL 3, libcurl, libevent 2.1 (+ libevent_openssl) and cJSON and exposes
 # them as imported targets xb::openssl, xb::curl, xb::event, xb::cjson.
-# Linux: Debian's -dev packages through pkg-config. Windows: the static builds made by
-# scripts/win-deps.sh, whose prefixes the toolchain file put on CMAKE_FIND_ROOT_PATH.
+# Linux: Debian's -dev packages through pkg-config, except libcurl: a static HTTP-only
+# build from Debian's source (scripts/deps.sh native; docs/decisions.md says why).
+# Windows: the static builds made by scripts/deps.sh, whose prefixes the toolchain file
+# put on CMAKE_FIND_ROOT_PATH.
 
 if(WIN32)
   # A new dependency build (new Debian version or recipe) changes deps.cmake: configure
@@ -47,11 +49,21 @@ if(WIN32)
 else()
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(XB_OPENSSL REQUIRED IMPORTED_TARGET openssl>=3.0)
-  pkg_check_modules(XB_CURL REQUIRED IMPORTED_TARGET libcurl)
   pkg_check_modules(XB_EVENT REQUIRED IMPORTED_TARGET libevent_core>=2.1 libevent_extra>=2.1 libevent_openssl>=2.1)
   pkg_check_modules(XB_CJSON REQUIRED IMPORTED_TARGET libcjson)
   add_library(xb::openssl ALIAS PkgConfig::XB_OPENSSL)
-  add_library(xb::curl ALIAS PkgConfig::XB_CURL)
+  include(${CMAKE_CURRENT_LIST_DIR}/XbDepsCache.cmake)
+  xb_deps_load(native)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${XB_DEPS_FILE})
+  find_path(XB_CURL_INCLUDE curl/curl.h PATHS ${XB_DEPS_PREFIXES} PATH_SUFFIXES include
+            NO_DEFAULT_PATH REQUIRED)
+  find_library(XB_CURL_LIB NAMES libcurl.a PATHS ${XB_DEPS_PREFIXES} PATH_SUFFIXES lib
+               NO_DEFAULT_PATH REQUIRED)
+  find_package(Threads REQUIRED)
+  add_library(xb::curl INTERFACE IMPORTED)
+  target_include_directories(xb::curl BEFORE INTERFACE ${XB_CURL_INCLUDE})
+  target_compile_definitions(xb::curl INTERFACE CURL_STATICLIB)
+  target_link_libraries(xb::curl INTERFACE ${XB_CURL_LIB} PkgConfig::XB_OPENSSL Threads::Threads)
   add_library(xb::event ALIAS PkgConfig::XB_EVENT)
   add_library(xb::cjson ALIAS PkgConfig::XB_CJSON)
 endif()

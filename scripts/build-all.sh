@@ -8,8 +8,9 @@ presets=(linux win64 win32)
 [ "${1:-}" = "--asan" ] && presets+=(linux-asan)
 
 start=$SECONDS
-scripts/win-deps.sh x86_64-w64-mingw32
-scripts/win-deps.sh i686-w64-mingw32
+scripts/deps.sh native
+scripts/deps.sh x86_64-w64-mingw32
+scripts/deps.sh i686-w64-mingw32
 echo "build-all: dependencies ready in $((SECONDS - start)) s"
 
 for p in "${presets[@]}"; do

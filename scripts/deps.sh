@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Cross-builds the Windows dependencies (OpenSSL, libcurl, libevent, cJSON) as static
-# libraries for one MinGW-w64 target, from Debian's own source packages, into a cache
-# keyed by the source package version, so a warm cache costs nothing.
+# Builds the dependencies that do not come ready from Debian, as static libraries, from
+# Debian's own source packages, into a cache keyed by the source package version, so a
+# warm cache costs nothing:
+#   - Windows (x86_64-w64-mingw32, i686-w64-mingw32): OpenSSL, libcurl, libevent, cJSON;
+#   - native (Linux): libcurl only, HTTP(S) only, against Debian's OpenSSL. Debian's own
+#     libcurl pulls a dozen libraries (GnuTLS, Kerberos, LDAP, RTMP, SSH...) into every
+#     companion process for nothing: 4 MB of resident memory and as much attack surface.
 #
-#   scripts/win-deps.sh x86_64-w64-mingw32|i686-w64-mingw32
+#   scripts/deps.sh x86_64-w64-mingw32|i686-w64-mingw32|native
 #
-# Writes <cache>/<triple>/deps.cmake, which cmake/mingw-toolchain.cmake includes.
-# Needs deb-src enabled (scripts/install-packages.sh does that).
+# Writes <cache>/<triple>/deps.cmake, which CMake includes (cmake/mingw-toolchain.cmake
+# for Windows, cmake/XbDeps.cmake for Linux). Needs deb-src enabled
+# (scripts/install-packages.sh does that).
 set -euo pipefail
 
-triple=${1:?usage: win-deps.sh x86_64-w64-mingw32|i686-w64-mingw32}
+triple=${1:?usage: deps.sh x86_64-w64-mingw32|i686-w64-mingw32|native}
 case $triple in
   x86_64-w64-mingw32) ossl_target=mingw64; ossl_extra= ;;
   # i686: OpenSSL's x86 assembly comes out as ELF PIC code that the MinGW assembler
   # rejects (BFD_RELOC_386_GOTPC); the portable C code is used instead.
   i686-w64-mingw32)   ossl_target=mingw;   ossl_extra=no-asm ;;
-  *) echo "win-deps: unknown target '$triple'" >&2; exit 2 ;;
+  native) ;;
+  *) echo "deps: unknown target '$triple'" >&2; exit 2 ;;
 esac
 
 cache=${XB_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xoauthbridge/deps}
@@ -28,7 +34,7 @@ mkdir -p "$src" "$out"
 # <package>-<Debian version>+xb<recipe>, so a changed recipe rebuilds.
 declare -A recipe=([openssl]=1 [libevent]=1 [curl]=1 [cjson]=2)
 
-log() { printf 'win-deps[%s]: %s\n' "$triple" "$*" >&2; }
+log() { printf 'deps[%s]: %s\n' "$triple" "$*" >&2; }
 
 # Prints the source versions apt knows for a package, newest first.
 src_versions() {
@@ -57,19 +63,28 @@ fetch() {
   echo "$dir"
 }
 
-cmake_common=(
-  -G Ninja
-  -DCMAKE_SYSTEM_NAME=Windows
-  -DCMAKE_C_COMPILER="$triple-gcc"
-  -DCMAKE_RC_COMPILER="$triple-windres"
-  -DCMAKE_FIND_ROOT_PATH="/usr/$triple"
-  -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER
-  -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
-  -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY
-  -DCMAKE_BUILD_TYPE=Release
-  -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2"
-  -DCMAKE_POSITION_INDEPENDENT_CODE=ON
-)
+if [ "$triple" = native ]; then
+  cmake_common=(
+    -G Ninja
+    -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fcf-protection=full"
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  )
+else
+  cmake_common=(
+    -G Ninja
+    -DCMAKE_SYSTEM_NAME=Windows
+    -DCMAKE_C_COMPILER="$triple-gcc"
+    -DCMAKE_RC_COMPILER="$triple-windres"
+    -DCMAKE_FIND_ROOT_PATH="/usr/$triple"
+    -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER
+    -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
+    -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY
+    -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2"
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON
+  )
+fi
 
 build_openssl() {
   local dir=$1 prefix=$2 b=$2.build
@@ -100,14 +115,17 @@ build_libevent() {
 build_curl() {
   local dir=$1 prefix=$2 b=$2.build
   rm -rf "$b"
-  # HTTPS only: the companion talks to token endpoints and nothing else.
-  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
-    -DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix" -DOPENSSL_ROOT_DIR="$openssl_prefix" \
-    -DOPENSSL_USE_STATIC_LIBS=ON \
+  # HTTPS only: the companion talks to token endpoints and nothing else. Windows links
+  # the static OpenSSL built above; native uses Debian's.
+  local ssl=()
+  [ "$triple" = native ] || ssl=(-DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix"
+                                 -DOPENSSL_ROOT_DIR="$openssl_prefix" -DOPENSSL_USE_STATIC_LIBS=ON)
+  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" "${ssl[@]}" \
     -DBUILD_SHARED_LIBS=OFF -DCURL_STATICLIB=ON -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF \
     -DCURL_USE_OPENSSL=ON -DCURL_USE_SCHANNEL=OFF -DHTTP_ONLY=ON -DCURL_ZLIB=OFF \
     -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF -DUSE_NGHTTP2=OFF -DCURL_BROTLI=OFF \
-    -DCURL_ZSTD=OFF -DENABLE_THREADED_RESOLVER=ON -DCURL_DISABLE_LDAP=ON >/dev/null
+    -DCURL_ZSTD=OFF -DENABLE_THREADED_RESOLVER=ON -DCURL_DISABLE_LDAP=ON -DCURL_USE_LIBPSL=OFF \
+    -DCURL_USE_GSSAPI=OFF -DENABLE_UNIX_SOCKETS=OFF >/dev/null
   cmake --build "$b" -j "$jobs" >/dev/null
   cmake --install "$b" >/dev/null
   rm -rf "$b"
@@ -143,18 +161,24 @@ dep() {
     log "built $pkg $ver in $((SECONDS - start)) s"
     found=1; break
   done
-  [ -n "$found" ] || { echo "win-deps: no source of '$pkg' could be fetched (apt-get update? deb-src enabled?)" >&2; exit 1; }
+  [ -n "$found" ] || { echo "deps: no source of '$pkg' could be fetched (apt-get update? deb-src enabled?)" >&2; exit 1; }
   eval "${pkg}_prefix=\$prefix"
 }
 
-dep openssl
-dep libevent
-dep curl
-dep cjson
+if [ "$triple" = native ]; then
+  dep curl
+  prefixes="$curl_prefix"
+else
+  dep openssl
+  dep libevent
+  dep curl
+  dep cjson
+  prefixes="$openssl_prefix;$libevent_prefix;$curl_prefix;$cjson_prefix"
+fi
 
 cat >"$out/deps.cmake.tmp" <<EOC
-# Written by scripts/win-deps.sh: where the cross-built static dependencies are.
-set(XB_DEPS_PREFIXES "$openssl_prefix;$libevent_prefix;$curl_prefix;$cjson_prefix")
+# Written by scripts/deps.sh: where the static dependencies built from source are.
+set(XB_DEPS_PREFIXES "$prefixes")
 EOC
 mv "$out/deps.cmake.tmp" "$out/deps.cmake"
 log "ready: $out/deps.cmake"
