@@ -59,23 +59,18 @@ static struct xb_secret *arg_secret(const struct xb_imap_arg *a)
 /* Decodes an AUTHENTICATE PLAIN response into the session's credentials. */
 static enum xb_step plain_response(struct xb_session *s, struct xb_view b64)
 {
-    struct xb_secret *user = NULL, *pass = NULL;
-    if (xb_sasl_plain_decode(b64, &user, &pass) != XB_OK) {
-        xb_sess_reply(s, "%s BAD Invalid AUTHENTICATE PLAIN response\r\n", s->p.imap.tag);
-        return XB_STEP_AGAIN;
-    }
-    xb_sess_set_creds(s, user, pass);
-    return XB_STEP_LOGIN;
+    if (xb_sess_take_plain(s, b64))
+        return XB_STEP_LOGIN;
+    xb_sess_reply(s, "%s BAD Invalid AUTHENTICATE PLAIN response\r\n", s->p.imap.tag);
+    return XB_STEP_AGAIN;
 }
 
 /* The client's line after "+ " for AUTHENTICATE PLAIN without an initial response. */
 static enum xb_step authenticate_line(struct xb_session *s, struct evbuffer *in)
 {
-    const struct xb_config *cfg = xb_sess_config(s);
-    size_t len, consumed = 0;
+    size_t consumed;
     struct xb_view line;
-    const char *data = xb_sess_peek(in, cfg->line_max + 2, &len);
-    enum xb_parse_rc rc = xb_line_split(data, len, cfg->line_max, &line, &consumed);
+    enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
     if (rc == XB_PARSE_AGAIN)
         return XB_STEP_WAIT;
     s->p.imap.in_authenticate = false;
@@ -129,12 +124,8 @@ static enum xb_step do_authenticate(struct xb_session *s, const struct xb_imap_c
                       s->p.imap.tag);
         return XB_STEP_AGAIN;
     }
-    if (cmd->nargs == 2) {
-        struct xb_view ir = cmd->args[1].raw;
-        if (ir.len == 1 && ir.p[0] == '=')
-            ir.len = 0; /* RFC 4959: "=" is an empty initial response */
-        return plain_response(s, ir);
-    }
+    if (cmd->nargs == 2)
+        return plain_response(s, cmd->args[1].raw);
     xb_sess_reply(s, "+ \r\n");
     s->p.imap.in_authenticate = true;
     return XB_STEP_AGAIN;
@@ -227,16 +218,10 @@ static void imap_login_failed(struct xb_session *s, enum xb_err err, const char 
 
 /* --- upstream ------------------------------------------------------------------------- */
 
+/* The base64 payload goes as the SASL-IR atom (RFC 4959); Gmail and Dovecot take it. */
 static void send_authenticate(struct xb_session *s)
 {
-    struct xb_secret *ir = xb_sess_sasl_ir(s);
-    if (!ir)
-        return; /* out of memory: the login timer ends the attempt */
-    /* The base64 payload goes as the SASL-IR atom (RFC 4959); Gmail and Dovecot take it. */
-    xb_sess_up_printf(s, IMAP_UP_TAG " AUTHENTICATE %s ", xb_sess_sasl_mech(s));
-    xb_sess_up_send(s, ir->data, ir->len);
-    xb_sess_up_send(s, "\r\n", 2);
-    xb_secret_free(ir);
+    xb_sess_up_auth(s, IMAP_UP_TAG " AUTHENTICATE");
 }
 
 static void imap_up_start(struct xb_session *s, bool after_starttls)

@@ -24,13 +24,10 @@ static void pop3_goodbye(struct xb_session *s, const char *text)
 
 static enum xb_step plain_response(struct xb_session *s, struct xb_view b64)
 {
-    struct xb_secret *user = NULL, *pass = NULL;
-    if (xb_sasl_plain_decode(b64, &user, &pass) != XB_OK) {
-        xb_sess_reply(s, "-ERR Invalid AUTH PLAIN response\r\n");
-        return XB_STEP_AGAIN;
-    }
-    xb_sess_set_creds(s, user, pass);
-    return XB_STEP_LOGIN;
+    if (xb_sess_take_plain(s, b64))
+        return XB_STEP_LOGIN;
+    xb_sess_reply(s, "-ERR Invalid AUTH PLAIN response\r\n");
+    return XB_STEP_AGAIN;
 }
 
 static struct xb_secret *view_secret(struct xb_view v)
@@ -89,12 +86,8 @@ static enum xb_step dispatch(struct xb_session *s, const struct xb_pop3_cmd *cmd
             xb_sess_reply(s, "-ERR Unsupported mechanism (use PLAIN)\r\n");
             return XB_STEP_AGAIN;
         }
-        if (cmd->arg2.len) {
-            struct xb_view ir = cmd->arg2;
-            if (ir.len == 1 && ir.p[0] == '=')
-                ir.len = 0;
-            return plain_response(s, ir);
-        }
+        if (cmd->arg2.len)
+            return plain_response(s, cmd->arg2);
         st->in_auth = true;
         xb_sess_reply(s, "+ \r\n");
         return XB_STEP_AGAIN;
@@ -125,7 +118,7 @@ static enum xb_step pop3_client_input(struct xb_session *s, struct evbuffer *in)
 
     if (s->p.pop3.in_auth) {
         struct xb_view line;
-        enum xb_parse_rc rc = xb_line_split(data, len, cfg->line_max, &line, &consumed);
+        enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
         if (rc == XB_PARSE_AGAIN)
             return XB_STEP_WAIT;
         if (rc == XB_PARSE_OK) {
@@ -175,13 +168,7 @@ static void pop3_login_failed(struct xb_session *s, enum xb_err err, const char 
 
 static void send_auth(struct xb_session *s)
 {
-    struct xb_secret *ir = xb_sess_sasl_ir(s);
-    if (!ir)
-        return;
-    xb_sess_up_printf(s, "AUTH %s ", xb_sess_sasl_mech(s));
-    xb_sess_up_send(s, ir->data, ir->len);
-    xb_sess_up_send(s, "\r\n", 2);
-    xb_secret_free(ir);
+    xb_sess_up_auth(s, "AUTH"); /* RFC 5034: with the initial response */
 }
 
 static void pop3_up_start(struct xb_session *s, bool after_starttls)

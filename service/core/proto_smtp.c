@@ -32,13 +32,10 @@ static void smtp_goodbye(struct xb_session *s, const char *text)
 
 static enum xb_step plain_response(struct xb_session *s, struct xb_view b64)
 {
-    struct xb_secret *user = NULL, *pass = NULL;
-    if (xb_sasl_plain_decode(b64, &user, &pass) != XB_OK) {
-        xb_sess_reply(s, "501 5.5.2 Invalid AUTH PLAIN response\r\n");
-        return XB_STEP_AGAIN;
-    }
-    xb_sess_set_creds(s, user, pass);
-    return XB_STEP_LOGIN;
+    if (xb_sess_take_plain(s, b64))
+        return XB_STEP_LOGIN;
+    xb_sess_reply(s, "501 5.5.2 Invalid AUTH PLAIN response\r\n");
+    return XB_STEP_AGAIN;
 }
 
 /* AUTH LOGIN: the user name line. */
@@ -196,7 +193,7 @@ static enum xb_step smtp_client_input(struct xb_session *s, struct evbuffer *in)
 
     if (s->p.smtp.auth != XB_SMTP_AUTH_NONE) {
         struct xb_view line;
-        enum xb_parse_rc rc = xb_line_split(data, len, cfg->line_max, &line, &consumed);
+        enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
         if (rc == XB_PARSE_AGAIN)
             return XB_STEP_WAIT;
         if (rc == XB_PARSE_OK) {
@@ -265,13 +262,7 @@ static void smtp_up_start(struct xb_session *s, bool after_starttls)
 
 static void send_auth(struct xb_session *s)
 {
-    struct xb_secret *ir = xb_sess_sasl_ir(s);
-    if (!ir)
-        return;
-    xb_sess_up_printf(s, "AUTH %s ", xb_sess_sasl_mech(s));
-    xb_sess_up_send(s, ir->data, ir->len);
-    xb_sess_up_send(s, "\r\n", 2);
-    xb_secret_free(ir);
+    xb_sess_up_auth(s, "AUTH");
     s->p.smtp.up = XB_SMTP_UP_AUTH;
 }
 

@@ -287,6 +287,37 @@ struct xb_secret *xb_sess_sasl_ir(struct xb_session *s)
     return out;
 }
 
+enum xb_parse_rc xb_sess_client_line(struct xb_session *s, struct evbuffer *in,
+                                     struct xb_view *line, size_t *consumed)
+{
+    size_t len;
+    const char *data = xb_sess_peek(in, s->px->cfg->line_max + 2, &len);
+    *consumed = 0;
+    return xb_line_split(data, len, s->px->cfg->line_max, line, consumed);
+}
+
+bool xb_sess_take_plain(struct xb_session *s, struct xb_view b64)
+{
+    struct xb_secret *user = NULL, *pass = NULL;
+    if (b64.len == 1 && b64.p[0] == '=')
+        b64.len = 0; /* RFC 4959/5034/4954: "=" is an empty initial response */
+    if (xb_sasl_plain_decode(b64, &user, &pass) != XB_OK)
+        return false;
+    xb_sess_set_creds(s, user, pass);
+    return true;
+}
+
+void xb_sess_up_auth(struct xb_session *s, const char *command)
+{
+    struct xb_secret *ir = xb_sess_sasl_ir(s);
+    if (!ir)
+        return; /* out of memory: the login timer ends the attempt */
+    xb_sess_up_printf(s, "%s %s ", command, xb_sess_sasl_mech(s));
+    xb_sess_up_send(s, ir->data, ir->len);
+    xb_sess_up_send(s, "\r\n", 2);
+    xb_secret_free(ir);
+}
+
 /* The login did not work: tell the client, forget this attempt, accept another. */
 static void login_refused(struct xb_session *s, enum xb_err err, const char *text)
 {

@@ -160,6 +160,19 @@ void xb_sess_up_printf(struct xb_session *s, const char *fmt, ...) XB_PRINTF(2, 
  * rest arrives. The handler has already answered. */
 void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in);
 
+/* Splits one client line (up to line_max) off in: XB_PARSE_OK with *line and *consumed
+ * (drain it after use), XB_PARSE_AGAIN, or XB_PARSE_TOO_LONG (see xb_line_split). */
+enum xb_parse_rc xb_sess_client_line(struct xb_session *s, struct evbuffer *in,
+                                     struct xb_view *line, size_t *consumed);
+
+/* Decodes a SASL PLAIN response (base64; "=" is empty) into the session's credentials.
+ * False if it is malformed: the caller answers with its protocol's error. */
+bool xb_sess_take_plain(struct xb_session *s, struct xb_view b64);
+
+/* Sends "<command> <MECH> <initial response>\r\n" upstream, e.g. command "AUTH" or
+ * "xb1 AUTHENTICATE". The payload is a secret: it is wiped once queued. */
+void xb_sess_up_auth(struct xb_session *s, const char *command);
+
 /* Takes the local credentials (the session frees them). */
 void xb_sess_set_creds(struct xb_session *s, struct xb_secret *user, struct xb_secret *pass);
 

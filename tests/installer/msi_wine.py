@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,10 +66,16 @@ class Wine:
         })
 
     def run(self, *argv, timeout=180):
+        # Output goes through files, not pipes: the wineserver and Wine's services that a
+        # command starts inherit them and outlive it, so a pipe would not close.
         t = time.monotonic()
-        p = subprocess.run(list(argv), env=self.env, capture_output=True, timeout=timeout)
-        out = p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
-        err = p.stderr.decode("utf-8", "replace").replace("\r\n", "\n")
+        with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+            p = subprocess.run(list(argv), env=self.env, stdin=subprocess.DEVNULL,
+                               stdout=fo, stderr=fe, timeout=timeout)
+            fo.seek(0)
+            fe.seek(0)
+            out = fo.read().decode("utf-8", "replace").replace("\r\n", "\n")
+            err = fe.read().decode("utf-8", "replace").replace("\r\n", "\n")
         return p.returncode, out, err, time.monotonic() - t
 
     def wine(self, *argv, timeout=180):
@@ -84,7 +91,7 @@ class Wine:
             mc.die("wineboot made no prefix in %s (rc %d): %s" % (self.prefix, rc, err[-2000:]))
         # One server for the whole test: each wine command would otherwise start one and
         # its services again. msiexec returns when the installation has finished.
-        subprocess.Popen(["wineserver", "-p"], env=self.env).wait(timeout=60)
+        self.run("wineserver", "-p", timeout=60)
         return secs
 
     def stop(self):
