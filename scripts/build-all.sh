@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every target: the Windows dependencies (cached), then the CMake presets
-# linux, win64 and win32 (and linux-asan with --asan), each installed into dist/<preset>/.
+# linux, win64 and win32 (and linux-asan with --asan), each installed into dist/<preset>/,
+# then the MSIs dist/XOAuthBridge-<version>-{x64,x86}.msi (scripts/build-msi.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,8 @@ for p in "${presets[@]}"; do
   cmake --install "build/$p" >/dev/null
   echo "build-all: $p built in $((SECONDS - t)) s"
 done
+# The MSIs take files from both Windows trees, so they come after every preset.
+t=$SECONDS
+scripts/build-msi.sh
+echo "build-all: MSIs built in $((SECONDS - t)) s"
 echo "build-all: everything built in $((SECONDS - start)) s; outputs in dist/"

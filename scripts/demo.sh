@@ -13,6 +13,9 @@ step "Windows x64 companion under Wine: dist/win64/xoauthbridge.exe"
 export WINEPREFIX=${XB_DEMO_WINEPREFIX:-$PWD/build/demo-wine} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wine dist/win64/xoauthbridge.exe --version | tr -d '\r'
 
+step "The fix on Linux, end to end (loopback stand-in for Gmail, real browser sign-in)"
+/usr/bin/python3 tests/demo/demo_linux.py --exe dist/linux/xoauthbridge
+
 step "Windows outputs"
 for arch in win64 win32; do
   a=x64; [ $arch = win32 ] && a=x86

@@ -67,6 +67,7 @@ static void usage(FILE *out)
             "\n"
             "Options:\n"
             "  --config FILE  the configuration file (default: $XB_CONFIG, else built-in defaults)\n"
+            "  --verbose      log informational lines too (commands other than serve)\n"
             "  --version      same as 'version'\n"
             "  --help         same as 'help'\n");
 }
@@ -90,6 +91,7 @@ int xb_main(int argc, char **argv)
     else if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         verb = "help";
 
+    xb_cli_set_interactive(strcmp(verb, "serve") != 0);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(verb, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -9,6 +9,13 @@
 #include "core/mem.h"
 #include "core/store.h"
 
+static bool cli_interactive;
+
+void xb_cli_set_interactive(bool interactive)
+{
+    cli_interactive = interactive;
+}
+
 static void remove_args(int *argc, char **argv, int at, int n)
 {
     for (int i = at; i + n <= *argc; i++)
@@ -54,6 +61,7 @@ int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env)
     memset(env, 0, sizeof(*env));
 
     const char *path = xb_cli_take_opt(argc, argv, "config");
+    bool verbose = xb_cli_take_flag(argc, argv, "verbose");
     if (!path)
         path = getenv("XB_CONFIG");
     if (path)
@@ -65,7 +73,10 @@ int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env)
         xb_free(errmsg);
         return 1;
     }
-    xb_log_set_level(env->cfg->log_level);
+    enum xb_log_level level = env->cfg->log_level;
+    if (cli_interactive && !verbose && level > XB_LOG_WARN)
+        level = XB_LOG_WARN;
+    xb_log_set_level(level);
     if (!need_store)
         return 0;
     err = xb_store_open(env->cfg->state_dir, &env->store, &errmsg);

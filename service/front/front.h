@@ -19,6 +19,10 @@ struct xb_cli_env {
 int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env);
 void xb_cli_close(struct xb_cli_env *env);
 
+/* Interactive verbs (all but serve) log only warnings and errors to the terminal unless
+ * --verbose is given; their own output says what happened. */
+void xb_cli_set_interactive(bool interactive);
+
 /* Takes "--NAME VALUE" / "--NAME=VALUE" out of argv; NULL if absent. */
 const char *xb_cli_take_opt(int *argc, char **argv, const char *name);
 /* Takes a flag "--NAME" out of argv. */

@@ -2,9 +2,11 @@
 C sources that are the contract the packages must follow: include/xoauthbridge/names.h,
 include/xoauthbridge/policy.h and addin/register.c."""
 
+import hashlib
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -214,3 +216,9 @@ def msi_registry_value(value):
     if value.startswith("#"):
         return "dword", str(int(value[1:]))
     return "sz", value
+
+
+def msi_file_hash(path):
+    """A file's MsiFileHash row: its MD5 as four little-endian signed 32-bit numbers."""
+    with open(path, "rb") as f:
+        return list(struct.unpack("<4i", hashlib.md5(f.read()).digest()))

@@ -80,6 +80,15 @@ def check_package(c, msi, arch, args, defs, expected_addin):
         c.check(comps.get(comp, {}).get("KeyPath") == fid,
                 "%s: %s is the key path of %s" % (arch, fid, comp))
 
+    hashes = {r["File_"]: r for r in mc.msiinfo_export(msi, "MsiFileHash")}
+    for fid, (comp, name, tree) in want_files.items():
+        built = os.path.join(args.dist, tree, name)
+        h = hashes.get(fid)
+        same = (h is not None and os.path.isfile(built) and
+                [int(h["HashPart%d" % i]) for i in range(1, 5)] == mc.msi_file_hash(built))
+        c.check(same, "%s: %s in the MSI is %s (MsiFileHash): if not, the MSI is older than "
+                "dist/: run scripts/build-msi.sh" % (arch, name, built))
+
     # --- registry: HKLM only, and exactly the expected rows per component ---
     reg = mc.msiinfo_export(msi, "Registry")
     for r in reg:
