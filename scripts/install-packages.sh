@@ -16,7 +16,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev dpkg-dev
   gcc-mingw-w64 binutils-mingw-w64
   libssl-dev libcurl4-openssl-dev libevent-dev libcjson-dev
-  msitools wixl
+  msitools wixl   # msiinfo and the MSI builder (Debian 12 ships wixl on its own)
 )
 # Tests: Wine, the mail and OAuth stand-ins, real clients, a browser, a display.
 test_pkgs=(
