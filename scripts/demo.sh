@@ -11,7 +11,8 @@ dist/linux/xoauthbridge --version
 
 step "Windows x64 companion under Wine: dist/win64/xoauthbridge.exe"
 export WINEPREFIX=${XB_DEMO_WINEPREFIX:-$PWD/build/demo-wine} WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-wine dist/win64/xoauthbridge.exe --version | tr -d '\r'
+[ -f "$WINEPREFIX/system.reg" ] || wineboot -i >/dev/null 2>&1
+wine dist/win64/xoauthbridge.exe --version 2>/dev/null | tr -d '\r'
 
 step "The fix on Linux, end to end (loopback stand-in for Gmail, real browser sign-in)"
 /usr/bin/python3 tests/demo/demo_linux.py --exe dist/linux/xoauthbridge
