@@ -125,6 +125,25 @@ def winpath(path):
     return "Z:" + os.path.abspath(path).replace("/", "\\")
 
 
+def read_log(path):
+    """An msiexec /l*v log (UTF-16 with a BOM on Windows, plain text from Wine)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    return data.decode("utf-8", "replace")
+
+
+def stopped_by_launch_condition(log):
+    """The installation ended in LaunchConditions, before any file was copied. (Wine's log
+    does not carry the condition's message; it ends the action with "Return value 0".)"""
+    return (re.search(r"Action ended [0-9:]+: LaunchConditions\. Return value 0\.", log) is not None
+            and "InstallFiles" not in log)
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -316,21 +335,34 @@ def main():
     if not os.path.isfile(args.host):
         mc.die("%s is missing: build the win64 preset (cmake --build build/win64)" % args.host)
     c = mc.Checks("msi.wine")
-    defs = mc.names(args.source)
     wine = Wine(os.path.abspath(args.work))
     t0 = time.monotonic()
+    try:
+        scenario(c, wine, args, msi64, msi86)
+    finally:
+        wine.stop()  # the persistent wineserver of this prefix, also after a failure
+    if not c.failures:
+        # The prefix is some 700 MB; logs and registry snapshots stay for a look.
+        shutil.rmtree(wine.prefix, ignore_errors=True)
+    c.note("msi.wine took %.1f s" % (time.monotonic() - t0))
+    return c.done()
+
+
+def scenario(c, wine, args, msi64, msi86):
+    defs = mc.names(args.source)
 
     c.note("fresh prefix %s: wineboot -i took %.1f s" % (wine.prefix, wine.fresh()))
     before = Snapshot(wine, "before")
 
     rc, log, secs = wine.msiexec("/i", winpath(msi86))
-    c.check(rc != 0 and not products(wine), "the x86 MSI refuses 64-bit Windows (exit %d, "
-            "1603 mod 256 = 67 expected): log %s" % (rc, log))
+    c.check(rc != 0 and not products(wine) and stopped_by_launch_condition(read_log(log)),
+            "the x86 MSI refuses 64-bit Windows by its launch condition (exit %d, 1603 mod 256 "
+            "= 67 expected): log %s" % (rc, log))
 
     rc, log, secs = wine.msiexec("/i", winpath(msi64))
     c.note("install %s: exit %d in %.1f s" % (os.path.basename(msi64), rc, secs))
     if not c.check(rc == 0, "msiexec /i %s succeeds (log %s)" % (msi64, log)):
-        return c.done()
+        return
     prods = check_installed(c, wine, args, defs, args.version, "installed")
     first_code = mc.properties(msi64)["ProductCode"]
     c.check(set(prods) == {first_code}, "the installed product is the package's ProductCode")
@@ -355,7 +387,7 @@ def main():
                             newer, "--out", out_dir, "--arch", "x64"], capture_output=True)
         if not c.check(p.returncode == 0, "build-msi.sh --version %s: %s"
                        % (newer, p.stderr.decode()[-2000:])):
-            return c.done()
+            return
         msi_next = os.path.join(out_dir, "XOAuthBridge-%s-x64.msi" % newer)
         code = mc.properties(msi_next)["ProductCode"]
         rc, log, secs = wine.msiexec("/i", winpath(msi_next))
@@ -367,8 +399,10 @@ def main():
         c.check(related_products(wine, "x64") == {packed_guid(code)},
                 "%s: one product for the UpgradeCode" % what)
     rc, log, secs = wine.msiexec("/i", winpath(msi64))
-    c.check(rc != 0 and set(products(wine)) == {code},
-            "the older %s refuses to replace %s (exit %d)" % (args.version, newer, rc))
+    text = read_log(log)
+    c.check(rc != 0 and set(products(wine)) == {code} and stopped_by_launch_condition(text)
+            and re.search(r"Property\(S\): WIX_DOWNGRADE_DETECTED = \{", text),
+            "the older %s refuses to replace %s (exit %d, log %s)" % (args.version, newer, rc, log))
 
     # --- uninstall removes everything ---
     rc, log, secs = wine.msiexec("/x", code)
@@ -378,9 +412,6 @@ def main():
     after = Snapshot(wine, "after")
     compare(c, before, after, during)
 
-    wine.stop()
-    c.note("msi.wine took %.1f s" % (time.monotonic() - t0))
-    return c.done()
 
 
 if __name__ == "__main__":
