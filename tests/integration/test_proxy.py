@@ -427,6 +427,40 @@ def test_starttls_upstream_for_all_three(rig, tmp_path):
         assert _wait_sink(rig, before + 1)[-1].endswith(MESSAGE)
 
 
+def test_oauthbearer_upstream(rig, tmp_path):
+    """A provider set to OAUTHBEARER (RFC 7628) instead of XOAUTH2: all three protocols."""
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-ob", provider_extra="sasl = oauthbearer\n") as b:
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port)
+        assert m.login(b.email, b.secret)[0] == "OK"
+        m.logout()
+        p = poplib.POP3("127.0.0.1", b.pop3_port)
+        p.user(b.email)
+        assert p.pass_(b.secret).startswith(b"+OK")
+        p.quit()
+        s = smtplib.SMTP("127.0.0.1", b.smtp_port)
+        s.ehlo("x")
+        assert s.login(b.email, b.secret)[0] == 235
+        s.quit()
+        assert "AUTHENTICATE OAUTHBEARER" not in b.log_text()  # never logs what it sends
+    assert any("method=OAUTHBEARER" in line
+               for line in (rig.dir / "logs" / "dovecot.log").read_text().splitlines())
+
+
+def test_max_sessions_refuses_cleanly(rig, tmp_path):
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-max", extra_config="max_sessions = 2") as b:
+        first, second = Raw(b.imap_port), Raw(b.imap_port)
+        assert first.line().startswith("* OK") and second.line().startswith("* OK")
+        third = Raw(b.imap_port)
+        assert third.line() == "* BYE Too many connections; try again later"
+        third.read_eof()
+        first.close()
+        time.sleep(0.3)
+        fourth = Raw(b.imap_port)
+        assert fourth.line().startswith("* OK")
+        for r in (second, fourth):
+            r.close()
+
+
 def test_upstream_certificate_is_verified(rig, tmp_path):
     """A server whose certificate does not chain to a trusted CA is never logged in to."""
     other_ca = tmp_path / "other-ca.crt"
