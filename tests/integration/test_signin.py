@@ -3,6 +3,7 @@ real headless browser (Debian's Chromium) for the consent, and scripted misbehav
 "browsers" for the negative cases; then mail through the proxy with the tokens."""
 import imaplib
 import os
+import re
 import subprocess
 import threading
 import time
@@ -21,6 +22,19 @@ def make_bridge(rig, tmp_path, name, browser="headless-browser.sh", timeout=60, 
     general = "browser = %s\nsignin_timeout = %d" % (TOOLS / browser, timeout)
     return Bridge(bridge_exe(), rig, tmp_path / name, token=token, email=email,
                   general_extra=general, extra_config="connect_timeout = 3")
+
+
+# The rig's codes and tokens are opaque base64url strings of 43 characters; the local
+# secret is 32. Nothing that long and that shaped belongs in a log line.
+# (Path components, preceded by "/", are not tokens.)
+TOKEN_SHAPED = re.compile(rb"(?<![/\w-])[A-Za-z0-9_-]{32,}(?![\w-])")
+
+
+def assert_no_token_shaped(*texts):
+    for t in texts:
+        t = t if isinstance(t, bytes) else t.encode()
+        hits = [m for m in TOKEN_SHAPED.findall(t) if not m.startswith(b"XOAuthBridge")]
+        assert not hits, hits[:3]
 
 
 def login(b, env=None, timeout=90):
@@ -46,7 +60,7 @@ def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
     with make_bridge(rig, tmp_path, "xb") as b:
         assert imap_login(b).find("not signed in") >= 0  # enrolled, no tokens yet
         dump = tmp_path / "page.html"
-        p = login(b, {"XB_BROWSER_DUMP": str(dump)})
+        p = signed = login(b, {"XB_BROWSER_DUMP": str(dump)})
         assert p.returncode == 0, p.stderr.decode()
         assert b"Signed in: user@example.com" in p.stderr
         assert dump.read_text().find("You are signed in") >= 0
@@ -67,6 +81,12 @@ def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
         assert "not signed in" in imap_login(b)
         for secret in b.tokens_seen + [b.secret]:
             assert secret not in b.log_text()
+        # Neither the code, the verifier nor the tokens of the browser sign-in (which the
+        # test never sees) appear anywhere: the login's output and the daemon's log.
+        verbose = subprocess.run([b.exe, "status", "--verbose", "--config", str(b.config_path)],
+                                 capture_output=True, timeout=30)
+        assert_no_token_shaped(signed.stderr, p.stderr, b.log_text(), verbose.stdout,
+                               verbose.stderr)
 
 
 def test_japanese_result_page(rig, tmp_path):
