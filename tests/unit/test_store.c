@@ -744,7 +744,39 @@ out:
     xb_free(orig);
     teardown();
 }
-#define POSIX_ONLY_TESTS , XBTEST(store_wrong_key_refused)
+/* POSIX with XB_STORE_PASSPHRASE: the key comes from the passphrase and a salt file; no
+ * key file is written, the right passphrase opens the store, a wrong or missing one not. */
+static void store_passphrase(void)
+{
+    char keyfile[PATH_MAX_TEST], saltfile[PATH_MAX_TEST];
+    struct xb_store *st = NULL;
+    struct xb_account *a = NULL;
+    struct stat sb;
+
+    if (setup() != 0)
+        return;
+    in_dir(keyfile, sizeof(keyfile), "store.key");
+    in_dir(saltfile, sizeof(saltfile), "store.key.salt");
+    setenv("XB_STORE_PASSPHRASE", "correct horse battery staple", 1);
+    CHECK(xb_store_open(test_dir, &st, NULL) == XB_OK && st);
+    CHECK(st && xb_store_add(st, "p@example.com", "google", &a) == XB_OK);
+    CHECK(st && xb_store_save(st) == XB_OK);
+    xb_store_free(st);
+    st = NULL;
+    CHECK(stat(keyfile, &sb) != 0);                 /* no key on disk */
+    CHECK(stat(saltfile, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+
+    CHECK(xb_store_open(test_dir, &st, NULL) == XB_OK && st && xb_store_find(st, "p@example.com"));
+    xb_store_free(st);
+    st = NULL;
+
+    setenv("XB_STORE_PASSPHRASE", "wrong horse", 1);
+    CHECK(xb_store_open(test_dir, &st, NULL) == XB_ERR_CRYPTO && !st);
+    unsetenv("XB_STORE_PASSPHRASE");
+    CHECK(xb_store_open(test_dir, &st, NULL) == XB_ERR_CRYPTO && !st); /* no key file either */
+    teardown();
+}
+#define POSIX_ONLY_TESTS , XBTEST(store_wrong_key_refused), XBTEST(store_passphrase)
 #else
 #define POSIX_ONLY_TESTS
 #endif

@@ -5,6 +5,10 @@
  * The key file is made once, completely, before it gets its name (link of a flushed
  * temporary file), so a crash never leaves a short key behind and two processes
  * racing to make one agree on the winner.
+ *
+ * With the environment variable XB_STORE_PASSPHRASE set, the key is instead derived
+ * from the passphrase with scrypt and a random 32-byte salt kept (like the key, 0600)
+ * in <dir>/store.key.salt: then nothing on disk opens the store without the passphrase.
  */
 #include "../platform.h"
 
@@ -14,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,8 +181,41 @@ out:
     return rc;
 }
 
+/* scrypt cost: about 32 MiB and a fraction of a second, once per process start and save. */
+#define SCRYPT_N      (1u << 15)
+#define SCRYPT_R      8
+#define SCRYPT_P      1
+#define SCRYPT_MAXMEM (64u * 1024 * 1024)
+
+static enum xb_err key_from_passphrase(const char *dir, const char *pass, bool create,
+                                       unsigned char key[KEY_LEN])
+{
+    unsigned char salt[KEY_LEN];
+    char *path = key_path(dir, ".salt");
+    if (!path)
+        return XB_ERR_NOMEM;
+    enum xb_err rc = key_load(path, salt);
+    if (rc == XB_ERR_NOTFOUND && create) {
+        rc = key_create(dir, path, salt);
+    } else if (rc == XB_ERR_NOTFOUND) {
+        xb_log_error("the store salt %s is missing: data sealed with it cannot be read", path);
+        rc = XB_ERR_CRYPTO;
+    }
+    if (rc == XB_OK && EVP_PBE_scrypt(pass, strlen(pass), salt, sizeof(salt), SCRYPT_N, SCRYPT_R,
+                                      SCRYPT_P, SCRYPT_MAXMEM, key, KEY_LEN) != 1) {
+        xb_log_error("cannot derive the store key from the passphrase");
+        rc = XB_ERR_CRYPTO;
+    }
+    xb_wipe(salt, sizeof(salt));
+    xb_free(path);
+    return rc;
+}
+
 static enum xb_err key_get(const char *dir, bool create, unsigned char key[KEY_LEN])
 {
+    const char *pass = getenv("XB_STORE_PASSPHRASE");
+    if (pass && *pass)
+        return key_from_passphrase(dir, pass, create, key);
     char *path = key_path(dir, "");
     if (!path)
         return XB_ERR_NOMEM;
