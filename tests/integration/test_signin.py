@@ -92,6 +92,22 @@ def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
                                verbose.stderr)
 
 
+def test_browser_sign_in_then_revocation_at_the_server(rig, tmp_path):
+    """Signed in through the browser, mail flows; the user withdraws access at the provider:
+    the next login fails cleanly (no stall) and the status says what to do."""
+    with make_bridge(rig, tmp_path, "xb") as b:
+        assert login(b).returncode == 0
+        assert imap_login(b) == "OK"
+        rig.revoke(EMAIL)
+        t0 = time.monotonic()
+        r = imap_login(b)  # the cached access token is refused by the mail server
+        assert "AUTHENTICATIONFAILED" in r and time.monotonic() - t0 < 5, r
+        r = imap_login(b)  # the refresh token is refused by the token endpoint
+        assert "AUTHENTICATIONFAILED" in r and "expired or was revoked" in r, r
+        status = b.status()
+        assert "needs sign-in" in status and "expired or was revoked" in status, status
+
+
 def test_japanese_result_page(rig, tmp_path):
     with make_bridge(rig, tmp_path, "xb") as b:
         dump = tmp_path / "page.html"
