@@ -340,16 +340,6 @@ static const struct xb_server *server_for(const struct xb_provider *p, enum xb_p
     return srv->host ? srv : NULL;
 }
 
-/* Larger single reads and writes than libevent's 16 KiB default: fewer system calls per
- * MiB relayed. */
-#define XB_IO_CHUNK (64 * 1024)
-
-static void tune_io(struct bufferevent *bev)
-{
-    bufferevent_set_max_single_read(bev, XB_IO_CHUNK);
-    bufferevent_set_max_single_write(bev, XB_IO_CHUNK);
-}
-
 static void connect_upstream(struct xb_session *s)
 {
     const struct xb_server *srv = s->server;
@@ -372,7 +362,6 @@ static void connect_upstream(struct xb_session *s)
         login_refused(s, XB_ERR_TEMP, "Out of memory");
         return;
     }
-    tune_io(s->up);
     set_normal_callbacks(s, s->up);
     bufferevent_setwatermark(s->up, EV_READ, 0, XB_RELAY_HIGH);
     bufferevent_enable(s->up, EV_READ | EV_WRITE);
@@ -749,7 +738,6 @@ void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_
     }
     xb_proxy_session_added(px, s);
     xb_plat_sock_nodelay((intptr_t)fd);
-    tune_io(s->client);
     set_normal_callbacks(s, s->client);
     bufferevent_setwatermark(s->client, EV_READ, 0, px->cfg->line_max + px->cfg->literal_max + 64);
     if (proto->id == XB_PROTO_IMAP) {
