@@ -37,6 +37,12 @@ static const struct xb_cli_cmd commands[] = {
     { "account", xb_cmd_account, "add EMAIL [--provider NAME] | remove EMAIL | list" },
     { "secret", xb_cmd_secret, "reset EMAIL: make a new local password for an account" },
     { "token", xb_cmd_token, "set EMAIL: store tokens read from standard input" },
+    { "config", xb_cmd_config, "show the configuration in force (file and Group Policy)" },
+#ifdef _WIN32
+    { "tray", xb_cmd_tray, "[--lang en|ja]: the notification-area companion (the default);\n"
+      "               to a running one: --signin EMAIL | --pause | --resume | --quit" },
+    { "autostart", xb_cmd_autostart, "on|off|status: start at Windows sign-in (this user)" },
+#endif
     { "version", cmd_version, "print the version and the libraries in use" },
     { "help", cmd_help, "show this help" },
 };
@@ -91,7 +97,7 @@ int xb_main(int argc, char **argv)
     else if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         verb = "help";
 
-    xb_cli_set_interactive(strcmp(verb, "serve") != 0);
+    xb_cli_set_interactive(strcmp(verb, "serve") != 0 && strcmp(verb, "tray") != 0);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(verb, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

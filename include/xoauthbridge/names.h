@@ -23,4 +23,14 @@
 #define XB_POLICY_KEY        "Software\\Policies\\XOAuthBridge"
 #define XB_PRODUCT_KEY       "Software\\XOAuthBridge"
 
+/* The companion on Windows: its Windows Event Log source (the MSI registers it under
+ * HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application with the executable
+ * as EventMessageFile), its per-user autostart value under
+ * Software\Microsoft\Windows\CurrentVersion\Run (HKCU: `xoauthbridge autostart on`;
+ * HKLM: the MSI), and the arguments an autostart entry passes. */
+#define XB_EVENT_SOURCE      "XOAuthBridge"
+#define XB_RUN_KEY           "Software\\Microsoft\\Windows\\CurrentVersion\\Run"
+#define XB_RUN_VALUE         "XOAuthBridge"
+#define XB_AUTOSTART_ARGS    "tray --autostart"
+
 #endif

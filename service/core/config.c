@@ -764,38 +764,31 @@ out:
 
 enum xb_err xb_config_load(const char *path, struct xb_config **out, char **errmsg)
 {
-    enum xb_err err = XB_OK;
-    char *buf = NULL;
+    unsigned char *buf = NULL;
     size_t len = 0;
     const char *why = NULL;
     *out = NULL;
     if (errmsg)
         *errmsg = NULL;
-    /* stdio: the file's name is as the caller gave it; wide (non-ANSI) Windows paths
-     * wait for the platform's file reader. */
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err = errno == ENOENT ? XB_ERR_NOTFOUND : XB_ERR_IO;
-        why = strerror(errno);
-        goto out;
-    }
-    if (!(buf = xb_new_array(char, CONFIG_FILE_MAX + 1))) {
-        err = XB_ERR_NOMEM;
-        goto out;
-    }
-    len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        err = XB_ERR_IO;
-        why = "read error";
-    } else if (len > CONFIG_FILE_MAX) {
-        err = XB_ERR_RANGE;
+    /* The platform's reader: on Windows a UTF-8 path goes to the wide API, so a profile
+     * folder with a Japanese user name works (stdio would use the ANSI code page). */
+    enum xb_err err = xb_plat_file_read(path, &buf, &len, CONFIG_FILE_MAX);
+    switch (err) {
+    case XB_OK:
+        err = xb_config_parse(path, (const char *)buf, len, out, errmsg);
+        break;
+    case XB_ERR_NOTFOUND:
+        why = "no such file";
+        break;
+    case XB_ERR_RANGE:
         why = "larger than 1 MiB; a config file is a few kilobytes";
-    } else {
-        err = xb_config_parse(path, buf, len, out, errmsg);
+        break;
+    case XB_ERR_NOMEM:
+        break;
+    default:
+        why = "cannot read it";
+        break;
     }
-out:
-    if (f)
-        fclose(f);
     xb_free(buf);
     if (why && errmsg) {
         size_t n = strlen(path) + strlen(why) + 3;
@@ -803,6 +796,49 @@ out:
             snprintf(*errmsg, n, "%s: %s", path, why);
     }
     return err;
+}
+
+enum xb_err xb_config_set(struct xb_config *cfg, const char *section, const char *key,
+                          const char *value, const char *origin, char **errmsg)
+{
+    static const char prefix[] = "provider.";
+    const size_t plen = sizeof(prefix) - 1;
+    struct parser ps = { .file = origin ? origin : "(override)", .cfg = cfg, .errmsg = errmsg,
+                         .sect = S_NONE };
+    struct xb_ini_item it = { .line = 0, .name = { key, strlen(key) },
+                              .value = { value, strlen(value) } };
+    void *base = cfg;
+    if (errmsg)
+        *errmsg = NULL;
+    ps.sect_name = (struct xb_view){ section, strlen(section) };
+    for (enum sect sc = 0; sc < S__FIXED; sc++) {
+        if (eq_ci(section, strlen(section), sections[sc].name))
+            ps.sect = sc;
+    }
+    if (ps.sect == S_NONE && strlen(section) > plen && eq_ci(section, plen, prefix)) {
+        for (struct xb_provider *p = cfg->providers; p && ps.sect == S_NONE; p = p->next) {
+            if (eq_ci(section + plen, strlen(section + plen), p->name)) {
+                ps.sect = S_PROVIDER;
+                base = p;
+            }
+        }
+    }
+    if (ps.sect == S_NONE)
+        return XB_ERR_NOTFOUND;
+    const struct section *sec = &sections[ps.sect];
+    for (size_t i = 0; i < sec->nkeys; i++) {
+        const struct key *k = &sec->keys[i];
+        if (!xb_view_eq_ci(it.name, k->name))
+            continue;
+        /* What only the whole file can check (listeners against each other, a preset under
+         * the other keys, a state directory) is not overridden afterwards. */
+        if (k->type == K_LISTEN || (ps.sect == S_PROVIDER && i == P_PRESET))
+            return XB_ERR_UNSUPPORTED;
+        if (!*value && base == cfg && k->off == CFG(state_dir))
+            return key_fail(&ps, &it, "empty: give the directory for the account store");
+        return set_value(&ps, &it, k, base);
+    }
+    return XB_ERR_NOTFOUND;
 }
 
 void xb_config_free(struct xb_config *cfg)

@@ -1,7 +1,7 @@
 /*
  * The companion's configuration: an INI file (documented key by key in docs/config.md),
- * then, on Windows, policy values that override it (later issue). Every error names the
- * file, the line and the key.
+ * then, on Windows, Group Policy values that override it (config_policy.h). Every error
+ * names the file, the line and the key.
  */
 #ifndef XB_CONFIG_H
 #define XB_CONFIG_H
@@ -91,6 +91,16 @@ enum xb_err xb_config_load(const char *path, struct xb_config **out, char **errm
 /* Same, from a string (tests); name stands in for the file name in messages. */
 enum xb_err xb_config_parse(const char *name, const char *text, size_t len,
                             struct xb_config **out, char **errmsg);
+
+/* Sets one key after the file was read, as if [section] had said "key = value": the
+ * entry point for Group Policy (config_policy.c), which overrides the file. The value is
+ * checked as the parser checks it; on XB_ERR_INVAL *errmsg (caller frees) reads
+ * "ORIGIN: key 'K' in [SECTION]: what is wrong". XB_ERR_NOTFOUND: no such section,
+ * provider or key in this version. XB_ERR_UNSUPPORTED: a key only the whole file may set
+ * ([proxy] *_listen, preset). Only that key changes: a new server port, for one, does
+ * not re-derive its TLS mode. */
+enum xb_err xb_config_set(struct xb_config *cfg, const char *section, const char *key,
+                          const char *value, const char *origin, char **errmsg);
 
 void xb_config_free(struct xb_config *cfg);
 

@@ -26,6 +26,46 @@ enum xb_msg_id {
     XB_MSG_LOGOUT_DONE,            /* CLI: %s: the account */
     XB_MSG_LOGOUT_REVOKE_FAILED,   /* CLI: %s: why */
     XB_MSG_TESTING_EXPIRY,         /* the 7-day expiry of Google clients in Testing status */
+    /* Notifications (tray balloons; log lines on the console). %s: the account. */
+    XB_MSG_NOTE_SIGNIN_NEEDED,     /* %s */
+    XB_MSG_NOTE_TESTING_EXPIRY,    /* %s */
+    XB_MSG_NOTE_OUTLOOK_FAILURE,   /* %s */
+    XB_MSG_NOTE_SIGNIN_DONE,       /* %s */
+    XB_MSG_NOTE_SIGNIN_FAILED,     /* %s: the account, %s: why (English detail) */
+    XB_MSG_NOTE_PROBLEM,           /* %s: what is wrong (English detail) */
+    XB_MSG_NOTE_ALREADY_RUNNING,
+    XB_MSG_TITLE_SIGNIN_NEEDED,    /* balloon titles, one per notification kind */
+    XB_MSG_TITLE_TESTING_EXPIRY,
+    XB_MSG_TITLE_OUTLOOK_FAILURE,
+    XB_MSG_TITLE_SIGNIN_DONE,
+    XB_MSG_TITLE_SIGNIN_FAILED,
+    XB_MSG_TITLE_PROBLEM,
+    /* Tray icon tooltips (at most 127 characters). */
+    XB_MSG_TIP_OK,
+    XB_MSG_TIP_NO_ACCOUNTS,
+    XB_MSG_TIP_ATTENTION,
+    XB_MSG_TIP_ERROR,
+    XB_MSG_TIP_PAUSED,
+    /* Tray menu. */
+    XB_MSG_MENU_ACCOUNT,           /* %s: the account, %s: its state (XB_MSG_STATE_*) */
+    XB_MSG_MENU_NO_ACCOUNTS,
+    XB_MSG_MENU_SIGNIN_AGAIN,
+    XB_MSG_MENU_OPEN_LOG,
+    XB_MSG_MENU_PAUSE,
+    XB_MSG_MENU_RESUME,
+    XB_MSG_MENU_ABOUT,
+    XB_MSG_MENU_QUIT,
+    XB_MSG_STATE_NEW,              /* account states in words */
+    XB_MSG_STATE_OK,
+    XB_MSG_STATE_NEEDS_SIGNIN,
+    XB_MSG_STATE_TEMP_ERROR,
+    XB_MSG_ABOUT_TEXT,             /* %s: the version, %s: the log file */
+    XB_MSG_START_FAILED,           /* %s: why (the configuration error) */
+    /* autostart verb (Windows). */
+    XB_MSG_AUTOSTART_ON,
+    XB_MSG_AUTOSTART_OFF,
+    XB_MSG_AUTOSTART_MACHINE,      /* the MSI's HKLM Run entry is there too */
+    XB_MSG_AUTOSTART_FAILED,       /* %s: why */
     XB_MSG__COUNT
 };
 

@@ -25,4 +25,47 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_TESTING_EXPIRY] = "Google ends sign-ins of OAuth clients in \"Testing\" status after "
                               "7 days: your administrator should publish the app or make it "
                               "Internal",
+    [XB_MSG_NOTE_SIGNIN_NEEDED] = "%s needs you to sign in again. Click here to sign in.",
+    [XB_MSG_NOTE_TESTING_EXPIRY] = "%s was signed out after 7 days because your organisation's "
+                                   "Google app is still in \"Testing\". Click here to sign in "
+                                   "again, and tell your administrator.",
+    [XB_MSG_NOTE_OUTLOOK_FAILURE] = "Outlook could not sign in to %s. Click here to sign in with "
+                                    "Google and fix it.",
+    [XB_MSG_NOTE_SIGNIN_DONE] = "%s is signed in. Mail works again.",
+    [XB_MSG_NOTE_SIGNIN_FAILED] = "Signing in %s did not work: %s. Click here to try again.",
+    [XB_MSG_NOTE_PROBLEM] = "XOAuth Bridge cannot work: %s. The log has the details.",
+    [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
+                                    "notification area.",
+    [XB_MSG_TITLE_SIGNIN_NEEDED] = "Sign-in needed",
+    [XB_MSG_TITLE_TESTING_EXPIRY] = "Signed out after 7 days",
+    [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook cannot sign in",
+    [XB_MSG_TITLE_SIGNIN_DONE] = "Signed in",
+    [XB_MSG_TITLE_SIGNIN_FAILED] = "Sign-in did not work",
+    [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge has a problem",
+    [XB_MSG_TIP_OK] = "XOAuth Bridge: mail is working",
+    [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: no accounts yet",
+    [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: an account needs you",
+    [XB_MSG_TIP_ERROR] = "XOAuth Bridge: something is wrong",
+    [XB_MSG_TIP_PAUSED] = "XOAuth Bridge: paused",
+    [XB_MSG_MENU_ACCOUNT] = "%s: %s",
+    [XB_MSG_MENU_NO_ACCOUNTS] = "No accounts yet",
+    [XB_MSG_MENU_SIGNIN_AGAIN] = "Sign in again",
+    [XB_MSG_MENU_OPEN_LOG] = "Open log",
+    [XB_MSG_MENU_PAUSE] = "Pause",
+    [XB_MSG_MENU_RESUME] = "Resume",
+    [XB_MSG_MENU_ABOUT] = "About XOAuth Bridge",
+    [XB_MSG_MENU_QUIT] = "Quit",
+    [XB_MSG_STATE_NEW] = "not signed in yet",
+    [XB_MSG_STATE_OK] = "working",
+    [XB_MSG_STATE_NEEDS_SIGNIN] = "sign-in needed",
+    [XB_MSG_STATE_TEMP_ERROR] = "temporary problem",
+    [XB_MSG_ABOUT_TEXT] = "XOAuth Bridge %s\n\nLets Outlook and other mail programs use Gmail "
+                          "and Google Workspace with OAuth2, without the Google password ever "
+                          "being typed into them.\n\nLog: %s",
+    [XB_MSG_START_FAILED] = "XOAuth Bridge cannot start:\n\n%s",
+    [XB_MSG_AUTOSTART_ON] = "XOAuth Bridge now starts when you sign in to Windows.",
+    [XB_MSG_AUTOSTART_OFF] = "XOAuth Bridge no longer starts for you when you sign in to Windows.",
+    [XB_MSG_AUTOSTART_MACHINE] = "Its installation also starts it for every user of this "
+                                 "computer; only an administrator can change that.",
+    [XB_MSG_AUTOSTART_FAILED] = "Cannot change the autostart setting: %s",
 };

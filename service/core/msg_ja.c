@@ -25,4 +25,53 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TESTING_EXPIRY] = "Google は「テスト」状態の OAuth クライアントのサインインを 7 日で"
                               "終了します。管理者にアプリの公開（または「内部」への変更）を"
                               "依頼してください",
+    [XB_MSG_NOTE_SIGNIN_NEEDED] = "%s のサインインが必要です。"
+                                  "ここをクリックしてサインインしてください。",
+    [XB_MSG_NOTE_TESTING_EXPIRY] = "組織の Google アプリが「テスト」状態のため、%s は 7 "
+                                   "日でサインアウトされました。"
+                                   "ここをクリックしてもう一度サインインし、"
+                                   "管理者にお知らせください。",
+    [XB_MSG_NOTE_OUTLOOK_FAILURE] = "Outlook が %s にサインインできませんでした。"
+                                    "ここをクリックして Google でサインインすると解決します。",
+    [XB_MSG_NOTE_SIGNIN_DONE] = "%s にサインインしました。メールを再び使えます。",
+    [XB_MSG_NOTE_SIGNIN_FAILED] = "%s のサインインができませんでした（%s）。"
+                                  "ここをクリックしてもう一度お試しください。",
+    [XB_MSG_NOTE_PROBLEM] = "XOAuth Bridge が動作できません（%s）。詳しくはログをご覧ください。",
+    [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
+                                    "アイコンは通知領域にあります。",
+    [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
+    [XB_MSG_TITLE_TESTING_EXPIRY] = "7 日でサインアウトされました",
+    [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook がサインインできません",
+    [XB_MSG_TITLE_SIGNIN_DONE] = "サインインしました",
+    [XB_MSG_TITLE_SIGNIN_FAILED] = "サインインできませんでした",
+    [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge に問題があります",
+    [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",
+    [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: アカウントはまだありません",
+    [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: 操作が必要なアカウントがあります",
+    [XB_MSG_TIP_ERROR] = "XOAuth Bridge: 問題が発生しています",
+    [XB_MSG_TIP_PAUSED] = "XOAuth Bridge: 一時停止中",
+    [XB_MSG_MENU_ACCOUNT] = "%s（%s）",
+    [XB_MSG_MENU_NO_ACCOUNTS] = "アカウントはまだありません",
+    [XB_MSG_MENU_SIGNIN_AGAIN] = "もう一度サインイン",
+    [XB_MSG_MENU_OPEN_LOG] = "ログを開く",
+    [XB_MSG_MENU_PAUSE] = "一時停止",
+    [XB_MSG_MENU_RESUME] = "再開",
+    [XB_MSG_MENU_ABOUT] = "XOAuth Bridge について",
+    [XB_MSG_MENU_QUIT] = "終了",
+    [XB_MSG_STATE_NEW] = "未サインイン",
+    [XB_MSG_STATE_OK] = "正常",
+    [XB_MSG_STATE_NEEDS_SIGNIN] = "サインインが必要",
+    [XB_MSG_STATE_TEMP_ERROR] = "一時的な問題",
+    [XB_MSG_ABOUT_TEXT] = "XOAuth Bridge %s\n\nOutlook などのメールソフトが、Google "
+                          "のパスワードを入力することなく OAuth2 で Gmail と Google Workspace "
+                          "を使えるようにします。\n\nログ: %s",
+    [XB_MSG_START_FAILED] = "XOAuth Bridge を起動できません:\n\n%s",
+    [XB_MSG_AUTOSTART_ON] = "Windows へのサインイン時に XOAuth Bridge "
+                            "が起動するようになりました。",
+    [XB_MSG_AUTOSTART_OFF] = "Windows へのサインイン時に XOAuth Bridge "
+                             "が起動しないようになりました（このユーザーのみ）。",
+    [XB_MSG_AUTOSTART_MACHINE] = "このコンピューターのすべてのユーザーについても、"
+                                 "インストール時の設定で起動します。"
+                                 "これを変更できるのは管理者だけです。",
+    [XB_MSG_AUTOSTART_FAILED] = "自動起動の設定を変更できません: %s",
 };

@@ -132,6 +132,13 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
         [XB_PROTO_POP3] = &px->cfg->pop3,
         [XB_PROTO_SMTP] = &px->cfg->smtp,
     };
+    if (px->cfg->local_starttls) {
+        /* Accepted by the config for forward compatibility, but there is no local
+         * certificate to offer yet: refuse rather than silently run without it. */
+        *errmsg = xb_strdup("local_starttls = yes is not supported by this version: the "
+                            "loopback side is plain text (docs/proxy.md); remove the key");
+        return XB_ERR_UNSUPPORTED;
+    }
     for (int i = 0; i < XB_PROTO__COUNT; i++) {
         if (!cfg[i]->addr)
             continue;
@@ -186,7 +193,7 @@ void xb_proxy_session_removed(struct xb_proxy *px, struct xb_session *s)
     px->nsessions--;
 }
 
-void xb_proxy_shutdown(struct xb_proxy *px)
+void xb_proxy_close_listeners(struct xb_proxy *px)
 {
     for (int i = 0; i < XB_PROTO__COUNT; i++) {
         if (px->listeners[i]) {
@@ -194,6 +201,11 @@ void xb_proxy_shutdown(struct xb_proxy *px)
             px->listeners[i] = NULL;
         }
     }
+}
+
+void xb_proxy_shutdown(struct xb_proxy *px)
+{
+    xb_proxy_close_listeners(px);
     struct xb_session *s = px->sessions, *next;
     for (; s; s = next) {
         next = s->next;

@@ -34,6 +34,9 @@ enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
                          struct xb_proxy **out, char **errmsg);
 /* Binds the configured listeners; *errmsg names the one that failed and why. */
 enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg);
+/* Closes the listeners only (pause: new connections are refused, sessions go on);
+ * xb_proxy_listen opens them again. */
+void xb_proxy_close_listeners(struct xb_proxy *px);
 /* Closes the listeners and ends every session with a goodbye line. */
 void xb_proxy_shutdown(struct xb_proxy *px);
 void xb_proxy_free(struct xb_proxy *px);

@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "oauth.h"
 #include "store.h"
+#include "ui.h"
 
 /* A token with less than this left is refreshed rather than handed out. */
 #define TOKEN_MARGIN   60
@@ -56,6 +57,7 @@ struct oauth_source {
     const struct xb_config *cfg;
     struct xb_store *store;
     struct xb_http *http;
+    struct xb_ui *ui;              /* told when a person must act; may be NULL */
     struct acct_rt *accts;
 };
 
@@ -166,6 +168,20 @@ static void save(struct oauth_source *src)
         xb_log_error("cannot save the account store");
 }
 
+/* Records the outcome; tells the front end when the state changed, and asks a person to
+ * sign in when that is what it takes (ui.c limits how often). true if it changed. */
+static bool set_state(struct oauth_source *src, struct xb_account *acct,
+                      enum xb_account_state state, const char *why, enum xb_ui_kind kind)
+{
+    bool changed = acct->state != state;
+    xb_account_set_state(acct, state, why, now());
+    if (changed)
+        xb_ui_account_changed(src->ui, acct->email, state);
+    if (state == XB_ACCT_NEEDS_SIGNIN)
+        xb_ui_alert(src->ui, kind, acct->email, NULL);
+    return changed;
+}
+
 /* Google ends the grants of OAuth clients in "Testing" status after 7 days. */
 static bool looks_like_testing_expiry(const struct xb_provider *p, const struct xb_account *a)
 {
@@ -191,7 +207,7 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
                     (long long)r->expires_in);
         xb_account_set_tokens(acct, r->refresh_token, r->access_token, now() + r->expires_in);
         r->refresh_token = r->access_token = NULL;
-        xb_account_set_state(acct, XB_ACCT_OK, NULL, now());
+        set_state(src, acct, XB_ACCT_OK, NULL, XB_UI_SIGNIN_NEEDED);
         save(src);
         rt->backoff = 0;
         rt->retry_after = 0;
@@ -202,7 +218,8 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
 
     char why[400];
     if (r->err == XB_ERR_AUTH) {
-        if (looks_like_testing_expiry(p, acct))
+        bool testing = looks_like_testing_expiry(p, acct);
+        if (testing)
             snprintf(why, sizeof(why), "%s; %s", r->why, xb_msg(XB_MSG_TESTING_EXPIRY));
         else
             snprintf(why, sizeof(why), "%s", r->why);
@@ -212,7 +229,8 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
         xb_secret_free(acct->access_token);
         acct->refresh_token = acct->access_token = NULL;
         acct->access_expires = 0;
-        xb_account_set_state(acct, XB_ACCT_NEEDS_SIGNIN, why, now());
+        set_state(src, acct, XB_ACCT_NEEDS_SIGNIN, why,
+                  testing ? XB_UI_TESTING_EXPIRY : XB_UI_SIGNIN_NEEDED);
         save(src);
         evtimer_del(rt->ahead);
         complete_waiters(rt, XB_ERR_AUTH, NULL, why);
@@ -225,9 +243,7 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
     snprintf(why, sizeof(why), "cannot renew the access token now (%s); retrying in %u s",
              r->why, rt->backoff);
     xb_log_warn("%s: %s", rt->email, why);
-    bool changed = acct->state != XB_ACCT_TEMP_ERROR;
-    xb_account_set_state(acct, XB_ACCT_TEMP_ERROR, why, now());
-    if (changed)
+    if (set_state(src, acct, XB_ACCT_TEMP_ERROR, why, XB_UI_SIGNIN_NEEDED))
         save(src);
     complete_waiters(rt, XB_ERR_TEMP, NULL, why);
 }
@@ -280,10 +296,13 @@ static struct xb_token_req *src_get(struct xb_token_source *ts, const char *emai
                      ? acct->last_error
                      : "not signed in: sign in to XOAuth Bridge for this account");
         complete(req, XB_ERR_AUTH, NULL, why);
+        /* A mail program is waiting for an account nobody signed in: ask for it. */
+        xb_ui_alert(src->ui, XB_UI_SIGNIN_NEEDED, acct->email, NULL);
     } else if (!p || !p->client_id) {
         snprintf(why, sizeof(why), "no OAuth client ID is configured for provider '%s': ask "
                  "your administrator", acct->provider);
         complete(req, XB_ERR_AUTH, NULL, why);
+        xb_ui_alert(src->ui, XB_UI_PROBLEM, acct->email, why);
     } else if (rt->retry_after > now() && !rt->refresh) {
         snprintf(why, sizeof(why), "%s", acct->last_error ? acct->last_error
                                                              : "the token service is failing");
@@ -331,10 +350,8 @@ static void src_report(struct xb_token_source *ts, const char *email, enum xb_er
     enum xb_account_state state = err == XB_OK ? XB_ACCT_OK
                                   : err == XB_ERR_AUTH ? XB_ACCT_NEEDS_SIGNIN
                                                        : XB_ACCT_TEMP_ERROR;
-    bool changed = acct->state != state;
-    xb_account_set_state(acct, state, why, now());
     /* A successful login must not cost a disk write: save on changes only. */
-    if (changed)
+    if (set_state(src, acct, state, why, XB_UI_SIGNIN_NEEDED))
         save(src);
 }
 
@@ -365,6 +382,12 @@ static const struct xb_token_source_vt oauth_source_vt = {
     .report = src_report,
     .free = src_free,
 };
+
+void xb_tokens_oauth_set_ui(struct xb_token_source *ts, struct xb_ui *ui)
+{
+    if (ts)
+        ((struct oauth_source *)ts)->ui = ui;
+}
 
 struct xb_token_source *xb_tokens_oauth_new(struct event_base *base,
                                             const struct xb_config *cfg,

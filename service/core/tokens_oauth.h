@@ -14,9 +14,14 @@ struct event_base;
 struct xb_config;
 struct xb_http;
 struct xb_store;
+struct xb_ui;
 
 struct xb_token_source *xb_tokens_oauth_new(struct event_base *base,
                                             const struct xb_config *cfg,
                                             struct xb_store *store, struct xb_http *http);
+
+/* Who to tell when an account's state changes or a person must sign in (see ui.h);
+ * NULL: nobody. Set it before the loop runs. */
+void xb_tokens_oauth_set_ui(struct xb_token_source *ts, struct xb_ui *ui);
 
 #endif

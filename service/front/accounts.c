@@ -98,35 +98,48 @@ static void format_time(int64_t t, char *buf, size_t size)
         strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
+void xb_cli_print_account(const char *email, const char *provider,
+                          enum xb_account_state state, const char *last_error,
+                          int64_t last_ok, int64_t last_fail)
+{
+    char ok[40], fail[40];
+    format_time(last_ok, ok, sizeof(ok));
+    format_time(last_fail, fail, sizeof(fail));
+    printf("%s (%s): ", email, provider);
+    switch (state) {
+    case XB_ACCT_NEW:
+        printf("not signed in yet\n");
+        break;
+    case XB_ACCT_OK:
+        printf("signed in; last success %s\n", ok);
+        break;
+    case XB_ACCT_NEEDS_SIGNIN:
+        printf("needs sign-in: %s (since %s)\n", last_error ? last_error : "unknown", fail);
+        break;
+    case XB_ACCT_TEMP_ERROR:
+        printf("signed in; last attempt failed at %s: %s\n", fail,
+               last_error ? last_error : "unknown");
+        break;
+    }
+}
+
 int xb_cmd_status(int argc, char **argv)
 {
     struct xb_cli_env env;
     if (xb_cli_open(&argc, argv, true, &env) != 0)
         return 1;
+    /* The running companion knows best (it may have changed states since it saved). */
+    int rc = xb_remote_status();
+    if (rc >= 0) {
+        xb_cli_close(&env);
+        return rc;
+    }
     struct xb_account *a = xb_store_accounts(env.store);
     if (!a)
         printf("No accounts yet. Add one with 'xoauthbridge account add EMAIL'.\n");
-    for (; a; a = a->next) {
-        char ok[40], fail[40];
-        format_time(a->last_ok, ok, sizeof(ok));
-        format_time(a->last_fail, fail, sizeof(fail));
-        printf("%s (%s): ", a->email, a->provider);
-        switch (a->state) {
-        case XB_ACCT_NEW:
-            printf("not signed in yet\n");
-            break;
-        case XB_ACCT_OK:
-            printf("signed in; last success %s\n", ok);
-            break;
-        case XB_ACCT_NEEDS_SIGNIN:
-            printf("needs sign-in: %s (since %s)\n", a->last_error ? a->last_error : "unknown", fail);
-            break;
-        case XB_ACCT_TEMP_ERROR:
-            printf("signed in; last attempt failed at %s: %s\n", fail,
-                   a->last_error ? a->last_error : "unknown");
-            break;
-        }
-    }
+    for (; a; a = a->next)
+        xb_cli_print_account(a->email, a->provider, a->state, a->last_error, a->last_ok,
+                             a->last_fail);
     xb_cli_close(&env);
     return 0;
 }
@@ -160,8 +173,10 @@ int xb_cmd_secret(int argc, char **argv)
         return 1;
     int rc = 2;
     if (argc == 3 && strcmp(argv[1], "reset") == 0) {
-        struct xb_account *acct = find_or_complain(&env, argv[2]);
-        rc = acct ? print_new_secret(&env, acct) : 1;
+        rc = xb_remote_secret_reset(argv[2]);
+        struct xb_account *acct = rc < 0 ? find_or_complain(&env, argv[2]) : NULL;
+        if (rc < 0)
+            rc = acct ? print_new_secret(&env, acct) : 1;
     } else {
         fprintf(stderr, "usage: xoauthbridge secret reset EMAIL\n");
     }

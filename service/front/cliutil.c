@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/config_policy.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/store.h"
+#include "platform/platform.h"
 
 static bool cli_interactive;
 
@@ -54,39 +56,68 @@ bool xb_cli_take_flag(int *argc, char **argv, const char *name)
     return false;
 }
 
-int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env)
+int xb_cli_load(int *argc, char **argv, bool need_store, struct xb_cli_env *env,
+                char **errmsg)
 {
-    char *errmsg = NULL;
     enum xb_err err;
+    char *default_file = NULL;
+    int rc = 1;
     memset(env, 0, sizeof(*env));
+    *errmsg = NULL;
 
     const char *path = xb_cli_take_opt(argc, argv, "config");
     bool verbose = xb_cli_take_flag(argc, argv, "verbose");
+    bool quiet = cli_interactive && !verbose;
+    /* Loading logs too (policy values applied): keep interactive verbs quiet already. */
+    if (quiet && xb_log_get_level() > XB_LOG_WARN)
+        xb_log_set_level(XB_LOG_WARN);
     if (!path)
         path = getenv("XB_CONFIG");
+    /* Windows: the per-user file, when there is one; POSIX has no implicit file. */
+    if (!path && xb_plat_default_config_file(&default_file) == XB_OK) {
+        struct xb_file_stamp st;
+        if (xb_plat_file_stamp(default_file, &st) == XB_OK)
+            path = default_file;
+    }
     if (path)
-        err = xb_config_load(path, &env->cfg, &errmsg);
+        err = xb_config_load(path, &env->cfg, errmsg);
     else
         err = xb_config_new_default(&env->cfg);
+    if (err == XB_OK)
+        err = xb_config_apply_policy(env->cfg, NULL, NULL, NULL);
     if (err != XB_OK) {
-        fprintf(stderr, "xoauthbridge: %s\n", errmsg ? errmsg : xb_err_str(err));
-        xb_free(errmsg);
-        return 1;
+        if (!*errmsg)
+            *errmsg = xb_strdup(xb_err_str(err));
+        goto out;
     }
     enum xb_log_level level = env->cfg->log_level;
-    if (cli_interactive && !verbose && level > XB_LOG_WARN)
+    if (quiet && level > XB_LOG_WARN)
         level = XB_LOG_WARN;
     xb_log_set_level(level);
-    if (!need_store)
-        return 0;
-    err = xb_store_open(env->cfg->state_dir, &env->store, &errmsg);
-    if (err != XB_OK) {
-        fprintf(stderr, "xoauthbridge: %s\n", errmsg ? errmsg : xb_err_str(err));
-        xb_free(errmsg);
-        xb_cli_close(env);
-        return 1;
+    if (need_store) {
+        err = xb_store_open(env->cfg->state_dir, &env->store, errmsg);
+        if (err != XB_OK) {
+            if (!*errmsg)
+                *errmsg = xb_strdup(xb_err_str(err));
+            goto out;
+        }
     }
-    return 0;
+    rc = 0;
+out:
+    if (rc != 0)
+        xb_cli_close(env);
+    xb_free(default_file);
+    return rc;
+}
+
+int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env)
+{
+    char *errmsg = NULL;
+    int rc = xb_cli_load(argc, argv, need_store, env, &errmsg);
+    if (rc != 0)
+        fprintf(stderr, "xoauthbridge: %s\n", errmsg ? errmsg : "out of memory");
+    xb_free(errmsg);
+    return rc;
 }
 
 void xb_cli_close(struct xb_cli_env *env)

@@ -68,6 +68,11 @@ int xb_cmd_login(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    /* A running companion signs in itself (and tells the add-in and the tray). */
+    rc = xb_remote_login(argv[1], provider_name, env.cfg->signin_timeout);
+    if (rc >= 0)
+        goto out;
+    rc = 1;
     struct xb_account *acct = xb_store_find(env.store, argv[1]);
     if (!provider_name)
         provider_name = acct ? acct->provider : "google";
@@ -152,6 +157,10 @@ int xb_cmd_logout(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    rc = xb_remote_logout(argv[1]);
+    if (rc >= 0)
+        goto out;
+    rc = 1;
     struct xb_account *acct = xb_store_find(env.store, argv[1]);
     if (!acct) {
         fprintf(stderr, "xoauthbridge: no account '%s'\n", argv[1]);

@@ -1,6 +1,8 @@
 /*
- * xoauthbridge serve: the proxy in the foreground (the POSIX daemon front end; on
- * Windows the tray front end runs the same core). Clean shutdown on SIGINT/SIGTERM:
+ * The serve loop: the proxy, the token source and the OAuth client on one libevent loop.
+ * `xoauthbridge serve` runs it in the foreground with the console front end (the POSIX
+ * daemon); the Windows tray runs the same xb_serve_run on a worker thread with its own
+ * front end (front/win32/). Clean shutdown on SIGINT/SIGTERM or xb_serve_stop:
  * listeners close, every session gets a goodbye line, then the loop ends.
  */
 #include <signal.h>
@@ -12,41 +14,58 @@
 
 #include "front.h"
 #include "core/config.h"
+#include "core/control.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/proxy.h"
 #include "core/store.h"
 #include "core/http.h"
 #include "core/tokens_oauth.h"
+#include "core/ui.h"
 #include "platform/platform.h"
 
-struct serve_ctx {
-    struct event_base *base;
-    struct xb_http *http;
-    struct xb_proxy *px;
-    FILE *logf;
-};
+#define STOP_GRACE_S 2
 
-static void file_sink(void *ctx, enum xb_log_level level, const char *line)
+void xb_serve_stop(struct xb_serve *sv)
 {
-    FILE *f = ctx;
-    fputs(line, f);
-    fputc('\n', f);
-    fflush(f);
+    struct timeval grace = { STOP_GRACE_S, 0 };
+    xb_serve_signin_cancel_all(sv);
+    xb_ctl_shutdown(sv->ctl);
+    xb_proxy_shutdown(sv->px);
+    /* Sessions flush their goodbye lines; whatever is left after the grace is cut. */
+    event_base_loopexit(sv->base, &grace);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-    struct serve_ctx *sc = arg;
-    struct timeval grace = { 2, 0 };
     xb_log_info("signal %d: shutting down", (int)sig);
-    xb_proxy_shutdown(sc->px);
-    /* Sessions flush their goodbye lines; whatever is left after the grace is cut. */
-    event_base_loopexit(sc->base, &grace);
+    xb_serve_stop(arg);
 }
 
-/* Writes {"imap":"127.0.0.1:1143",...} for scripts and tests that asked for port 0. */
-static int write_ready_file(struct xb_proxy *px, const char *path)
+enum xb_err xb_serve_pause(struct xb_serve *sv, bool pause, char **errmsg)
+{
+    *errmsg = NULL;
+    if (pause == sv->paused)
+        return XB_OK;
+    if (pause) {
+        xb_proxy_close_listeners(sv->px);
+        sv->paused = true;
+        xb_log_info("paused: not accepting connections");
+        return XB_OK;
+    }
+    enum xb_err err = xb_proxy_listen(sv->px, errmsg);
+    if (err != XB_OK) {
+        xb_proxy_close_listeners(sv->px); /* all or nothing */
+        return err;
+    }
+    sv->paused = false;
+    xb_log_info("resumed: accepting connections");
+    return XB_OK;
+}
+
+/* Writes {"imap":"127.0.0.1:1143",...,"control":"/run/user/1000/xoauthbridge.sock"}
+ * for scripts and tests that asked for port 0. */
+static int write_ready_file(struct xb_proxy *px, struct xb_ctl *ctl, const char *path)
 {
     static const char *const names[XB_PROTO__COUNT] = { "imap", "pop3", "smtp" };
     cJSON *o = cJSON_CreateObject();
@@ -56,6 +75,7 @@ static int write_ready_file(struct xb_proxy *px, const char *path)
         if (addr[0])
             cJSON_AddStringToObject(o, names[i], addr);
     }
+    cJSON_AddStringToObject(o, "control", xb_ctl_name(ctl));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text)
@@ -65,13 +85,89 @@ static int write_ready_file(struct xb_proxy *px, const char *path)
     return rc;
 }
 
+int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
+{
+    struct xb_serve sv = { .cfg = env->cfg, .store = env->store, .ui = hooks->ui };
+    struct event *sigint = NULL, *sigterm = NULL;
+    char *errmsg = NULL;
+    bool started = false;
+    int rc = 1;
+
+    sv.base = event_base_new();
+    if (sv.base)
+        xb_http_new(sv.base, sv.cfg->ca_file, sv.cfg->connect_timeout, &sv.http);
+    sv.tokens = sv.http ? xb_tokens_oauth_new(sv.base, sv.cfg, sv.store, sv.http) : NULL;
+    if (!sv.tokens) {
+        xb_log_error("out of memory");
+        goto out;
+    }
+    /* The control channel (the add-in, the CLI) hears of every state change through
+     * the ui it wraps; it is opened before the proxy listens, so that a second
+     * companion of this user stops here, with words that say so. */
+    struct xb_ctl_deps deps = { .base = sv.base, .cfg = sv.cfg, .store = sv.store,
+                                .http = sv.http, .ui = hooks->ui };
+    if (xb_ctl_new(&deps, &sv.ctl) != XB_OK) {
+        xb_log_error("out of memory");
+        goto out;
+    }
+    sv.ui = xb_ctl_ui(sv.ctl);
+    xb_tokens_oauth_set_ui(sv.tokens, sv.ui);
+    if (xb_proxy_new(sv.base, sv.cfg, sv.store, sv.tokens, &sv.px, &errmsg) == XB_OK) {
+        xb_ctl_set_proxy(sv.ctl, sv.px);
+        if (xb_ctl_listen(sv.ctl, &errmsg) != XB_OK) {
+            xb_log_error("%s", errmsg ? errmsg : "cannot open the control channel");
+            xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot open the "
+                        "control channel");
+            goto out;
+        }
+    }
+    if (!sv.px || xb_proxy_listen(sv.px, &errmsg) != XB_OK) {
+        xb_log_error("%s", errmsg ? errmsg : "cannot start the proxy");
+        xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot start the proxy");
+        goto out;
+    }
+    sigint = evsignal_new(sv.base, SIGINT, signal_cb, &sv);
+    sigterm = evsignal_new(sv.base, SIGTERM, signal_cb, &sv);
+    if (!sigint || !sigterm || evsignal_add(sigint, NULL) || evsignal_add(sigterm, NULL)) {
+        xb_log_error("cannot install signal handlers");
+        goto out;
+    }
+    if (hooks->ready_file && write_ready_file(sv.px, sv.ctl, hooks->ready_file) != 0) {
+        xb_log_error("cannot write the ready file '%s'", hooks->ready_file);
+        goto out;
+    }
+    if (hooks->started && hooks->started(hooks->arg, &sv) != 0)
+        goto out;
+    started = true;
+    xb_log_info("ready");
+    event_base_dispatch(sv.base);
+    xb_log_info("stopped");
+    rc = 0;
+out:
+    if (started && hooks->stopping)
+        hooks->stopping(hooks->arg, &sv);
+    xb_serve_signin_cancel_all(&sv);
+    if (sigint)
+        event_free(sigint);
+    if (sigterm)
+        event_free(sigterm);
+    if (sv.ctl)
+        xb_ctl_shutdown(sv.ctl);   /* no request reaches the proxy from here on */
+    xb_proxy_free(sv.px);
+    xb_tokens_free(sv.tokens);
+    xb_ctl_free(sv.ctl);           /* after everything that may tell sv.ui */
+    xb_http_free(sv.http);
+    if (sv.base)
+        event_base_free(sv.base);
+    xb_free(errmsg);
+    return rc;
+}
+
 int xb_cmd_serve(int argc, char **argv)
 {
     struct xb_cli_env env;
-    struct serve_ctx sc = { 0 };
-    struct xb_token_source *tokens = NULL;
-    struct event *sigint = NULL, *sigterm = NULL;
-    char *errmsg = NULL;
+    FILE *logf = NULL;
+    struct xb_ui *ui = NULL;
     int rc = 1;
 
     const char *ready = xb_cli_take_opt(&argc, argv, "ready-file");
@@ -83,55 +179,25 @@ int xb_cmd_serve(int argc, char **argv)
         return 2;
     }
     if (env.cfg->log_file) {
-        sc.logf = fopen(env.cfg->log_file, "a");
-        if (!sc.logf) {
+        logf = fopen(env.cfg->log_file, "a");
+        if (!logf) {
             fprintf(stderr, "xoauthbridge: cannot open the log file '%s'\n", env.cfg->log_file);
             goto out;
         }
-        xb_log_set_sink(file_sink, sc.logf);
     }
-
-    sc.base = event_base_new();
-    if (sc.base)
-        xb_http_new(sc.base, env.cfg->ca_file, env.cfg->connect_timeout, &sc.http);
-    tokens = sc.http ? xb_tokens_oauth_new(sc.base, env.cfg, env.store, sc.http) : NULL;
-    if (!tokens) {
-        xb_log_error("out of memory");
+    ui = xb_ui_console_new(logf ? logf : stderr);
+    if (!ui) {
+        fprintf(stderr, "xoauthbridge: out of memory\n");
         goto out;
     }
-    if (xb_proxy_new(sc.base, env.cfg, env.store, tokens, &sc.px, &errmsg) != XB_OK ||
-        xb_proxy_listen(sc.px, &errmsg) != XB_OK) {
-        xb_log_error("%s", errmsg ? errmsg : "cannot start the proxy");
-        goto out;
-    }
-    sigint = evsignal_new(sc.base, SIGINT, signal_cb, &sc);
-    sigterm = evsignal_new(sc.base, SIGTERM, signal_cb, &sc);
-    if (!sigint || !sigterm || evsignal_add(sigint, NULL) || evsignal_add(sigterm, NULL)) {
-        xb_log_error("cannot install signal handlers");
-        goto out;
-    }
-    if (ready && write_ready_file(sc.px, ready) != 0) {
-        xb_log_error("cannot write the ready file '%s'", ready);
-        goto out;
-    }
-    xb_log_info("ready");
-    event_base_dispatch(sc.base);
-    xb_log_info("stopped");
-    rc = 0;
+    xb_log_set_sink(xb_ui_log_sink, ui);
+    struct xb_serve_hooks hooks = { .ui = ui, .ready_file = ready };
+    rc = xb_serve_run(&env, &hooks);
 out:
-    if (sigint)
-        event_free(sigint);
-    if (sigterm)
-        event_free(sigterm);
-    xb_proxy_free(sc.px);
-    xb_tokens_free(tokens);
-    xb_http_free(sc.http);
-    if (sc.base)
-        event_base_free(sc.base);
-    xb_free(errmsg);
     xb_log_set_sink(NULL, NULL);
-    if (sc.logf)
-        fclose(sc.logf);
+    xb_ui_console_free(ui);
+    if (logf)
+        fclose(logf);
     xb_cli_close(&env);
     return rc;
 }

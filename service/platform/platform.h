@@ -47,6 +47,24 @@ const char *xb_plat_ui_language(void);
  * by a wait: without it each one pays the peer's delayed ACK). */
 void xb_plat_sock_nodelay(intptr_t fd);
 
+/* ctlsock.c: the listening end of the control channel (docs/pipe-protocol.md), named
+ * by xb_ctl_endpoint_name (ctlclient.h). POSIX: a Unix socket, 0600 in a 0700
+ * directory, each peer's uid checked with SO_PEERCRED. Windows: the per-user named pipe
+ * (DACL for the user and SYSTEM, NETWORK denied, first-instance flag, remote clients
+ * rejected), bridged into the loop by a thread per connection. Every accepted, checked
+ * connection reaches cb (on the loop's thread) as a connected socket that the loop owns
+ * from then on. Fails, *errmsg (caller frees) in words, when another companion of this
+ * user already serves the name (or someone else holds it). */
+struct event_base;
+struct xb_plat_ctl;
+typedef void xb_plat_ctl_accept_fn(void *arg, intptr_t fd);
+enum xb_err xb_plat_ctl_listen(struct event_base *base, xb_plat_ctl_accept_fn *cb, void *arg,
+                               struct xb_plat_ctl **out, char **errmsg);
+/* The endpoint's name for logs ("/run/user/1000/xoauthbridge.sock"). */
+const char *xb_plat_ctl_name(const struct xb_plat_ctl *ctl);
+/* Stops listening and ends the connections not yet handed over; NULL-safe. */
+void xb_plat_ctl_close(struct xb_plat_ctl *ctl);
+
 /* tlsroots.c: adds the system's trusted root certificates to an OpenSSL X509_STORE
  * (POSIX: OpenSSL's default paths; Windows: the ROOT certificate store). */
 struct x509_store_st;
@@ -82,5 +100,25 @@ enum xb_err xb_plat_unseal(const char *dir, const void *in, size_t len, unsigned
  * on POSIX (relative values ignored, as the XDG spec says), %LOCALAPPDATA%\XOAuthBridge on
  * Windows. XB_ERR_NOTFOUND if the environment names no such place. Creates nothing. */
 enum xb_err xb_plat_default_state_dir(char **out);
+
+/* paths.c: the per-user configuration file read when neither --config nor $XB_CONFIG
+ * names one: %LOCALAPPDATA%\XOAuthBridge\xoauthbridge.conf on Windows (used only when
+ * it exists); POSIX has none (XB_ERR_NOTFOUND). UTF-8, allocated for the caller. */
+enum xb_err xb_plat_default_config_file(char **out);
+
+/* policy.c: one raw Group Policy value, name under XB_POLICY_KEY (policy.h) in the
+ * machine (HKLM) or user (HKCU) hive. type is the registry type number (1 REG_SZ,
+ * 4 REG_DWORD, others as they are); for REG_SZ, sz is the UTF-8 text (caller frees with
+ * xb_free_str_secret: client secrets pass through here), for REG_DWORD, dword the number.
+ * XB_ERR_NOTFOUND when the value (or the key) is absent; POSIX: always. The meaning,
+ * ranges and precedence are the core's (config_policy.c). */
+enum xb_policy_hive { XB_POLICY_MACHINE, XB_POLICY_USER };
+struct xb_policy_raw {
+    unsigned type;
+    uint32_t dword;
+    char *sz;
+};
+enum xb_err xb_plat_policy_read(enum xb_policy_hive hive, const char *name,
+                                struct xb_policy_raw *out);
 
 #endif

@@ -115,8 +115,9 @@ def check_package(c, msi, arch, args, defs, expected_addin):
                           "".join("\n#   extra   %s" % (x,) for x in sorted(got - want))))
     run_key = "Software\\Microsoft\\Windows\\CurrentVersion\\Run"
     c.check(by_comp.get("Autostart") ==
-            {(run_key, "XOAuthBridge", "sz", '"[INSTALLDIR]xoauthbridge.exe"')},
-            "%s: Autostart is HKLM\\%s XOAuthBridge = \"[INSTALLDIR]xoauthbridge.exe\" (got %s)"
+            {(run_key, "XOAuthBridge", "sz", '"[INSTALLDIR]xoauthbridge.exe" tray --autostart')},
+            "%s: Autostart is HKLM\\%s XOAuthBridge = \"[INSTALLDIR]xoauthbridge.exe\" tray "
+            "--autostart (got %s)"
             % (arch, run_key, by_comp.get("Autostart")))
     ev_key = "SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\XOAuthBridge"
     c.check(by_comp.get("EventLogSource") ==

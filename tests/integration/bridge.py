@@ -82,9 +82,24 @@ client_secret = {o['client_secret']}
 {servers}{self.provider_extra}
 """)
 
-    def cli(self, *args, stdin=None, check=True):
+    @property
+    def runtime_dir(self):
+        """$XDG_RUNTIME_DIR of this bridge: its control socket is xoauthbridge.sock there, so
+        that bridges running at the same time (and the CLI of each) do not meet."""
+        d = self.dir / "run"
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return d
+
+    @property
+    def control_path(self):
+        return self.runtime_dir / "xoauthbridge.sock"
+
+    def env(self, **extra):
+        return dict(os.environ, XDG_RUNTIME_DIR=str(self.runtime_dir), **extra)
+
+    def cli(self, *args, stdin=None, check=True, timeout=30):
         p = subprocess.run([self.exe, *args, "--config", str(self.config_path)],
-                           input=stdin, capture_output=True, timeout=30)
+                           input=stdin, capture_output=True, timeout=timeout, env=self.env())
         if check and p.returncode != 0:
             raise BridgeError(f"xoauthbridge {' '.join(args)} failed ({p.returncode}): "
                               f"{p.stderr.decode(errors='replace')}")
@@ -121,7 +136,7 @@ client_secret = {o['client_secret']}
             ready.unlink()
         self.proc = subprocess.Popen(
             [self.exe, "serve", "--config", str(self.config_path), "--ready-file", str(ready)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env())
         deadline = time.monotonic() + 10
         while not ready.exists():
             if self.proc.poll() is not None:
@@ -131,7 +146,8 @@ client_secret = {o['client_secret']}
                 raise BridgeError("serve did not become ready in 10 s")
             time.sleep(0.02)
         addrs = json.loads(ready.read_text())
-        self.ports = {k: int(v.rsplit(":", 1)[1]) for k, v in addrs.items()}
+        self.ports = {k: int(addrs[k].rsplit(":", 1)[1]) for k in ("imap", "pop3", "smtp")
+                      if k in addrs}
         return self
 
     def stop(self, timeout=10):

@@ -28,3 +28,10 @@ enum xb_err xb_plat_default_state_dir(char **out)
         return XB_ERR_NOTFOUND;
     return *out ? XB_OK : XB_ERR_NOMEM;
 }
+
+enum xb_err xb_plat_default_config_file(char **out)
+{
+    /* POSIX daemons name their file (--config, $XB_CONFIG); there is no implicit one. */
+    *out = NULL;
+    return XB_ERR_NOTFOUND;
+}

@@ -1,5 +1,6 @@
 #include "../platform.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -31,4 +32,21 @@ enum xb_err xb_plat_default_state_dir(char **out)
     memcpy(s + len, leaf, sizeof(leaf));
     *out = s;
     return XB_OK;
+}
+
+enum xb_err xb_plat_default_config_file(char **out)
+{
+    static const char leaf[] = "\\xoauthbridge.conf";
+    char *dir = NULL;
+    *out = NULL;
+    enum xb_err err = xb_plat_default_state_dir(&dir);
+    if (err != XB_OK)
+        return err;
+    size_t n = strlen(dir) + sizeof(leaf);
+    char *s = xb_new_array(char, n);
+    if (s)
+        snprintf(s, n, "%s%s", dir, leaf);
+    xb_free(dir);
+    *out = s;
+    return s ? XB_OK : XB_ERR_NOMEM;
 }

@@ -1,0 +1,208 @@
+/*
+ * Group Policy over the configuration file: see config_policy.h. Portable on purpose:
+ * the registry is read by the platform layer, everything it means is decided here.
+ */
+#include "config_policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "mem.h"
+
+const char *xb_policy_hive_name(enum xb_policy_hive hive)
+{
+    return hive == XB_POLICY_MACHINE ? "HKLM" : "HKCU";
+}
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* The n-th '|'-separated word of choices into out; false if there is none. */
+static bool nth_word(const char *choices, unsigned n, char *out, size_t size)
+{
+    const char *w = choices;
+    for (unsigned i = 0; i < n && w; i++) {
+        w = strchr(w, '|');
+        if (w)
+            w++;
+    }
+    if (!w)
+        return false;
+    size_t len = strcspn(w, "|");
+    if (len + 1 > size)
+        return false;
+    memcpy(out, w, len);
+    out[len] = '\0';
+    return true;
+}
+
+/* The word of choices that text names, in any case, copied as the table spells it. */
+static bool find_word(const char *choices, const char *text, char *out, size_t size)
+{
+    size_t tlen = strlen(text);
+    for (const char *w = choices; w; w = strchr(w, '|') ? strchr(w, '|') + 1 : NULL) {
+        size_t len = strcspn(w, "|");
+        if (len != tlen)
+            continue;
+        size_t i = 0;
+        while (i < len && lower(w[i]) == lower(text[i]))
+            i++;
+        if (i == len && len + 1 <= size) {
+            memcpy(out, w, len);
+            out[len] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Characters, not bytes: the table's limits count what an administrator typed. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+bool xb_policy_value_text(const struct xb_policy *p, const struct xb_policy_raw *raw,
+                          char *out, size_t size, const char **why)
+{
+    *why = NULL;
+    if (size)
+        out[0] = '\0';
+    if (raw->type != p->type) {
+        *why = p->type == XB_POLICY_DWORD ? "not a REG_DWORD" : "not a REG_SZ";
+        return false;
+    }
+    if (p->type == XB_POLICY_DWORD) {
+        if (raw->dword < p->min || raw->dword > p->max) {
+            *why = "out of range";
+            return false;
+        }
+        if (p->choices) {
+            if (!nth_word(p->choices, raw->dword, out, size)) {
+                *why = "out of range";
+                return false;
+            }
+            return true;
+        }
+        int n = snprintf(out, size, "%u", (unsigned)raw->dword);
+        if (n < 0 || (size_t)n >= size) {
+            *why = "out of range";
+            return false;
+        }
+        return true;
+    }
+    const char *text = raw->sz ? raw->sz : "";
+    if (!*text) {
+        *why = "empty (counts as not set)";
+        return false;
+    }
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) {
+            *why = "contains control characters";
+            return false;
+        }
+    }
+    if (utf8_chars(text) > p->max) {
+        *why = "too long";
+        return false;
+    }
+    if (p->choices) {
+        if (!find_word(p->choices, text, out, size)) {
+            *why = "not one of the allowed words";
+            return false;
+        }
+        return true;
+    }
+    size_t len = strlen(text);
+    if (len + 1 > size) {
+        *why = "too long";
+        return false;
+    }
+    memcpy(out, text, len + 1);
+    return true;
+}
+
+static enum xb_err platform_reader(void *arg, enum xb_policy_hive hive, const char *name,
+                                   struct xb_policy_raw *out)
+{
+    (void)arg;
+    return xb_plat_policy_read(hive, name, out);
+}
+
+/* Tries one hive: XB_OK applied, XB_ERR_NOTFOUND not set or ignored, XB_ERR_NOMEM. */
+static enum xb_err apply_one(struct xb_config *cfg, const struct xb_policy *p,
+                             enum xb_policy_hive hive, xb_policy_reader *read, void *arg)
+{
+    struct xb_policy_raw raw = { 0 };
+    char text[4 * 2048 + 1]; /* the longest SZ (2047 characters) in UTF-8 */
+    char origin[160];
+    const char *why = NULL;
+    char *msg = NULL;
+    enum xb_err err = read(arg, hive, p->value, &raw);
+
+    snprintf(origin, sizeof(origin), "%s\\%s\\%s", xb_policy_hive_name(hive), XB_POLICY_KEY,
+             p->value);
+    if (err == XB_ERR_NOMEM)
+        goto out;
+    if (err != XB_OK) {
+        if (err != XB_ERR_NOTFOUND)
+            xb_log_warn("policy %s: cannot read it (%s); ignored", origin, xb_err_str(err));
+        err = XB_ERR_NOTFOUND;
+        goto out;
+    }
+    err = XB_ERR_NOTFOUND;
+    if (!xb_policy_value_text(p, &raw, text, sizeof(text), &why)) {
+        if (raw.type == XB_POLICY_SZ && (!raw.sz || !*raw.sz))
+            xb_log_debug("policy %s: empty, as if not set", origin);
+        else
+            xb_log_warn("policy %s: %s; ignored as if not set", origin, why);
+        goto out;
+    }
+    enum xb_err set = xb_config_set(cfg, p->section, p->key, text, origin, &msg);
+    if (set == XB_OK) {
+        /* Names only: a value may be a client secret. */
+        xb_log_info("policy %s sets [%s] %s", origin, p->section, p->key);
+        err = XB_OK;
+    } else if (set == XB_ERR_NOMEM) {
+        err = XB_ERR_NOMEM;
+    } else if (set == XB_ERR_NOTFOUND || set == XB_ERR_UNSUPPORTED) {
+        xb_log_info("policy %s is set; this version does not use [%s] %s yet", origin,
+                    p->section, p->key);
+    } else {
+        xb_log_warn("%s; ignored as if not set", msg ? msg : origin);
+    }
+out:
+    xb_wipe(text, sizeof(text));
+    xb_free_str_secret(raw.sz);
+    xb_free(msg);
+    return err;
+}
+
+enum xb_err xb_config_apply_policy(struct xb_config *cfg, xb_policy_reader *read, void *arg,
+                                   int applied[XB_POL_COUNT])
+{
+    static const enum xb_policy_hive order[] = { XB_POLICY_MACHINE, XB_POLICY_USER };
+    if (!read)
+        read = platform_reader;
+    for (unsigned i = 0; i < XB_POLICY_COUNT; i++) {
+        if (applied)
+            applied[i] = XB_POLICY_APPLIED_NONE;
+        for (size_t h = 0; h < sizeof(order) / sizeof(order[0]); h++) {
+            enum xb_err err = apply_one(cfg, &xb_policies[i], order[h], read, arg);
+            if (err == XB_ERR_NOMEM)
+                return err;
+            if (err == XB_OK) {
+                if (applied)
+                    applied[i] = (int)order[h];
+                break; /* the machine wins over the user */
+            }
+        }
+    }
+    return XB_OK;
+}

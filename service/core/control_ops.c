@@ -1,0 +1,494 @@
+/*
+ * The control operations that take time or touch secrets: ENROL (the browser sign-in,
+ * one per account, every asker waiting for the same result), GET_ENDPOINT (a new local
+ * secret: made here, sent once, only its hash kept), REPORT_FAILURE, RESTORE/FORGET
+ * (tokens deleted here at once, the grant revoked at the provider, then the answer).
+ */
+#include "control_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "http.h"
+#include "mem.h"
+#include "oauth.h"
+#include "proxy.h"
+#include "signin.h"
+#include "store.h"
+#include "store_doc.h"
+
+/* Sign-ins at once (each opens a browser page and a loopback listener). */
+#define CTL_MAX_SIGNINS 4
+
+struct xb_enrol {
+    struct xb_ctl *ctl;
+    char email[XB_PIPE_EMAIL_MAX + 1];        /* normalised */
+    char provider[XB_PIPE_PROVIDER_MAX + 1];
+    struct xb_signin *si;
+    struct xb_ctl_waiter *waiters;
+    struct xb_enrol *next;
+};
+
+struct xb_revoke {
+    struct xb_ctl *ctl;
+    struct xb_ctl_waiter w;
+    struct xb_http_req *req;
+    char email[XB_PIPE_EMAIL_MAX + 1];
+    struct xb_revoke *next;
+};
+
+static int64_t now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static struct xb_ctl_waiter *waiter_new(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    struct xb_ctl_waiter *w = xb_new(struct xb_ctl_waiter);
+    if (w) {
+        w->conn = c;
+        w->id = r->hdr.id;
+        w->op = r->hdr.op;
+        w->version = r->hdr.version;
+        c->pending++;
+    }
+    return w;
+}
+
+/* Copies an e-mail field (checked by the codec) and finds its account after a store
+ * refresh; answers NOT_FOUND itself when there is none. */
+static struct xb_account *find_or_answer(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    char email[XB_PIPE_EMAIL_MAX + 1];
+    xb_pipe_str_copy(r->email, email, sizeof(email));
+    struct xb_account *a = xb_store_find(c->ctl->store, email);
+    if (!a)
+        xb_ctl_reply_error(c, r->hdr.version, r->hdr.op, r->hdr.id, XB_PIPE_ST_NOT_FOUND,
+                           "no account '%s'", email);
+    return a;
+}
+
+/* --- ENROL ------------------------------------------------------------------------------- */
+
+static void enrol_answer(struct xb_enrol *e, uint16_t status, bool created, const char *why)
+{
+    struct xb_ctl *ctl = e->ctl;
+    while (e->waiters) {
+        struct xb_ctl_waiter *w = e->waiters;
+        e->waiters = w->next;
+        if (w->conn && status == XB_PIPE_ST_OK) {
+            struct xb_pipe_wr wr;
+            xb_ctl_begin(ctl, &wr, w->version, XB_PIPE_KIND_REPLY, w->op, status, w->id);
+            xb_pipe_wr_cstr(&wr, e->email);
+            xb_pipe_wr_u32(&wr, created ? 1 : 0);
+            xb_ctl_send(w->conn, &wr, false);
+        } else if (w->conn) {
+            xb_ctl_reply_error(w->conn, w->version, w->op, w->id, status, "%s", why);
+        }
+        xb_ctl_pending_done(w->conn);
+        xb_free(w);
+    }
+}
+
+static void enrol_unlink(struct xb_enrol *e)
+{
+    struct xb_ctl *ctl = e->ctl;
+    for (struct xb_enrol **pp = &ctl->enrols; *pp; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            ctl->nenrols--;
+            break;
+        }
+    }
+}
+
+/* The sign-in ended: store the tokens (enrolling the account if it is new), then answer
+ * everyone who asked. */
+static void enrol_done(void *arg, enum xb_err err, const char *why, struct xb_token_result *res)
+{
+    struct xb_enrol *e = arg;
+    struct xb_ctl *ctl = e->ctl;
+    uint16_t status = XB_PIPE_ST_OK;
+    bool created = false;
+    char msg[XB_PIPE_TEXT_MAX] = "";
+
+    enrol_unlink(e);
+    if (err != XB_OK) {
+        status = err == XB_ERR_AUTH ? XB_PIPE_ST_AUTH_NEEDED
+                 : err == XB_ERR_TEMP ? XB_PIPE_ST_TEMP
+                                      : XB_PIPE_ST_INTERNAL;
+        snprintf(msg, sizeof(msg), "%s", why && *why ? why : xb_err_str(err));
+        goto answer;
+    }
+    xb_store_refresh(ctl->store);
+    struct xb_account *a = xb_store_find(ctl->store, e->email);
+    if (!a) {
+        if (xb_store_add(ctl->store, e->email, e->provider, &a) != XB_OK) {
+            status = XB_PIPE_ST_INTERNAL;
+            snprintf(msg, sizeof(msg), "cannot enrol '%s'", e->email);
+            goto answer;
+        }
+        created = true;
+    }
+    int64_t t = now();
+    xb_account_set_tokens(a, res->refresh_token, res->access_token, t + res->expires_in);
+    res->refresh_token = res->access_token = NULL;
+    a->signed_in_at = t;
+    xb_account_set_state(a, XB_ACCT_OK, NULL, t);
+    if (xb_store_save(ctl->store) != XB_OK) {
+        if (created)
+            xb_store_remove(ctl->store, e->email);   /* nothing half-enrolled stays */
+        status = XB_PIPE_ST_INTERNAL;
+        snprintf(msg, sizeof(msg), "cannot save the account store");
+        goto answer;
+    }
+    xb_log_info("control channel: %s %s", created ? "enrolled" : "signed in again", e->email);
+    xb_ui_account_changed(&ctl->ui, e->email, XB_ACCT_OK);
+answer:
+    /* A person acted in the browser: the front end answers, as to a click. */
+    if (status == XB_PIPE_ST_OK)
+        xb_ui_alert(&ctl->ui, XB_UI_SIGNIN_DONE, e->email, NULL);
+    else
+        xb_ui_alert(&ctl->ui, XB_UI_SIGNIN_FAILED, e->email, msg);
+    enrol_answer(e, status, created, msg);
+    xb_signin_cancel(e->si);   /* ours from the callback on (signin.c) */
+    xb_free(e);
+}
+
+void xb_ctl_op_enrol(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char email[XB_PIPE_EMAIL_MAX + 1], want[XB_PIPE_PROVIDER_MAX + 1];
+    char *norm = NULL;
+    struct xb_enrol *e = NULL;
+
+    xb_pipe_str_copy(r->email, email, sizeof(email));
+    xb_pipe_str_copy(r->provider, want, sizeof(want));
+    if (xb_store_email_normalize(email, &norm) != XB_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_BAD_REQUEST,
+                           "'%s' is not a valid e-mail address", email);
+        goto out;
+    }
+    for (e = ctl->enrols; e; e = e->next) {
+        if (strcmp(e->email, norm) == 0)
+            break;
+    }
+    if (e) {
+        /* One sign-in per account: wait for the one under way. */
+        struct xb_ctl_waiter *w = waiter_new(c, r);
+        if (!w) {
+            xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
+            goto out;
+        }
+        w->next = e->waiters;
+        e->waiters = w;
+        xb_log_info("control client %lu: waits for the sign-in of %s under way", c->id, norm);
+        e = NULL;
+        goto out;
+    }
+    struct xb_account *a = xb_store_find(ctl->store, norm);
+    const char *pname = want[0] ? want : a ? a->provider : "google";
+    const struct xb_provider *p = xb_config_provider(ctl->cfg, pname);
+    uint16_t st = XB_PIPE_ST_OK;
+    char why[300] = "";
+    if (a && want[0] && strcmp(a->provider, want) != 0) {
+        st = XB_PIPE_ST_BAD_REQUEST;
+        snprintf(why, sizeof(why), "%s is enrolled with provider '%s'", norm, a->provider);
+    } else if (!p) {
+        st = XB_PIPE_ST_NOT_FOUND;
+        snprintf(why, sizeof(why), "no provider '%s' in the configuration", pname);
+    } else if (!p->client_id) {
+        st = XB_PIPE_ST_INTERNAL;
+        snprintf(why, sizeof(why), "provider '%s' has no client_id: the organisation's OAuth "
+                 "client must be configured first", p->name);
+    } else if (!ctl->http) {
+        st = XB_PIPE_ST_INTERNAL;
+        snprintf(why, sizeof(why), "this companion cannot sign in");
+    } else if (ctl->nenrols >= CTL_MAX_SIGNINS) {
+        st = XB_PIPE_ST_TEMP;
+        snprintf(why, sizeof(why), "%u sign-ins are under way already", ctl->nenrols);
+    }
+    if (st != XB_PIPE_ST_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, st, "%s", why);
+        goto out;
+    }
+    e = xb_new(struct xb_enrol);
+    if (!e || !(e->waiters = waiter_new(c, r))) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
+        goto out;
+    }
+    e->ctl = ctl;
+    snprintf(e->email, sizeof(e->email), "%s", norm);
+    snprintf(e->provider, sizeof(e->provider), "%s", p->name);
+    if (xb_signin_start(ctl->base, ctl->http, ctl->cfg, p, e->email, enrol_done, e, &e->si) !=
+        XB_OK) {
+        enrol_answer(e, XB_PIPE_ST_INTERNAL, false, "cannot start the sign-in");
+        goto out;
+    }
+    xb_log_info("control client %lu: sign-in of %s started", c->id, e->email);
+    e->next = ctl->enrols;
+    ctl->enrols = e;
+    ctl->nenrols++;
+    e = NULL;
+out:
+    if (e) {
+        enrol_answer(e, XB_PIPE_ST_INTERNAL, false, "out of memory");
+        xb_free(e);
+    }
+    xb_free(norm);
+}
+
+/* --- GET_ENDPOINT -------------------------------------------------------------------------- */
+
+/* "127.0.0.1:1143" / "[::1]:1143" -> host, port; "" -> nothing. */
+static void split_addr(const char *addr, char *host, size_t size, uint32_t *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!addr[0] || !colon)
+        return;
+    const char *h = addr;
+    size_t n = (size_t)(colon - addr);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    char *end = NULL;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end || p > 65535 || n >= size)
+        return;
+    if (!host[0]) {
+        memcpy(host, h, n);
+        host[n] = '\0';
+    }
+    *port = (uint32_t)p;
+}
+
+void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    struct xb_secret *secret = NULL;
+    unsigned char old_hash[XB_SECRET_HASH_LEN];
+    char host[XB_PIPE_HOST_MAX] = "";
+    uint32_t ports[XB_PROTO__COUNT] = { 0 };
+
+    struct xb_account *a = find_or_answer(c, r);
+    if (!a)
+        return;
+    bool listening = false;
+    for (int i = 0; ctl->px && i < XB_PROTO__COUNT; i++) {
+        char addr[128];
+        xb_proxy_listen_addr(ctl->px, (enum xb_proto_id)i, addr, sizeof(addr));
+        split_addr(addr, host, sizeof(host), &ports[i]);
+        listening = listening || ports[i] != 0;
+    }
+    if (ctl->px && !listening) {
+        /* Paused (tray): port 0 must never end up in a mail program's settings. */
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_TEMP,
+                           "the proxy is not listening now (paused?)");
+        return;
+    }
+    bool had = a->has_secret;
+    memcpy(old_hash, a->secret_hash, sizeof(old_hash));
+    if (xb_store_new_secret(ctl->store, a, &secret) != XB_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
+                           "cannot make a local secret");
+        goto out;
+    }
+    if (xb_store_save(ctl->store) != XB_OK) {
+        /* The old secret stays the valid one: mail programs keep working. */
+        memcpy(a->secret_hash, old_hash, sizeof(old_hash));
+        a->has_secret = had;
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
+                           "cannot save the account store");
+        goto out;
+    }
+    xb_log_info("control client %lu: made a new local secret for %s", c->id, a->email);
+    struct xb_pipe_wr w;
+    xb_ctl_begin(ctl, &w, h->version, XB_PIPE_KIND_REPLY, h->op, XB_PIPE_ST_OK, h->id);
+    xb_pipe_wr_cstr(&w, host[0] ? host : "127.0.0.1");
+    xb_pipe_wr_u32(&w, ports[XB_PROTO_IMAP]);
+    xb_pipe_wr_u32(&w, ports[XB_PROTO_POP3]);
+    xb_pipe_wr_u32(&w, ports[XB_PROTO_SMTP]);
+    xb_pipe_wr_cstr(&w, a->email);
+    xb_pipe_wr_str(&w, secret->data, secret->len);
+    xb_ctl_send(c, &w, true);
+out:
+    xb_wipe(old_hash, sizeof(old_hash));
+    xb_secret_free(secret);
+}
+
+/* --- REPORT_FAILURE ------------------------------------------------------------------------ */
+
+void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    static const char *const names[] = { "mail", "IMAP", "POP3", "SMTP" };
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char email[XB_PIPE_EMAIL_MAX + 1], text[XB_PIPE_TEXT_MAX + 1];
+    struct xb_pipe_wr w;
+
+    xb_pipe_str_copy(r->email, email, sizeof(email));
+    xb_pipe_str_copy(r->text, text, sizeof(text));
+    /* Outlook's words, not a secret; the log escapes control characters. */
+    xb_log_warn("control client %lu reports a %s failure for %s%s: code 0x%08lx: %s", c->id,
+                names[r->protocol], email,
+                xb_store_find(ctl->store, email) ? "" : " (not bridged)",
+                (unsigned long)r->code, text);
+    /* Rate limited per account (ui.c): Outlook retries every few minutes. */
+    xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_FAILURE, email, NULL);
+    for (struct xb_ctl_conn *s = ctl->conns; s; s = s->next) {
+        if (!s->subscribed || s->closing)
+            continue;
+        xb_ctl_begin(ctl, &w, s->version, XB_PIPE_KIND_EVENT, XB_PIPE_OP_FAILURE_REPORTED, 0,
+                     s->sub_id);
+        xb_pipe_wr_cstr(&w, email);
+        xb_pipe_wr_u32(&w, r->protocol);
+        xb_pipe_wr_u32(&w, r->code);
+        xb_pipe_wr_cstr(&w, text);
+        xb_ctl_send(s, &w, false);
+    }
+    xb_ctl_begin(ctl, &w, h->version, XB_PIPE_KIND_REPLY, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &w, false);
+}
+
+/* --- RESTORE / FORGET ----------------------------------------------------------------------- */
+
+static void revoke_answer(struct xb_ctl *ctl, const struct xb_ctl_waiter *w, const char *note)
+{
+    struct xb_pipe_wr wr;
+    if (!w->conn)
+        return;
+    xb_ctl_begin(ctl, &wr, w->version, XB_PIPE_KIND_REPLY, w->op, XB_PIPE_ST_OK, w->id);
+    xb_pipe_wr_cstr(&wr, note);
+    xb_ctl_send(w->conn, &wr, false);
+}
+
+static void revoke_done(void *arg, struct xb_token_result *res)
+{
+    struct xb_revoke *rv = arg;
+    struct xb_ctl *ctl = rv->ctl;
+    for (struct xb_revoke **pp = &ctl->revokes; *pp; pp = &(*pp)->next) {
+        if (*pp == rv) {
+            *pp = rv->next;
+            break;
+        }
+    }
+    if (res->err == XB_OK)
+        xb_log_info("revoked the grant of %s at the provider", rv->email);
+    else
+        xb_log_warn("could not revoke the grant of %s at the provider: %s", rv->email,
+                    res->why[0] ? res->why : xb_err_str(res->err));
+    revoke_answer(ctl, &rv->w, res->err == XB_OK ? ""
+                               : res->why[0] ? res->why : xb_err_str(res->err));
+    xb_ctl_pending_done(rv->w.conn);
+    xb_free(rv);
+}
+
+void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool forget)
+{
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    struct xb_secret *token = NULL;
+    struct xb_revoke *rv = NULL;
+
+    struct xb_account *a = find_or_answer(c, r);
+    if (!a)
+        return;
+    const struct xb_provider *p = xb_config_provider(ctl->cfg, a->provider);
+    if (a->refresh_token && p && ctl->http) {
+        rv = xb_new(struct xb_revoke);
+        token = xb_secret_new(a->refresh_token->data, a->refresh_token->len);
+        if (!rv || !token) {
+            xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
+            goto out;
+        }
+    }
+    char email[XB_PIPE_EMAIL_MAX + 1];
+    snprintf(email, sizeof(email), "%s", a->email);
+    if (forget) {
+        xb_store_remove(ctl->store, email);
+        a = NULL;
+    } else {
+        /* As `logout`: the account and its local secret stay. */
+        xb_secret_free(a->refresh_token);
+        xb_secret_free(a->access_token);
+        a->refresh_token = a->access_token = NULL;
+        a->access_expires = 0;
+        a->state = XB_ACCT_NEW;
+    }
+    if (xb_store_save(ctl->store) != XB_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
+                           "cannot save the account store");
+        goto out;
+    }
+    xb_log_info("control client %lu: %s %s", c->id, forget ? "forgot" : "deleted the tokens of",
+                email);
+    if (a)
+        xb_ui_account_changed(&ctl->ui, email, a->state);
+    else
+        xb_ctl_notify_state(ctl, email, XB_PIPE_STATE_REMOVED, NULL);
+    if (!rv) {
+        revoke_answer(ctl, &(struct xb_ctl_waiter){ .conn = c, .id = h->id, .op = h->op,
+                                                    .version = h->version }, "");
+        goto out;
+    }
+    rv->ctl = ctl;
+    rv->w = (struct xb_ctl_waiter){ .conn = c, .id = h->id, .op = h->op, .version = h->version };
+    snprintf(rv->email, sizeof(rv->email), "%s", email);
+    c->pending++;
+    rv->next = ctl->revokes;
+    ctl->revokes = rv;
+    /* The callback runs from the loop, never from inside this call. */
+    rv->req = xb_oauth_revoke(ctl->http, p, token->data, revoke_done, rv);
+    if (!rv->req) {
+        ctl->revokes = rv->next;
+        c->pending--;
+        revoke_answer(ctl, &rv->w, "cannot send the revocation request");
+        xb_free(rv);
+    }
+    rv = NULL;
+out:
+    xb_free(rv);
+    xb_secret_free(token);
+}
+
+/* --- connections leaving, shutdown ------------------------------------------------------------ */
+
+void xb_ctl_ops_forget_conn(struct xb_ctl *ctl, struct xb_ctl_conn *c)
+{
+    for (struct xb_enrol *e = ctl->enrols; e; e = e->next) {
+        for (struct xb_ctl_waiter *w = e->waiters; w; w = w->next) {
+            if (w->conn == c)
+                w->conn = NULL;
+        }
+    }
+    for (struct xb_revoke *rv = ctl->revokes; rv; rv = rv->next) {
+        if (rv->w.conn == c)
+            rv->w.conn = NULL;
+    }
+}
+
+void xb_ctl_ops_cancel(struct xb_ctl *ctl)
+{
+    while (ctl->enrols) {
+        struct xb_enrol *e = ctl->enrols;
+        ctl->enrols = e->next;
+        ctl->nenrols--;
+        enrol_answer(e, XB_PIPE_ST_TEMP, false, "the companion is shutting down");
+        xb_signin_cancel(e->si);
+        xb_free(e);
+    }
+    while (ctl->revokes) {
+        struct xb_revoke *rv = ctl->revokes;
+        ctl->revokes = rv->next;
+        xb_http_cancel(rv->req);
+        revoke_answer(ctl, &rv->w, "the companion shut down before the provider answered");
+        xb_ctl_pending_done(rv->w.conn);
+        xb_free(rv);
+    }
+}

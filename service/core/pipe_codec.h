@@ -1,0 +1,90 @@
+/*
+ * Encoding and decoding of control frames (include/xoauthbridge/pipe_proto.h): a read
+ * cursor with a sticky error flag (check once, at the end), a writer over a buffer the
+ * caller owns, and the one function that checks a request's fields before dispatch.
+ *
+ * No allocation, no I/O, nothing but the C library: the add-in compiles this file as it
+ * is (with pipe_proto.h), and so do the fuzz target and the Windows test client.
+ */
+#ifndef XB_PIPE_CODEC_H
+#define XB_PIPE_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xoauthbridge/pipe_proto.h"
+
+/* A string field as it lies in the payload: not NUL-terminated. */
+struct xb_pipe_str {
+    const char *p;
+    uint32_t len;
+};
+
+/* --- reading --------------------------------------------------------------------------- */
+
+struct xb_pipe_rd {
+    const unsigned char *p;
+    size_t left;
+    bool err;                    /* sticky: once set, every read returns zero/empty */
+};
+
+void xb_pipe_rd_init(struct xb_pipe_rd *rd, const void *data, size_t len);
+uint32_t xb_pipe_rd_u32(struct xb_pipe_rd *rd);
+uint64_t xb_pipe_rd_u64(struct xb_pipe_rd *rd);
+/* A str of at most max bytes of valid UTF-8 without NUL; anything else sets err. */
+struct xb_pipe_str xb_pipe_rd_str(struct xb_pipe_rd *rd, uint32_t max);
+/* True when every read succeeded and nothing is left over. */
+bool xb_pipe_rd_done(const struct xb_pipe_rd *rd);
+
+/* Copies s and terminates it; false (and "" in buf) if it does not fit. */
+bool xb_pipe_str_copy(struct xb_pipe_str s, char *buf, size_t size);
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+bool xb_pipe_utf8_ok(const char *p, size_t len);
+
+/* --- writing --------------------------------------------------------------------------- */
+
+struct xb_pipe_wr {
+    unsigned char *buf;
+    size_t cap;                  /* at most XB_PIPE_FRAME_MAX is ever used */
+    size_t len;
+    bool err;                    /* sticky: a field did not fit or was too long */
+};
+
+/* Starts one frame in buf: the header is written by xb_pipe_wr_end. */
+void xb_pipe_wr_begin(struct xb_pipe_wr *w, void *buf, size_t cap, const struct xb_pipe_hdr *h);
+void xb_pipe_wr_u32(struct xb_pipe_wr *w, uint32_t v);
+void xb_pipe_wr_u64(struct xb_pipe_wr *w, uint64_t v);
+void xb_pipe_wr_str(struct xb_pipe_wr *w, const char *p, size_t len);
+void xb_pipe_wr_cstr(struct xb_pipe_wr *w, const char *s);   /* NULL writes "" */
+/* Writes the header with the payload's length. False if anything did not fit: then
+ * the buffer holds no usable frame. *frame_len is the whole frame's size. */
+bool xb_pipe_wr_end(struct xb_pipe_wr *w, size_t *frame_len);
+
+/* --- requests -------------------------------------------------------------------------- */
+
+/* A request's fields (those its op has; the others are zero), as views into the frame. */
+struct xb_pipe_req {
+    struct xb_pipe_hdr hdr;
+    uint32_t min_version, max_version;   /* HELLO */
+    struct xb_pipe_str client;           /* HELLO */
+    struct xb_pipe_str email;            /* ENROL GET_ENDPOINT REPORT_FAILURE RESTORE FORGET */
+    struct xb_pipe_str provider;         /* ENROL ("" = the account's, else google) */
+    uint32_t protocol, code;             /* REPORT_FAILURE */
+    struct xb_pipe_str text;             /* REPORT_FAILURE */
+};
+
+/* Checks a request whose header passed xb_pipe_hdr_decode (so h->len is in bounds) and
+ * whose payload is h->len bytes: kind, version, op, every field and its limits, nothing
+ * left over. Returns XB_PIPE_ST_OK, or the status to answer with and *why in words. */
+uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *payload,
+                           struct xb_pipe_req *out, const char **why);
+
+/* Encodes r (header fields from r->hdr, payload from the fields its op has) into buf;
+ * false if it does not fit. The inverse of xb_pipe_req_parse. */
+bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size_t *frame_len);
+
+/* The str message at the start of an error reply's payload, copied into buf. */
+void xb_pipe_reply_message(const unsigned char *payload, size_t len, char *buf, size_t size);
+
+#endif

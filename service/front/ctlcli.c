@@ -1,0 +1,273 @@
+/*
+ * The CLI verbs status, login, logout and secret reset through the running companion
+ * of this user, over the control channel (docs/pipe-protocol.md), so that the one
+ * process that owns the store makes every change and tells its subscribers. When no
+ * companion answers, each returns -1 and the verb works on the store itself as before.
+ * The output is the same either way.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "front.h"
+#include "core/mem.h"
+#include "core/msg.h"
+#include "core/pipe_codec.h"
+#include "core/store.h"
+#include "platform/ctlclient.h"
+
+#define CONNECT_MS   3000
+#define CALL_MS      60000          /* revocation waits for the provider */
+
+struct remote {
+    struct xb_ctl_client c;
+    unsigned char *buf;             /* one frame, requests and replies */
+    struct xb_pipe_hdr h;           /* of the last reply */
+    const unsigned char *payload;
+    uint32_t next_id;
+};
+
+static void remote_close(struct remote *r)
+{
+    xb_ctl_client_close(&r->c);
+    if (r->buf) {
+        xb_wipe(r->buf, XB_PIPE_FRAME_MAX);   /* replies may hold a local secret */
+        xb_free(r->buf);
+    }
+}
+
+/* One request, its reply in r->h and r->payload. */
+static enum xb_err call(struct remote *r, struct xb_pipe_req *req, unsigned timeout_ms)
+{
+    size_t len = 0;
+    req->hdr.version = XB_PIPE_VERSION_MAX;
+    req->hdr.kind = XB_PIPE_KIND_REQUEST;
+    req->hdr.id = ++r->next_id;
+    if (!xb_pipe_req_encode(req, r->buf, XB_PIPE_FRAME_MAX, &len))
+        return XB_ERR_RANGE;
+    enum xb_err err = xb_ctl_client_call(&r->c, r->buf, len, r->buf, XB_PIPE_FRAME_MAX, &len,
+                                         &r->h, timeout_ms);
+    r->payload = r->buf + XB_PIPE_HDR_LEN;
+    return err;
+}
+
+static struct xb_pipe_str str(const char *s)
+{
+    return (struct xb_pipe_str){ s ? s : "", s ? (uint32_t)strlen(s) : 0 };
+}
+
+/* Connects and says hello. 0: connected; -1: no companion (use the store); else the
+ * exit code after an error was printed. */
+static int remote_open(struct remote *r)
+{
+    char name[300] = "";
+    memset(r, 0, sizeof(*r));
+    r->c.h = -1;
+    xb_ctl_endpoint_name(name, sizeof(name));
+    enum xb_err err = xb_ctl_client_connect(&r->c, CONNECT_MS);
+    if (err == XB_ERR_NOTFOUND)
+        return -1;
+    if (err == XB_ERR_AUTH) {
+        fprintf(stderr, "xoauthbridge: %s is not served by this user's companion; refusing "
+                        "to talk to it\n", name);
+        return 1;
+    }
+    if (err != XB_OK) {
+        fprintf(stderr, "xoauthbridge: the running companion does not answer on %s (%s); "
+                        "working on the account store directly\n", name, xb_err_str(err));
+        return -1;
+    }
+    r->buf = xb_new_array(unsigned char, XB_PIPE_FRAME_MAX);
+    struct xb_pipe_req hello = { .hdr.op = XB_PIPE_OP_HELLO, .min_version = XB_PIPE_VERSION_MIN,
+                                 .max_version = XB_PIPE_VERSION_MAX, .client = str("cli") };
+    if (!r->buf || call(r, &hello, CALL_MS) != XB_OK || r->h.status != XB_PIPE_ST_OK) {
+        fprintf(stderr, "xoauthbridge: the running companion on %s does not speak this "
+                        "version's protocol\n", name);
+        remote_close(r);
+        return 1;
+    }
+    return 0;
+}
+
+/* The reply's error text (for a status other than OK). */
+static void reply_text(const struct remote *r, char *buf, size_t size)
+{
+    xb_pipe_reply_message(r->payload, r->h.len, buf, size);
+}
+
+/* Fails a call in words; returns the exit code. */
+static int call_failed(struct remote *r, enum xb_err err)
+{
+    fprintf(stderr, "xoauthbridge: the running companion did not answer (%s)\n",
+            xb_err_str(err));
+    return 1;
+}
+
+static enum xb_account_state state_from_wire(uint32_t s)
+{
+    switch (s) {
+    case XB_PIPE_STATE_NEW: return XB_ACCT_NEW;
+    case XB_PIPE_STATE_OK: return XB_ACCT_OK;
+    case XB_PIPE_STATE_NEEDS_SIGNIN: return XB_ACCT_NEEDS_SIGNIN;
+    default: return XB_ACCT_TEMP_ERROR;
+    }
+}
+
+int xb_remote_status(void)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_LIST_ACCOUNTS };
+    struct xb_pipe_rd rd;
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    enum xb_err err = call(&r, &req, CALL_MS);
+    if (err != XB_OK || r.h.status != XB_PIPE_ST_OK) {
+        rc = call_failed(&r, err == XB_OK ? XB_ERR_INVAL : err);
+        goto out;
+    }
+    xb_pipe_rd_init(&rd, r.payload, r.h.len);
+    uint32_t n = xb_pipe_rd_u32(&rd);
+    if (n == 0 && !rd.err)
+        printf("No accounts yet. Add one with 'xoauthbridge account add EMAIL'.\n");
+    for (uint32_t i = 0; i < n && !rd.err; i++) {
+        char email[XB_PIPE_EMAIL_MAX + 1], provider[XB_PIPE_PROVIDER_MAX + 1];
+        char why[XB_PIPE_TEXT_MAX + 1];
+        xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), email, sizeof(email));
+        xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_PROVIDER_MAX), provider, sizeof(provider));
+        uint32_t state = xb_pipe_rd_u32(&rd);
+        struct xb_pipe_str w = xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX);
+        xb_pipe_str_copy(w, why, sizeof(why));
+        int64_t ok = (int64_t)xb_pipe_rd_u64(&rd), fail = (int64_t)xb_pipe_rd_u64(&rd);
+        if (!rd.err)
+            xb_cli_print_account(email, provider, state_from_wire(state), w.len ? why : NULL,
+                                 ok, fail);
+    }
+    rc = xb_pipe_rd_done(&rd) ? 0 : call_failed(&r, XB_ERR_INVAL);
+out:
+    remote_close(&r);
+    return rc;
+}
+
+/* GET_ENDPOINT and print the new secret, exactly once; shown_once prints the sentence
+ * before it (login of a new account). */
+static int print_new_secret(struct remote *r, const char *email, bool shown_once)
+{
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = str(email) };
+    struct xb_pipe_rd rd;
+    char secret[XB_PIPE_SECRET_MAX + 1];
+    enum xb_err err = call(r, &req, CALL_MS);
+    if (err != XB_OK)
+        return call_failed(r, err);
+    if (r->h.status != XB_PIPE_ST_OK) {
+        char why[XB_PIPE_TEXT_MAX];
+        reply_text(r, why, sizeof(why));
+        if (r->h.status == XB_PIPE_ST_NOT_FOUND)
+            fprintf(stderr, "xoauthbridge: no account '%s' (see 'xoauthbridge status')\n", email);
+        else
+            fprintf(stderr, "xoauthbridge: cannot make a local secret: %s\n", why);
+        return 1;
+    }
+    xb_pipe_rd_init(&rd, r->payload, r->h.len);
+    xb_pipe_rd_str(&rd, XB_PIPE_HOST_MAX);
+    xb_pipe_rd_u32(&rd);
+    xb_pipe_rd_u32(&rd);
+    xb_pipe_rd_u32(&rd);
+    xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
+    struct xb_pipe_str s = xb_pipe_rd_str(&rd, XB_PIPE_SECRET_MAX);
+    if (!xb_pipe_rd_done(&rd) || !xb_pipe_str_copy(s, secret, sizeof(secret)))
+        return call_failed(r, XB_ERR_INVAL);
+    if (shown_once)
+        xb_msg_print(stderr, XB_MSG_SECRET_SHOWN_ONCE, email);
+    /* The only time this secret is ever shown. */
+    printf("%s\n", secret);
+    fflush(stdout);
+    xb_wipe(secret, sizeof(secret));
+    return 0;
+}
+
+int xb_remote_secret_reset(const char *email)
+{
+    struct remote r;
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    rc = print_new_secret(&r, email, false);
+    remote_close(&r);
+    return rc;
+}
+
+int xb_remote_login(const char *email, const char *provider, unsigned timeout_s)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_ENROL, .email = str(email),
+                               .provider = str(provider) };
+    struct xb_pipe_rd rd;
+    char why[XB_PIPE_TEXT_MAX], norm[XB_PIPE_EMAIL_MAX + 1];
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    xb_msg_print(stderr, XB_MSG_SIGNIN_OPENING, email);
+    /* The companion opens the browser and waits for it (up to its signin_timeout). */
+    enum xb_err err = call(&r, &req, (timeout_s + 60) * 1000u);
+    rc = 1;
+    if (err != XB_OK) {
+        call_failed(&r, err);
+        goto out;
+    }
+    if (r.h.status != XB_PIPE_ST_OK) {
+        reply_text(&r, why, sizeof(why));
+        xb_msg_print(stderr, XB_MSG_SIGNIN_FAILED, why);
+        goto out;
+    }
+    xb_pipe_rd_init(&rd, r.payload, r.h.len);
+    xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), norm, sizeof(norm));
+    uint32_t created = xb_pipe_rd_u32(&rd);
+    if (!xb_pipe_rd_done(&rd)) {
+        call_failed(&r, XB_ERR_INVAL);
+        goto out;
+    }
+    xb_msg_print(stderr, XB_MSG_SIGNIN_DONE, norm);
+    /* A new account gets its local password, printed once (as without a companion). */
+    rc = created ? print_new_secret(&r, norm, true) : 0;
+out:
+    remote_close(&r);
+    return rc;
+}
+
+int xb_remote_logout(const char *email)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_RESTORE, .email = str(email) };
+    struct xb_pipe_rd rd;
+    char note[XB_PIPE_TEXT_MAX + 1];
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    enum xb_err err = call(&r, &req, CALL_MS);
+    rc = 1;
+    if (err != XB_OK) {
+        call_failed(&r, err);
+        goto out;
+    }
+    if (r.h.status != XB_PIPE_ST_OK) {
+        reply_text(&r, note, sizeof(note));
+        if (r.h.status == XB_PIPE_ST_NOT_FOUND)
+            fprintf(stderr, "xoauthbridge: no account '%s'\n", email);
+        else
+            fprintf(stderr, "xoauthbridge: %s\n", note);
+        goto out;
+    }
+    xb_pipe_rd_init(&rd, r.payload, r.h.len);
+    xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX), note, sizeof(note));
+    if (!xb_pipe_rd_done(&rd)) {
+        call_failed(&r, XB_ERR_INVAL);
+        goto out;
+    }
+    if (note[0])
+        xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, note);
+    xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, email);
+    rc = 0;
+out:
+    remote_close(&r);
+    return rc;
+}

@@ -1,0 +1,121 @@
+/*
+ * xoauthbridge config: the configuration in force after the file and Group Policy, in
+ * the file's own syntax, with a comment on every key a policy value set. For
+ * administrators checking a deployment ("which setting wins?") and for the tests.
+ * client_secret is shown as set or not, never its text.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "front.h"
+#include "core/config.h"
+#include "core/config_policy.h"
+#include "core/log.h"
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+
+static void origin(const int applied[XB_POL_COUNT], const char *section, const char *key)
+{
+    for (unsigned i = 0; i < XB_POLICY_COUNT; i++) {
+        const struct xb_policy *p = &xb_policies[i];
+        if (applied[i] != XB_POLICY_APPLIED_NONE && strcmp(p->section, section) == 0 &&
+            strcmp(p->key, key) == 0)
+            printf("# set by policy %s\\%s\\%s\n",
+                   xb_policy_hive_name((enum xb_policy_hive)applied[i]), XB_POLICY_KEY,
+                   p->value);
+    }
+}
+
+static void str(const int applied[XB_POL_COUNT], const char *section, const char *key,
+                const char *value)
+{
+    origin(applied, section, key);
+    if (value && *value)
+        printf("%s = %s\n", key, value);
+    else
+        printf("%s =\n", key);
+}
+
+static void num(const char *key, unsigned long n)
+{
+    printf("%s = %lu\n", key, n);
+}
+
+static void server(const char *key, const struct xb_server *s)
+{
+    if (!s->host) {
+        printf("%s = off\n", key);
+        return;
+    }
+    bool v6 = strchr(s->host, ':') != NULL;
+    printf("%s = %s%s%s:%u\n%s_tls = %s\n", key, v6 ? "[" : "", s->host, v6 ? "]" : "",
+           s->port, key, s->tls == XB_TLS_STARTTLS ? "starttls" : "implicit");
+}
+
+int xb_cmd_config(int argc, char **argv)
+{
+    struct xb_cli_env env;
+    int applied[XB_POL_COUNT];
+    if (xb_cli_open(&argc, argv, false, &env) != 0)
+        return 1;
+    if (argc > 1) {
+        fprintf(stderr, "usage: xoauthbridge config [--config FILE]\n");
+        xb_cli_close(&env);
+        return 2;
+    }
+    /* Again, to learn where each value came from (it sets the same values); what it
+     * would warn about was said while loading. */
+    enum xb_log_level level = xb_log_get_level();
+    xb_log_set_level(XB_LOG_ERROR);
+    xb_config_apply_policy(env.cfg, NULL, NULL, applied);
+    xb_log_set_level(level);
+    const struct xb_config *c = env.cfg;
+
+    printf("# XOAuth Bridge configuration in force\n# file: %s\n",
+           c->path ? c->path : "(none: built-in defaults)");
+    printf("\n[general]\n");
+    str(applied, "general", "state_dir", c->state_dir);
+    str(applied, "general", "log_level",
+        (unsigned)c->log_level < 4 ? log_levels[c->log_level] : "?");
+    str(applied, "general", "log_file", c->log_file);
+    str(applied, "general", "browser", c->browser);
+    num("signin_timeout", c->signin_timeout);
+
+    printf("\n[proxy]\n");
+    printf("imap_listen = %s\npop3_listen = %s\nsmtp_listen = %s\n",
+           c->imap.addr ? c->imap.addr : "off", c->pop3.addr ? c->pop3.addr : "off",
+           c->smtp.addr ? c->smtp.addr : "off");
+    printf("allow_non_loopback = %s\nlocal_starttls = %s\n", c->allow_non_loopback ? "yes" : "no",
+           c->local_starttls ? "yes" : "no");
+    num("max_sessions", c->max_sessions);
+    num("line_max", (unsigned long)c->line_max);
+    num("literal_max", (unsigned long)c->literal_max);
+    num("connect_timeout", c->connect_timeout);
+    num("login_timeout", c->login_timeout);
+    num("idle_timeout", c->idle_timeout);
+    num("preauth_timeout", c->preauth_timeout);
+
+    printf("\n[tls]\n");
+    str(applied, "tls", "ca_file", c->ca_file);
+
+    for (const struct xb_provider *p = c->providers; p; p = p->next) {
+        char section[160];
+        snprintf(section, sizeof(section), "provider.%s", p->name);
+        printf("\n[%s]\n", section);
+        str(applied, section, "client_id", p->client_id);
+        origin(applied, section, "client_secret");
+        printf("client_secret =%s\n", p->client_secret ? " (set; not shown)" : "");
+        str(applied, section, "auth_url", p->auth_url);
+        str(applied, section, "token_url", p->token_url);
+        str(applied, section, "revoke_url", p->revoke_url);
+        str(applied, section, "scope", p->scope);
+        str(applied, section, "hosted_domain", p->hosted_domain);
+        str(applied, section, "issuer", p->issuer);
+        server("imap", &p->imap);
+        server("pop3", &p->pop3);
+        server("smtp", &p->smtp);
+        printf("sasl = %s\n", p->sasl == XB_SASL_OAUTHBEARER ? "oauthbearer" : "xoauth2");
+    }
+    xb_cli_close(&env);
+    return 0;
+}

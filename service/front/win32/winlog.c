@@ -1,0 +1,192 @@
+/*
+ * Logging for the tray: one file under %LOCALAPPDATA%\XOAuthBridge\logs\, rotated at a
+ * size (xoauthbridge.log -> .1 -> ... -> .<keep>, the oldest dropped), and every error
+ * also in the Windows Event Log, source "XOAuthBridge" (the MSI registers the source with
+ * the executable's message table, events.mc, so Event Viewer shows the text).
+ *
+ * Lines come from both threads: one lock around the file. Lines never carry a secret
+ * (log.h); the file inherits the owner-only access of the user's profile folder.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tray.h"
+#include "core/mem.h"
+#include "platform/platform.h"
+#include "xoauthbridge/names.h"
+
+struct xb_winlog {
+    CRITICAL_SECTION lock;
+    wchar_t *path;
+    HANDLE file;
+    uint64_t size, max_bytes;
+    unsigned keep;
+    HANDLE events;            /* RegisterEventSourceW; NULL if refused */
+    bool rotate_failed;       /* said once, not per line */
+};
+
+wchar_t *xb_win_wide(const char *s)
+{
+    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
+    wchar_t *w = n > 0 ? xb_new_array(wchar_t, (size_t)n) : NULL;
+    if (w)
+        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+    return w;
+}
+
+char *xb_win_utf8(const wchar_t *w)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    char *s = n > 0 ? xb_new_array(char, (size_t)n) : NULL;
+    if (s)
+        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+    return s;
+}
+
+enum xb_err xb_winlog_default_path(char **out)
+{
+    static const char leaf[] = "\\logs\\xoauthbridge.log";
+    char *dir = NULL;
+    *out = NULL;
+    enum xb_err err = xb_plat_default_state_dir(&dir);
+    if (err != XB_OK)
+        return err;
+    size_t n = strlen(dir) + sizeof(leaf);
+    if ((*out = xb_new_array(char, n)))
+        snprintf(*out, n, "%s%s", dir, leaf);
+    xb_free(dir);
+    return *out ? XB_OK : XB_ERR_NOMEM;
+}
+
+static HANDLE open_append(const wchar_t *path)
+{
+    /* Others may read (Notepad from "Open log") and rename it (a second rotation). */
+    return CreateFileW(path, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE |
+                       FILE_SHARE_DELETE, NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+}
+
+/* path + ".N" into buf (which has room for the path and 12 more). */
+static void numbered(wchar_t *buf, size_t size, const wchar_t *path, unsigned n)
+{
+    if (n)
+        _snwprintf(buf, size, L"%ls.%u", path, n);
+    else
+        _snwprintf(buf, size, L"%ls", path);
+    buf[size - 1] = L'\0';
+}
+
+static void rotate(struct xb_winlog *wl)
+{
+    size_t size = wcslen(wl->path) + 16;
+    wchar_t *from = xb_new_array(wchar_t, size), *to = xb_new_array(wchar_t, size);
+    bool ok = from && to;
+    CloseHandle(wl->file);
+    /* path.keep is overwritten by path.(keep-1), and so on down to path -> path.1. */
+    for (unsigned i = wl->keep; ok && i > 0; i--) {
+        numbered(from, size, wl->path, i - 1);
+        numbered(to, size, wl->path, i);
+        if (!MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING) &&
+            GetLastError() != ERROR_FILE_NOT_FOUND)
+            ok = i != 1; /* only the live file failing to move matters */
+    }
+    xb_free(from);
+    xb_free(to);
+    wl->file = open_append(wl->path);
+    LARGE_INTEGER li;
+    wl->size = wl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(wl->file, &li)
+                   ? (uint64_t)li.QuadPart : 0;
+    if (!ok)
+        wl->size = 0; /* try again after another max_bytes, not on every line */
+    if (!ok && !wl->rotate_failed) {
+        /* Go on appending: a log that grows beats a log that stops. */
+        wl->rotate_failed = true;
+        const char msg[] = "warn log rotation failed; appending to the same file\r\n";
+        DWORD done;
+        if (wl->file != INVALID_HANDLE_VALUE)
+            WriteFile(wl->file, msg, (DWORD)(sizeof(msg) - 1), &done, NULL);
+    } else if (ok) {
+        wl->rotate_failed = false;
+    }
+}
+
+static void report_event(struct xb_winlog *wl, const char *line)
+{
+    if (!wl->events)
+        return;
+    wchar_t *w = xb_win_wide(line);
+    const wchar_t *strings[1] = { w ? w : L"(out of memory)" };
+    ReportEventW(wl->events, EVENTLOG_ERROR_TYPE, 0, XB_EVENT_ERROR_ID, NULL, 1, 0, strings,
+                 NULL);
+    xb_free(w);
+}
+
+void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line)
+{
+    if (!wl)
+        return;
+    size_t len = strlen(line);
+    EnterCriticalSection(&wl->lock);
+    if (wl->file != INVALID_HANDLE_VALUE) {
+        DWORD done = 0;
+        WriteFile(wl->file, line, (DWORD)len, &done, NULL);
+        WriteFile(wl->file, "\r\n", 2, &done, NULL);
+        wl->size += len + 2;
+        if (wl->max_bytes && wl->size >= wl->max_bytes)
+            rotate(wl);
+    }
+    if (level == XB_LOG_ERROR)
+        report_event(wl, line);
+    LeaveCriticalSection(&wl->lock);
+}
+
+enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
+                           struct xb_winlog **out)
+{
+    enum xb_err err = XB_ERR_NOMEM;
+    struct xb_winlog *wl = xb_new(struct xb_winlog);
+    char *dir = xb_strdup(path);
+    *out = NULL;
+    if (!wl || !dir || !(wl->path = xb_win_wide(path)))
+        goto fail;
+    char *slash = strrchr(dir, '\\');
+    if (slash) {
+        *slash = '\0';
+        err = xb_plat_mkdir_private(dir);
+        if (err != XB_OK)
+            goto fail;
+    }
+    wl->file = open_append(wl->path);
+    if (wl->file == INVALID_HANDLE_VALUE) {
+        err = XB_ERR_IO;
+        goto fail;
+    }
+    LARGE_INTEGER li;
+    wl->size = GetFileSizeEx(wl->file, &li) ? (uint64_t)li.QuadPart : 0;
+    wl->max_bytes = max_bytes;
+    wl->keep = keep;
+    wl->events = RegisterEventSourceW(NULL, L"" XB_EVENT_SOURCE);
+    InitializeCriticalSection(&wl->lock);
+    xb_free(dir);
+    *out = wl;
+    return XB_OK;
+fail:
+    if (wl) {
+        xb_free(wl->path);
+        xb_free(wl);
+    }
+    xb_free(dir);
+    return err;
+}
+
+void xb_winlog_close(struct xb_winlog *wl)
+{
+    if (!wl)
+        return;
+    if (wl->file != INVALID_HANDLE_VALUE)
+        CloseHandle(wl->file);
+    if (wl->events)
+        DeregisterEventSource(wl->events);
+    DeleteCriticalSection(&wl->lock);
+    xb_free(wl->path);
+    xb_free(wl);
+}

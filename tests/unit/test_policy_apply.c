@@ -1,0 +1,200 @@
+/*
+ * Group Policy over the configuration (core/config_policy.c) with a fake registry:
+ * HKLM over HKCU over the file, type and range checks, choices, empty text, values the
+ * config refuses, keys this version does not know yet, and xb_config_set itself.
+ * The real registry is read under Wine (tests/windows/tray-test.sh policy).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/config_policy.h"
+#include "core/mem.h"
+
+#include "xbtest.h"
+
+struct fake_value {
+    enum xb_policy_hive hive;
+    const char *name;
+    unsigned type;
+    uint32_t dword;
+    const char *sz;
+};
+
+struct fake_reg {
+    const struct fake_value *v;
+    size_t n;
+    int reads;
+};
+
+static enum xb_err fake_read(void *arg, enum xb_policy_hive hive, const char *name,
+                             struct xb_policy_raw *out)
+{
+    struct fake_reg *r = arg;
+    r->reads++;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].hive != hive || strcmp(r->v[i].name, name) != 0)
+            continue;
+        out->type = r->v[i].type;
+        out->dword = r->v[i].dword;
+        if (r->v[i].sz && !(out->sz = xb_strdup(r->v[i].sz)))
+            return XB_ERR_NOMEM;
+        return XB_OK;
+    }
+    return XB_ERR_NOTFOUND;
+}
+
+static struct xb_config *parse(const char *ini)
+{
+    struct xb_config *cfg = NULL;
+    char *msg = NULL;
+    CHECK(xb_config_parse("test.ini", ini, strlen(ini), &cfg, &msg) == XB_OK);
+    if (msg)
+        printf("#   %s\n", msg);
+    xb_free(msg);
+    return cfg;
+}
+
+static void machine_over_user_over_file(void)
+{
+    static const struct fake_value v[] = {
+        { XB_POLICY_MACHINE, "GoogleClientId", XB_POLICY_SZ, 0, "from-hklm" },
+        { XB_POLICY_USER, "GoogleClientId", XB_POLICY_SZ, 0, "from-hkcu" },
+        { XB_POLICY_USER, "GoogleClientSecret", XB_POLICY_SZ, 0, "user-secret" },
+        { XB_POLICY_USER, "LogLevel", XB_POLICY_SZ, 0, "DEBUG" },
+    };
+    struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
+    struct xb_config *cfg = parse("[general]\nlog_level = warn\n"
+                                  "[provider.google]\nclient_id = from-file\n"
+                                  "client_secret = file-secret\n");
+    int applied[XB_POL_COUNT];
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, &reg, applied) == XB_OK);
+    const struct xb_provider *g = cfg ? xb_config_provider(cfg, "google") : NULL;
+    CHECK_STR(g ? g->client_id : NULL, "from-hklm");
+    CHECK_STR(g ? g->client_secret : NULL, "user-secret");
+    CHECK(cfg && cfg->log_level == XB_LOG_DEBUG); /* choices: any case */
+    CHECK(applied[XB_POL_GOOGLE_CLIENT_ID] == XB_POLICY_MACHINE);
+    CHECK(applied[XB_POL_GOOGLE_CLIENT_SECRET] == XB_POLICY_USER);
+    CHECK(applied[XB_POL_LOG_LEVEL] == XB_POLICY_USER);
+    CHECK(applied[XB_POL_MICROSOFT_CLIENT_ID] == XB_POLICY_APPLIED_NONE);
+    /* HKLM answered for the client ID: HKCU was not asked for it. */
+    CHECK(reg.reads == 2 * XB_POL_COUNT - 1);
+    xb_config_free(cfg);
+}
+
+static void bad_values_are_ignored_and_the_next_hive_asked(void)
+{
+    static const struct fake_value v[] = {
+        /* wrong type in HKLM: HKCU's good value wins */
+        { XB_POLICY_MACHINE, "LogLevel", XB_POLICY_DWORD, 2, NULL },
+        { XB_POLICY_USER, "LogLevel", XB_POLICY_SZ, 0, "error" },
+        /* not one of the words, then empty: the file stays */
+        { XB_POLICY_MACHINE, "GoogleClientId", XB_POLICY_SZ, 0, "" },
+        { XB_POLICY_MACHINE, "MicrosoftClientId", XB_POLICY_SZ, 0, "bad\nline" },
+        /* too long (255 characters at most) */
+        { XB_POLICY_USER, "MicrosoftClientSecret", XB_POLICY_SZ, 0,
+          "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "01234567890123456789012345678901234567890123456789" },
+    };
+    struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
+    struct xb_config *cfg = parse("[provider.google]\nclient_id = from-file\n"
+                                  "[provider.microsoft]\nclient_id = ms-file\n");
+    int applied[XB_POL_COUNT];
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, &reg, applied) == XB_OK);
+    CHECK(cfg && cfg->log_level == XB_LOG_ERROR);
+    CHECK(applied[XB_POL_LOG_LEVEL] == XB_POLICY_USER);
+    const struct xb_provider *g = cfg ? xb_config_provider(cfg, "google") : NULL;
+    const struct xb_provider *m = cfg ? xb_config_provider(cfg, "microsoft") : NULL;
+    CHECK_STR(g ? g->client_id : NULL, "from-file");
+    CHECK_STR(m ? m->client_id : NULL, "ms-file");
+    CHECK(m && m->client_secret == NULL);
+    CHECK(applied[XB_POL_GOOGLE_CLIENT_ID] == XB_POLICY_APPLIED_NONE);
+    xb_config_free(cfg);
+}
+
+static void values_as_config_text(void)
+{
+    char out[64];
+    const char *why;
+    struct xb_policy_raw raw = { .type = XB_POLICY_DWORD, .dword = 2 };
+    CHECK(xb_policy_value_text(&xb_policies[XB_POL_AUTO_FIX], &raw, out, sizeof(out), &why));
+    CHECK_STR(out, "automatic");
+    raw.dword = 3;
+    CHECK(!xb_policy_value_text(&xb_policies[XB_POL_AUTO_FIX], &raw, out, sizeof(out), &why));
+    CHECK_STR(why, "out of range");
+    raw.dword = 1023;
+    CHECK(!xb_policy_value_text(&xb_policies[XB_POL_PORT_RANGE_START], &raw, out, sizeof(out),
+                                &why));
+    raw.dword = 20000;
+    CHECK(xb_policy_value_text(&xb_policies[XB_POL_PORT_RANGE_START], &raw, out, sizeof(out),
+                               &why));
+    CHECK_STR(out, "20000");
+    raw.dword = 0;
+    CHECK(xb_policy_value_text(&xb_policies[XB_POL_MICROSOFT_ENABLED], &raw, out, sizeof(out),
+                               &why));
+    CHECK_STR(out, "no");
+    struct xb_policy_raw sz = { .type = XB_POLICY_SZ, .sz = (char *)(uintptr_t)"Warn" };
+    CHECK(xb_policy_value_text(&xb_policies[XB_POL_LOG_LEVEL], &sz, out, sizeof(out), &why));
+    CHECK_STR(out, "warn");
+    sz.sz = (char *)(uintptr_t)"verbose";
+    CHECK(!xb_policy_value_text(&xb_policies[XB_POL_LOG_LEVEL], &sz, out, sizeof(out), &why));
+    /* The limit counts characters, not bytes: 255 Japanese characters are fine. */
+    char jp[255 * 3 + 1];
+    for (int i = 0; i < 255; i++)
+        memcpy(jp + 3 * i, "\xe3\x81\x82", 3); /* あ */
+    jp[sizeof(jp) - 1] = '\0';
+    char big[1024];
+    sz.sz = jp;
+    CHECK(xb_policy_value_text(&xb_policies[XB_POL_GOOGLE_CLIENT_ID], &sz, big, sizeof(big),
+                               &why));
+}
+
+static void keys_not_known_yet_are_not_an_error(void)
+{
+    static const struct fake_value v[] = {
+        { XB_POLICY_MACHINE, "AutoFix", XB_POLICY_DWORD, 0, NULL },
+        { XB_POLICY_MACHINE, "AllowedDomains", XB_POLICY_SZ, 0, "example.ac.jp" },
+    };
+    struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
+    struct xb_config *cfg = parse("");
+    int applied[XB_POL_COUNT];
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, &reg, applied) == XB_OK);
+    CHECK(applied[XB_POL_AUTO_FIX] == XB_POLICY_APPLIED_NONE);
+    CHECK(applied[XB_POL_ALLOWED_DOMAINS] == XB_POLICY_APPLIED_NONE);
+    xb_config_free(cfg);
+}
+
+static void config_set_checks_like_the_file(void)
+{
+    struct xb_config *cfg = parse("");
+    char *msg = NULL;
+    if (!cfg)
+        return;
+    CHECK(xb_config_set(cfg, "proxy", "max_sessions", "12", "HKLM\\X", &msg) == XB_OK);
+    CHECK(cfg->max_sessions == 12);
+    CHECK(xb_config_set(cfg, "PROXY", "Line_Max", "100", "HKLM\\X", &msg) == XB_ERR_INVAL);
+    CHECK_STR(msg, "HKLM\\X: key 'Line_Max' in [PROXY]: '100' is not a whole number from 512 "
+                   "to 1048576");
+    xb_free(msg);
+    CHECK(xb_config_set(cfg, "provider.Google", "client_id", "cid", "o", &msg) == XB_OK);
+    CHECK_STR(xb_config_provider(cfg, "google")->client_id, "cid");
+    CHECK(xb_config_set(cfg, "provider.nosuch", "client_id", "x", "o", &msg) == XB_ERR_NOTFOUND);
+    CHECK(xb_config_set(cfg, "general", "auto_fix", "ask", "o", &msg) == XB_ERR_NOTFOUND);
+    CHECK(xb_config_set(cfg, "nosuch", "x", "y", "o", &msg) == XB_ERR_NOTFOUND);
+    CHECK(xb_config_set(cfg, "proxy", "imap_listen", "127.0.0.1:1", "o", &msg) ==
+          XB_ERR_UNSUPPORTED);
+    CHECK(xb_config_set(cfg, "provider.google", "preset", "custom", "o", &msg) ==
+          XB_ERR_UNSUPPORTED);
+    CHECK(xb_config_set(cfg, "general", "state_dir", "", "o", &msg) == XB_ERR_INVAL);
+    xb_free(msg);
+    CHECK(cfg->state_dir != NULL);
+    xb_config_free(cfg);
+}
+
+XBTEST_MAIN(XBTEST(machine_over_user_over_file),
+            XBTEST(bad_values_are_ignored_and_the_next_hive_asked),
+            XBTEST(values_as_config_text), XBTEST(keys_not_known_yet_are_not_an_error),
+            XBTEST(config_set_checks_like_the_file))

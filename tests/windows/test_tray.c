@@ -1,0 +1,117 @@
+/*
+ * The tray tests' hands and eyes under Wine (tests/windows/tray-test.sh drives them):
+ *
+ *   test_tray find [MS]       waits for the companion's window (class XOAuthBridgeTray)
+ *   test_tray gone [MS]       waits until it is gone
+ *   test_tray menu            asks it for its menu, as a right-click on the icon does
+ *   test_tray cancel          closes that menu again (WM_CANCELMODE)
+ *   test_tray click           a click on the last balloon (NIN_BALLOONUSERCLICK)
+ *   test_tray taskbar         Explorer's "TaskbarCreated" (the shell restarted)
+ *   test_tray copydata BYTES  sends a WM_COPYDATA that is not a hand-over: must be refused
+ *   test_tray eventmsg EXE    formats event XB_EVENT_ERROR_ID from EXE's message table, as
+ *                             Event Viewer does, and checks the text comes back
+ *   test_tray http...         "the browser": writes the URL it was given to the file
+ *                             named by XB_TEST_URL_FILE (config: browser = test_tray.exe)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include <windows.h>
+#include <shellapi.h>
+
+#include "front/win32/tray.h"
+
+static HWND wait_window(DWORD ms, bool present)
+{
+    for (DWORD waited = 0;; waited += 100) {
+        HWND w = FindWindowW(XB_TRAY_CLASS, NULL);
+        if ((w != NULL) == present || waited >= ms)
+            return w;
+        Sleep(100);
+    }
+}
+
+static int post(UINT msg, WPARAM wp, LPARAM lp)
+{
+    HWND w = wait_window(5000, true);
+    if (!w) {
+        fprintf(stderr, "test_tray: no companion window\n");
+        return 1;
+    }
+    return PostMessageW(w, msg, wp, lp) ? 0 : 1;
+}
+
+static int browser(const wchar_t *url)
+{
+    const wchar_t *path = _wgetenv(L"XB_TEST_URL_FILE");
+    if (!path)
+        return 1;
+    FILE *f = _wfopen(path, L"w");
+    if (!f)
+        return 1;
+    fprintf(f, "%ls\n", url);
+    fclose(f);
+    return 0;
+}
+
+static int eventmsg(const wchar_t *exe)
+{
+    HMODULE m = LoadLibraryExW(exe, NULL, LOAD_LIBRARY_AS_DATAFILE);
+    wchar_t buf[256] = L"";
+    static wchar_t probe[] = L"probe line";
+    DWORD_PTR args[1] = { (DWORD_PTR)probe };
+    if (!m) {
+        fprintf(stderr, "test_tray: cannot load %ls (error %lu)\n", exe, GetLastError());
+        return 1;
+    }
+    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY, m,
+                             XB_EVENT_ERROR_ID, 0, buf, 256, (va_list *)(void *)args);
+    FreeLibrary(m);
+    printf("event text: %ls\n", buf);
+    return n && wcsncmp(buf, L"probe line", 10) == 0 ? 0 : 1;
+}
+
+int wmain(int argc, wchar_t **argv);
+
+int wmain(int argc, wchar_t **argv)
+{
+    DWORD ms = argc > 2 ? (DWORD)wcstoul(argv[2], NULL, 10) : 15000;
+    if (argc < 2)
+        return 2;
+    if (wcsncmp(argv[1], L"http", 4) == 0)
+        return browser(argv[1]);
+    if (wcscmp(argv[1], L"find") == 0) {
+        HWND w = wait_window(ms, true);
+        wchar_t title[64] = L"";
+        if (w)
+            GetWindowTextW(w, title, 64);
+        printf("window %ls: %ls\n", w ? L"found" : L"not found", title);
+        return w ? 0 : 1;
+    }
+    if (wcscmp(argv[1], L"gone") == 0)
+        return wait_window(ms, false) ? 1 : 0;
+    if (wcscmp(argv[1], L"menu") == 0)
+        return post(WM_XB_TRAY, MAKEWPARAM(1000, 740), MAKELPARAM(WM_CONTEXTMENU, XB_TRAY_ICON_ID));
+    if (wcscmp(argv[1], L"cancel") == 0)
+        return post(WM_CANCELMODE, 0, 0);
+    if (wcscmp(argv[1], L"taskbar") == 0) /* what Explorer broadcasts after a restart */
+        return post(RegisterWindowMessageW(L"TaskbarCreated"), 0, 0);
+    if (wcscmp(argv[1], L"click") == 0)
+        return post(WM_XB_TRAY, 0, MAKELPARAM(NIN_BALLOONUSERCLICK, XB_TRAY_ICON_ID));
+    if (wcscmp(argv[1], L"copydata") == 0 && argc > 2) {
+        HWND w = wait_window(5000, true);
+        char data[] = "--quit";
+        COPYDATASTRUCT cds = { 0x1234, (DWORD)strlen(data) /* no NUL: malformed */, data };
+        DWORD_PTR result = 1;
+        if (!w || !SendMessageTimeoutW(w, WM_COPYDATA, 0, (LPARAM)&cds, SMTO_ABORTIFHUNG,
+                                       5000, &result))
+            return 1;
+        printf("copydata answered %lu\n", (unsigned long)result);
+        return result == 0 ? 0 : 1; /* refused, as it should be */
+    }
+    if (wcscmp(argv[1], L"eventmsg") == 0 && argc > 2)
+        return eventmsg(argv[2]);
+    return 2;
+}
