@@ -66,32 +66,20 @@ static enum xb_step plain_response(struct xb_session *s, struct xb_view b64)
 }
 
 /* The client's line after "+ " for AUTHENTICATE PLAIN without an initial response. */
-static enum xb_step authenticate_line(struct xb_session *s, struct evbuffer *in)
+static enum xb_step authenticate_line(struct xb_session *s, struct xb_view line)
 {
-    size_t consumed;
-    struct xb_view line;
-    enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
-    if (rc == XB_PARSE_AGAIN)
-        return XB_STEP_WAIT;
     s->p.imap.in_authenticate = false;
-    if (rc != XB_PARSE_OK) {
-        xb_sess_reply(s, "%s BAD Line too long\r\n", s->p.imap.tag);
-        if (consumed == 0) {
-            xb_sess_discard_line(s, in);
-            return XB_STEP_WAIT;
-        }
-        evbuffer_drain(in, consumed);
-        return XB_STEP_AGAIN;
-    }
-    enum xb_step step;
     if (line.len == 1 && line.p[0] == '*') {
         xb_sess_reply(s, "%s BAD AUTHENTICATE cancelled\r\n", s->p.imap.tag);
-        step = XB_STEP_AGAIN;
-    } else {
-        step = plain_response(s, line);
+        return XB_STEP_AGAIN;
     }
-    evbuffer_drain(in, consumed);
-    return step;
+    return plain_response(s, line);
+}
+
+static void authenticate_too_long(struct xb_session *s)
+{
+    s->p.imap.in_authenticate = false;
+    xb_sess_reply(s, "%s BAD Line too long\r\n", s->p.imap.tag);
 }
 
 static enum xb_step do_login(struct xb_session *s, const struct xb_imap_cmd *cmd)
@@ -169,7 +157,7 @@ static enum xb_step imap_client_input(struct xb_session *s, struct evbuffer *in)
     struct xb_imap_sess *st = &s->p.imap;
     const struct xb_config *cfg = xb_sess_config(s);
     if (st->in_authenticate)
-        return authenticate_line(s, in);
+        return xb_sess_sasl_line(s, in, authenticate_line, authenticate_too_long);
 
     struct xb_imap_cmd cmd;
     size_t len, consumed = 0;

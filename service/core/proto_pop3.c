@@ -45,6 +45,12 @@ static enum xb_step auth_line(struct xb_session *s, struct xb_view line)
     return plain_response(s, line);
 }
 
+static void auth_too_long(struct xb_session *s)
+{
+    s->p.pop3.in_auth = false;
+    xb_sess_reply(s, "-ERR Line too long\r\n");
+}
+
 static enum xb_step dispatch(struct xb_session *s, const struct xb_pop3_cmd *cmd)
 {
     struct xb_pop3_sess *st = &s->p.pop3;
@@ -116,24 +122,8 @@ static enum xb_step pop3_client_input(struct xb_session *s, struct evbuffer *in)
     const char *data = xb_sess_peek(in, cfg->line_max + 2, &len);
     enum xb_step step = XB_STEP_AGAIN;
 
-    if (s->p.pop3.in_auth) {
-        struct xb_view line;
-        enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
-        if (rc == XB_PARSE_AGAIN)
-            return XB_STEP_WAIT;
-        if (rc == XB_PARSE_OK) {
-            step = auth_line(s, line);
-        } else {
-            s->p.pop3.in_auth = false;
-            xb_sess_reply(s, "-ERR Line too long\r\n");
-            if (consumed == 0) {
-                xb_sess_discard_line(s, in);
-                return XB_STEP_WAIT;
-            }
-        }
-        evbuffer_drain(in, consumed);
-        return step;
-    }
+    if (s->p.pop3.in_auth)
+        return xb_sess_sasl_line(s, in, auth_line, auth_too_long);
 
     struct xb_pop3_cmd cmd;
     switch (xb_pop3_parse(data, len, cfg->line_max, &cmd, &consumed)) {

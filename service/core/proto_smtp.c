@@ -91,6 +91,12 @@ static enum xb_step auth_line(struct xb_session *s, struct xb_view line)
     return XB_STEP_AGAIN;
 }
 
+static void auth_too_long(struct xb_session *s)
+{
+    s->p.smtp.auth = XB_SMTP_AUTH_NONE;
+    xb_sess_reply(s, "500 5.5.6 Line too long\r\n");
+}
+
 static void set_helo(struct xb_session *s, struct xb_view domain)
 {
     size_t n = domain.len < sizeof(s->p.smtp.helo) - 1 ? domain.len : sizeof(s->p.smtp.helo) - 1;
@@ -191,24 +197,8 @@ static enum xb_step smtp_client_input(struct xb_session *s, struct evbuffer *in)
     const char *data = xb_sess_peek(in, cfg->line_max + 2, &len);
     enum xb_step step = XB_STEP_AGAIN;
 
-    if (s->p.smtp.auth != XB_SMTP_AUTH_NONE) {
-        struct xb_view line;
-        enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
-        if (rc == XB_PARSE_AGAIN)
-            return XB_STEP_WAIT;
-        if (rc == XB_PARSE_OK) {
-            step = auth_line(s, line);
-        } else {
-            s->p.smtp.auth = XB_SMTP_AUTH_NONE;
-            xb_sess_reply(s, "500 5.5.6 Line too long\r\n");
-            if (consumed == 0) {
-                xb_sess_discard_line(s, in);
-                return XB_STEP_WAIT;
-            }
-        }
-        evbuffer_drain(in, consumed);
-        return step;
-    }
+    if (s->p.smtp.auth != XB_SMTP_AUTH_NONE)
+        return xb_sess_sasl_line(s, in, auth_line, auth_too_long);
 
     struct xb_smtp_cmd cmd;
     enum xb_parse_rc rc = xb_smtp_parse(data, len, cfg->line_max, &cmd, &consumed);

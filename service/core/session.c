@@ -296,6 +296,29 @@ enum xb_parse_rc xb_sess_client_line(struct xb_session *s, struct evbuffer *in,
     return xb_line_split(data, len, s->px->cfg->line_max, line, consumed);
 }
 
+enum xb_step xb_sess_sasl_line(struct xb_session *s, struct evbuffer *in,
+                               enum xb_step (*handle)(struct xb_session *s, struct xb_view line),
+                               void (*too_long)(struct xb_session *s))
+{
+    struct xb_view line;
+    size_t consumed;
+    enum xb_parse_rc rc = xb_sess_client_line(s, in, &line, &consumed);
+    enum xb_step step = XB_STEP_AGAIN;
+    if (rc == XB_PARSE_AGAIN)
+        return XB_STEP_WAIT;
+    if (rc != XB_PARSE_OK) {
+        too_long(s);
+        if (consumed == 0) {
+            xb_sess_discard_line(s, in);
+            return XB_STEP_WAIT;
+        }
+    } else {
+        step = handle(s, line);
+    }
+    evbuffer_drain(in, consumed); /* the handler copied what it needed from line */
+    return step;
+}
+
 bool xb_sess_take_plain(struct xb_session *s, struct xb_view b64)
 {
     struct xb_secret *user = NULL, *pass = NULL;

@@ -165,6 +165,13 @@ void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in);
 enum xb_parse_rc xb_sess_client_line(struct xb_session *s, struct evbuffer *in,
                                      struct xb_view *line, size_t *consumed);
 
+/* Reads the client's SASL response line (after a "+ " or "334 " continuation) and hands
+ * it to handle; an over-long one goes to too_long instead (which answers) and is dropped.
+ * Returns what handle returned, XB_STEP_WAIT for more input, or XB_STEP_AGAIN. */
+enum xb_step xb_sess_sasl_line(struct xb_session *s, struct evbuffer *in,
+                               enum xb_step (*handle)(struct xb_session *s, struct xb_view line),
+                               void (*too_long)(struct xb_session *s));
+
 /* Decodes a SASL PLAIN response (base64; "=" is empty) into the session's credentials.
  * False if it is malformed: the caller answers with its protocol's error. */
 bool xb_sess_take_plain(struct xb_session *s, struct xb_view b64);
