@@ -54,3 +54,17 @@ enum xb_parse_rc xb_line_split(const char *data, size_t len, size_t max,
     line->len = n;
     return XB_PARSE_OK;
 }
+
+bool xb_view_split_space(struct xb_view v, struct xb_view *word, struct xb_view *rest)
+{
+    const char *sp = v.len ? memchr(v.p, ' ', v.len) : NULL;
+    if (!sp) {
+        *word = v;
+        *rest = XB_VIEW_NULL;
+        return false;
+    }
+    size_t n = (size_t)(sp - v.p);
+    *word = (struct xb_view){ v.p, n };
+    *rest = (struct xb_view){ sp + 1, v.len - n - 1 };
+    return true;
+}

@@ -28,6 +28,15 @@ enum xb_parse_rc {
                           rest of the line, if its LF is there); 0 means close the session */
 };
 
+static inline bool xb_is_alpha(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* Splits v at its first space: *word before it, *rest after it. Returns whether there
+ * was a space (a trailing one gives an empty but present rest). */
+bool xb_view_split_space(struct xb_view v, struct xb_view *word, struct xb_view *rest);
+
 /* Case-insensitive ASCII comparison of a view with a NUL-terminated string. */
 bool xb_view_eq_ci(struct xb_view v, const char *s);
 

@@ -12,27 +12,6 @@ static const struct {
     { "STLS", XB_POP3_STLS }, { "NOOP", XB_POP3_NOOP }, { "RSET", XB_POP3_RSET },
 };
 
-static bool pop3_is_alpha(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-/* Splits v at its first space: *word before it, *rest after it. Returns whether there
- * was a space (a trailing one gives an empty but present rest). */
-static bool pop3_split(struct xb_view v, struct xb_view *word, struct xb_view *rest)
-{
-    const char *sp = v.len ? memchr(v.p, ' ', v.len) : NULL;
-    if (!sp) {
-        *word = v;
-        *rest = XB_VIEW_NULL;
-        return false;
-    }
-    size_t n = (size_t)(sp - v.p);
-    *word = (struct xb_view){ v.p, n };
-    *rest = (struct xb_view){ sp + 1, v.len - n - 1 };
-    return true;
-}
-
 enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
                                struct xb_pop3_cmd *cmd, size_t *consumed)
 {
@@ -50,14 +29,14 @@ enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
         return XB_PARSE_BAD;
     }
     struct xb_view rest;
-    pop3_split(line, &cmd->name, &rest);
+    xb_view_split_space(line, &cmd->name, &rest);
     if (line.len == 0) {
         cmd->error = "empty command";
         return XB_PARSE_BAD;
     }
     bool alpha = cmd->name.len >= 3 && cmd->name.len <= 4;
     for (size_t i = 0; alpha && i < cmd->name.len; i++)
-        alpha = pop3_is_alpha(cmd->name.p[i]);
+        alpha = xb_is_alpha(cmd->name.p[i]);
     if (!alpha) {
         cmd->error = "bad command keyword";
         return XB_PARSE_BAD;
@@ -72,10 +51,10 @@ enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
     /* arg is kept verbatim: a PASS argument may hold spaces, leading or trailing. */
     cmd->arg = rest;
     struct xb_view tail, extra;
-    bool more = pop3_split(rest, &cmd->arg1, &tail);
+    bool more = xb_view_split_space(rest, &cmd->arg1, &tail);
     /* AUTH takes a mechanism and at most one initial response, single-spaced. */
     if (cmd->verb == XB_POP3_AUTH && more) {
-        bool extra_space = pop3_split(tail, &cmd->arg2, &extra);
+        bool extra_space = xb_view_split_space(tail, &cmd->arg2, &extra);
         if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
             cmd->error = "syntax error in AUTH";
             return XB_PARSE_BAD;
@@ -140,7 +119,7 @@ bool xb_pop3_capa_keep(struct xb_view capa_line)
 {
     static const char *const dropped[] = { "SASL", "STLS", "USER", "IMPLEMENTATION" };
     struct xb_view keyword, rest;
-    pop3_split(capa_line, &keyword, &rest);
+    xb_view_split_space(capa_line, &keyword, &rest);
     for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
         if (xb_view_eq_ci(keyword, dropped[i]))
             return false;

@@ -16,35 +16,14 @@ static const struct {
     { "HELP", XB_SMTP_HELP },
 };
 
-static bool smtp_is_alpha(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-/* Splits v at its first space: *word before it, *rest after it. Returns whether there
- * was a space (a trailing one gives an empty but present rest). */
-static bool smtp_split(struct xb_view v, struct xb_view *word, struct xb_view *rest)
-{
-    const char *sp = v.len ? memchr(v.p, ' ', v.len) : NULL;
-    if (!sp) {
-        *word = v;
-        *rest = XB_VIEW_NULL;
-        return false;
-    }
-    size_t n = (size_t)(sp - v.p);
-    *word = (struct xb_view){ v.p, n };
-    *rest = (struct xb_view){ sp + 1, v.len - n - 1 };
-    return true;
-}
-
 /* Keyword = Ldh-str (RFC 5321): a letter, then letters, digits and hyphens. */
 static bool smtp_is_keyword(struct xb_view k)
 {
-    if (k.len == 0 || k.len > XB_SMTP_KEYWORD_MAX || !smtp_is_alpha(k.p[0]))
+    if (k.len == 0 || k.len > XB_SMTP_KEYWORD_MAX || !xb_is_alpha(k.p[0]))
         return false;
     for (size_t i = 1; i < k.len; i++) {
         char c = k.p[i];
-        if (!smtp_is_alpha(c) && !(c >= '0' && c <= '9') && c != '-')
+        if (!xb_is_alpha(c) && !(c >= '0' && c <= '9') && c != '-')
             return false;
     }
     return true;
@@ -67,7 +46,7 @@ enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
         return XB_PARSE_BAD;
     }
     struct xb_view rest, tail, extra;
-    smtp_split(line, &cmd->name, &rest);
+    xb_view_split_space(line, &cmd->name, &rest);
     if (line.len == 0) {
         cmd->error = "empty command";
         return XB_PARSE_BAD;
@@ -83,10 +62,10 @@ enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
         }
     }
     cmd->arg = rest;
-    bool more = smtp_split(rest, &cmd->arg1, &tail);
+    bool more = xb_view_split_space(rest, &cmd->arg1, &tail);
     /* AUTH takes a mechanism and at most one initial response, single-spaced. */
     if (cmd->verb == XB_SMTP_AUTH && more) {
-        bool extra_space = smtp_split(tail, &cmd->arg2, &extra);
+        bool extra_space = xb_view_split_space(tail, &cmd->arg2, &extra);
         if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
             cmd->error = "syntax error in AUTH";
             return XB_PARSE_BAD;
@@ -118,7 +97,7 @@ bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply)
 bool xb_smtp_ehlo_keep(struct xb_view ehlo_line)
 {
     struct xb_view keyword, rest;
-    smtp_split(ehlo_line, &keyword, &rest);
+    xb_view_split_space(ehlo_line, &keyword, &rest);
     if (xb_view_eq_ci(keyword, "AUTH") || xb_view_eq_ci(keyword, "STARTTLS"))
         return false;
     /* Old Outlook-era servers also announce "AUTH=LOGIN PLAIN". */
