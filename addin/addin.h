@@ -5,6 +5,9 @@
 #include <windows.h>
 #include <unknwn.h>
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /* DEFINE_GUID with the value given as one macro (XB_ADDIN_CLSID_INIT). */
 #define XB_DEFINE_GUID(name, ...) DEFINE_GUID(name, __VA_ARGS__)
 
@@ -26,5 +29,42 @@ HRESULT xb_addin_create(REFIID riid, void **ppv);
  * selects HKCU instead of HKLM; the registry view follows the DLL's bitness. */
 HRESULT xb_addin_register(BOOL for_user);
 HRESULT xb_addin_unregister(BOOL for_user);
+
+/* log.c: the add-in's log file (never a secret). Init once, at process attach. */
+void xb_addin_log_init(void);
+void xb_addin_log_cleanup(void);
+void xb_addin_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* policy.c: the Group Policy values the add-in acts on. */
+enum xb_autofix {
+    XB_AUTOFIX_OFF = 0,        /* never bridge; failures are only reported */
+    XB_AUTOFIX_ASK = 1,        /* report; bridge once the person signed in from the tray */
+    XB_AUTOFIX_AUTOMATIC = 2,  /* start the sign-in as soon as a Gmail login fails */
+};
+struct xb_addin_policy {
+    enum xb_autofix auto_fix;
+    bool microsoft;
+    char allowed_domains[2048 * 3];
+};
+void xb_addin_policy_read(struct xb_addin_policy *pol);
+const char *xb_autofix_name(enum xb_autofix a);
+
+/* outlook.c: Outlook's object model, on Outlook's UI thread only. */
+struct xb_outlook;
+typedef void xb_outlook_error_fn(void *ctx, uint32_t code, const char *text);
+/* Reads Application.Version and Session.CurrentProfileName (UTF-8, "" when unknown). */
+void xb_outlook_identify(IDispatch *app, char *version, size_t vn, wchar_t *profile,
+                         size_t pn);
+/* Listens to every SyncObject's OnError; fn gets UTF-8 text. NULL if there are none. */
+struct xb_outlook *xb_outlook_listen(IDispatch *app, xb_outlook_error_fn *fn, void *ctx);
+void xb_outlook_unlisten(struct xb_outlook *ol);
+
+/* worker.c: everything slow, on the add-in's own threads. */
+struct xb_worker;
+struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile);
+/* From the UI thread: queue an OnError (copied) and return at once. */
+void xb_worker_failure(struct xb_worker *w, uint32_t code, const char *text);
+/* Asks the threads to stop, waits at most wait_ms, and lets go of w. */
+void xb_worker_stop(struct xb_worker *w, DWORD wait_ms);
 
 #endif

@@ -1,7 +1,11 @@
 /*
  * The add-in object Outlook creates: IDTExtensibility2 (dual). Outlook calls these on
  * its UI thread and disables add-ins that take long, so each method only records what
- * it was given and returns; the real work runs on the add-in's worker thread.
+ * it was given and returns; the real work runs on the add-in's worker thread
+ * (worker.c). At startup complete (or at connection, when the person loads the add-in
+ * into a running Outlook) it reads the version and profile, starts listening to the
+ * send/receive errors (outlook.c) and starts the worker; at shutdown it stops both
+ * without waiting for a sign-in that may still be open in the browser.
  */
 #define COBJMACROS
 #include "addin.h"
@@ -12,7 +16,44 @@ struct xb_addin {
     LONG refs;
     IDispatch *application; /* Outlook's Application, held from connect to disconnect */
     int connect_mode;
+    struct xb_outlook *events;
+    struct xb_worker *worker;
 };
+
+#define CONNECT_MODE_AFTER_STARTUP 0
+#define STOP_WAIT_MS 100
+
+static void on_error(void *ctx, uint32_t code, const char *text)
+{
+    xb_worker_failure(ctx, code, text);
+}
+
+/* Everything the add-in does in Outlook's thread: a few object model reads. */
+static void begin(struct xb_addin *self)
+{
+    char version[64];
+    wchar_t profile[128];
+    if (self->worker || !self->application)
+        return;
+    xb_outlook_identify(self->application, version, sizeof(version), profile,
+                        ARRAYSIZE(profile));
+    self->worker = xb_worker_start(version, profile);
+    if (!self->worker) {
+        xb_addin_log("cannot start the add-in's worker thread: the add-in does nothing");
+        return;
+    }
+    self->events = xb_outlook_listen(self->application, on_error, self->worker);
+    if (!self->events)
+        xb_addin_log("Outlook offers no send/receive events: failures are not noticed");
+}
+
+static void end(struct xb_addin *self)
+{
+    xb_outlook_unlisten(self->events);
+    self->events = NULL;
+    xb_worker_stop(self->worker, STOP_WAIT_MS);
+    self->worker = NULL;
+}
 
 static struct xb_addin *impl_from_IDTExtensibility2(IDTExtensibility2 *iface)
 {
@@ -44,6 +85,7 @@ static ULONG STDMETHODCALLTYPE addin_Release(IDTExtensibility2 *iface)
     struct xb_addin *self = impl_from_IDTExtensibility2(iface);
     LONG refs = InterlockedDecrement(&self->refs);
     if (refs == 0) {
+        end(self);
         if (self->application)
             IDispatch_Release(self->application);
         HeapFree(GetProcessHeap(), 0, self);
@@ -64,6 +106,9 @@ static HRESULT STDMETHODCALLTYPE addin_OnConnection(IDTExtensibility2 *iface, ID
     IDispatch_AddRef(app);
     self->application = app;
     self->connect_mode = mode;
+    /* Loaded into a running Outlook: no OnStartupComplete will come. */
+    if (mode == CONNECT_MODE_AFTER_STARTUP)
+        begin(self);
     return S_OK;
 }
 
@@ -71,6 +116,7 @@ static HRESULT STDMETHODCALLTYPE addin_OnDisconnection(IDTExtensibility2 *iface,
                                                        SAFEARRAY **custom)
 {
     struct xb_addin *self = impl_from_IDTExtensibility2(iface);
+    end(self);
     if (self->application) {
         IDispatch_Release(self->application);
         self->application = NULL;
@@ -87,12 +133,14 @@ static HRESULT STDMETHODCALLTYPE addin_OnAddInsUpdate(IDTExtensibility2 *iface,
 static HRESULT STDMETHODCALLTYPE addin_OnStartupComplete(IDTExtensibility2 *iface,
                                                          SAFEARRAY **custom)
 {
+    begin(impl_from_IDTExtensibility2(iface));
     return S_OK;
 }
 
 static HRESULT STDMETHODCALLTYPE addin_OnBeginShutdown(IDTExtensibility2 *iface,
                                                        SAFEARRAY **custom)
 {
+    end(impl_from_IDTExtensibility2(iface));
     return S_OK;
 }
 

@@ -29,6 +29,10 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
     if (reason == DLL_PROCESS_ATTACH) {
         xb_addin_module = inst;
         DisableThreadLibraryCalls(inst);
+        xb_addin_log_init();
+    } else if (reason == DLL_PROCESS_DETACH && !reserved) {
+        /* Unloaded by FreeLibrary: no thread of ours runs (each holds the DLL). */
+        xb_addin_log_cleanup();
     }
     return TRUE;
 }

@@ -33,6 +33,8 @@ static const struct xb_cli_cmd commands[] = {
     { "serve", xb_cmd_serve, "run the local IMAP/POP3/SMTP proxy in the foreground" },
     { "login", xb_cmd_login, "EMAIL [--provider NAME]: sign in with the browser" },
     { "logout", xb_cmd_logout, "EMAIL: revoke the sign-in and delete its tokens" },
+    { "restore", xb_cmd_restore, "EMAIL | --all: put Outlook's accounts back as they were\n"
+      "               before the add-in bridged them" },
     { "status", xb_cmd_status, "show each account's state in words" },
     { "account", xb_cmd_account, "add EMAIL [--provider NAME] | remove EMAIL | list" },
     { "secret", xb_cmd_secret, "reset EMAIL: make a new local password for an account" },

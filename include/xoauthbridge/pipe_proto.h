@@ -67,6 +67,8 @@
 #define XB_PIPE_OP_RESTORE           0x0006u  /* str email -> str revoke_note */
 #define XB_PIPE_OP_FORGET            0x0007u  /* str email -> str revoke_note */
 #define XB_PIPE_OP_SUBSCRIBE         0x0008u  /* -> (nothing); then events */
+#define XB_PIPE_OP_ACCOUNT_BRIDGED   0x0009u  /* str email, u32 protocol -> (nothing): the
+                                                 add-in pointed an Outlook account at us */
 #define XB_PIPE_OP_STATE_CHANGED     0x8001u  /* event: str email, u32 state, str last_error */
 #define XB_PIPE_OP_FAILURE_REPORTED  0x8002u  /* event: str email, u32 protocol, u32 code,
                                                  str text */

@@ -323,6 +323,7 @@ static void dispatch(struct xb_ctl_conn *c, const struct xb_pipe_hdr *h,
     case XB_PIPE_OP_RESTORE: xb_ctl_op_restore(c, &r, false); break;
     case XB_PIPE_OP_FORGET: xb_ctl_op_restore(c, &r, true); break;
     case XB_PIPE_OP_SUBSCRIBE: op_subscribe(c, &r); break;
+    case XB_PIPE_OP_ACCOUNT_BRIDGED: xb_ctl_op_bridged(c, &r); break;
     default:
         /* xb_pipe_req_parse knows every op listed here and refuses the rest. */
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_UNKNOWN_OP,

@@ -84,6 +84,7 @@ uint32_t xb_ctl_wire_state(int state);
 void xb_ctl_op_enrol(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool forget);
 /* A connection leaves: its waiters stop waiting (the work goes on). */
 void xb_ctl_ops_forget_conn(struct xb_ctl *ctl, struct xb_ctl_conn *c);

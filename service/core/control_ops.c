@@ -20,6 +20,8 @@
 #include "store.h"
 #include "store_doc.h"
 
+#include "../platform/platform.h"
+
 /* Sign-ins at once (each opens a browser page and a loopback listener). */
 #define CTL_MAX_SIGNINS 4
 
@@ -356,6 +358,25 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     xb_ctl_send(c, &w, false);
 }
 
+/* --- ACCOUNT_BRIDGED ------------------------------------------------------------------------ */
+
+void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    static const char *const names[] = { "mail", "IMAP", "POP3", "SMTP" };
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char email[XB_PIPE_EMAIL_MAX + 1];
+    struct xb_pipe_wr w;
+
+    xb_pipe_str_copy(r->email, email, sizeof(email));
+    xb_log_info("control client %lu: Outlook's %s account %s now goes through the companion%s",
+                c->id, names[r->protocol], email,
+                xb_store_find(ctl->store, email) ? "" : " (no such account here)");
+    xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_BRIDGED, email, NULL);
+    xb_ctl_begin(ctl, &w, h->version, XB_PIPE_KIND_REPLY, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &w, false);
+}
+
 /* --- RESTORE / FORGET ----------------------------------------------------------------------- */
 
 static void revoke_answer(struct xb_ctl *ctl, const struct xb_ctl_waiter *w, const char *note)
@@ -410,6 +431,19 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
     }
     char email[XB_PIPE_EMAIL_MAX + 1];
     snprintf(email, sizeof(email), "%s", a->email);
+    /* Outlook first: its accounts would not work without the tokens anyway. */
+    unsigned restored = 0, failed = 0;
+    xb_plat_outlook_restore(email, &restored, &failed);
+    if (restored)
+        xb_log_info("control client %lu: put back the settings of %u Outlook account(s) of %s",
+                    c->id, restored, email);
+    if (failed) {
+        xb_log_error("cannot put back %u Outlook account(s) of %s; the saved settings are kept",
+                     failed, email);
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
+                           "cannot put back %u Outlook account(s); try again", failed);
+        goto out;
+    }
     if (forget) {
         xb_store_remove(ctl->store, email);
         a = NULL;

@@ -31,6 +31,7 @@ enum xb_msg_id {
     XB_MSG_NOTE_TESTING_EXPIRY,    /* %s */
     XB_MSG_NOTE_OUTLOOK_FAILURE,   /* %s */
     XB_MSG_NOTE_SIGNIN_DONE,       /* %s */
+    XB_MSG_NOTE_OUTLOOK_BRIDGED,   /* %s */
     XB_MSG_NOTE_SIGNIN_FAILED,     /* %s: the account, %s: why (English detail) */
     XB_MSG_NOTE_PROBLEM,           /* %s: what is wrong (English detail) */
     XB_MSG_NOTE_ALREADY_RUNNING,
@@ -38,6 +39,7 @@ enum xb_msg_id {
     XB_MSG_TITLE_TESTING_EXPIRY,
     XB_MSG_TITLE_OUTLOOK_FAILURE,
     XB_MSG_TITLE_SIGNIN_DONE,
+    XB_MSG_TITLE_OUTLOOK_BRIDGED,
     XB_MSG_TITLE_SIGNIN_FAILED,
     XB_MSG_TITLE_PROBLEM,
     /* Tray icon tooltips (at most 127 characters). */

@@ -32,6 +32,8 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_NOTE_OUTLOOK_FAILURE] = "Outlook could not sign in to %s. Click here to sign in with "
                                     "Google and fix it.",
     [XB_MSG_NOTE_SIGNIN_DONE] = "%s is signed in. Mail works again.",
+    [XB_MSG_NOTE_OUTLOOK_BRIDGED] = "Outlook's account %s now signs in through XOAuth Bridge. "
+                                    "Close and reopen Outlook to finish.",
     [XB_MSG_NOTE_SIGNIN_FAILED] = "Signing in %s did not work: %s. Click here to try again.",
     [XB_MSG_NOTE_PROBLEM] = "XOAuth Bridge cannot work: %s. The log has the details.",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
@@ -40,6 +42,7 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_TESTING_EXPIRY] = "Signed out after 7 days",
     [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook cannot sign in",
     [XB_MSG_TITLE_SIGNIN_DONE] = "Signed in",
+    [XB_MSG_TITLE_OUTLOOK_BRIDGED] = "Restart Outlook",
     [XB_MSG_TITLE_SIGNIN_FAILED] = "Sign-in did not work",
     [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge has a problem",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: mail is working",

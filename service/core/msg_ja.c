@@ -34,6 +34,9 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_NOTE_OUTLOOK_FAILURE] = "Outlook が %s にサインインできませんでした。"
                                     "ここをクリックして Google でサインインすると解決します。",
     [XB_MSG_NOTE_SIGNIN_DONE] = "%s にサインインしました。メールを再び使えます。",
+    [XB_MSG_NOTE_OUTLOOK_BRIDGED] = "Outlook のアカウント %s は XOAuth Bridge "
+                                    "経由でサインインするようになりました。"
+                                    "Outlook をいったん閉じて、もう一度開いてください。",
     [XB_MSG_NOTE_SIGNIN_FAILED] = "%s のサインインができませんでした（%s）。"
                                   "ここをクリックしてもう一度お試しください。",
     [XB_MSG_NOTE_PROBLEM] = "XOAuth Bridge が動作できません（%s）。詳しくはログをご覧ください。",
@@ -43,6 +46,7 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_TESTING_EXPIRY] = "7 日でサインアウトされました",
     [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook がサインインできません",
     [XB_MSG_TITLE_SIGNIN_DONE] = "サインインしました",
+    [XB_MSG_TITLE_OUTLOOK_BRIDGED] = "Outlook を再起動してください",
     [XB_MSG_TITLE_SIGNIN_FAILED] = "サインインできませんでした",
     [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge に問題があります",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",

@@ -254,6 +254,12 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
         if (!rd.err && (!email_ok(out->email) || out->protocol > XB_PIPE_PROTO_SMTP))
             rd.err = true;
         break;
+    case XB_PIPE_OP_ACCOUNT_BRIDGED:
+        out->email = xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
+        out->protocol = xb_pipe_rd_u32(&rd);
+        if (!rd.err && (!email_ok(out->email) || out->protocol > XB_PIPE_PROTO_SMTP))
+            rd.err = true;
+        break;
     default:
         *why = "unknown operation";
         return XB_PIPE_ST_UNKNOWN_OP;
@@ -289,6 +295,10 @@ bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size
         xb_pipe_wr_u32(&w, r->protocol);
         xb_pipe_wr_u32(&w, r->code);
         xb_pipe_wr_str(&w, r->text.p, r->text.len);
+        break;
+    case XB_PIPE_OP_ACCOUNT_BRIDGED:
+        xb_pipe_wr_str(&w, r->email.p, r->email.len);
+        xb_pipe_wr_u32(&w, r->protocol);
         break;
     default:
         break;

@@ -68,9 +68,10 @@ struct xb_pipe_req {
     struct xb_pipe_hdr hdr;
     uint32_t min_version, max_version;   /* HELLO */
     struct xb_pipe_str client;           /* HELLO */
-    struct xb_pipe_str email;            /* ENROL GET_ENDPOINT REPORT_FAILURE RESTORE FORGET */
+    struct xb_pipe_str email;            /* ENROL GET_ENDPOINT REPORT_FAILURE RESTORE FORGET
+                                            ACCOUNT_BRIDGED */
     struct xb_pipe_str provider;         /* ENROL ("" = the account's, else google) */
-    uint32_t protocol, code;             /* REPORT_FAILURE */
+    uint32_t protocol, code;             /* REPORT_FAILURE (protocol: also ACCOUNT_BRIDGED) */
     struct xb_pipe_str text;             /* REPORT_FAILURE */
 };
 

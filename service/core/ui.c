@@ -28,6 +28,7 @@ static const char *const kind_names[XB_UI_KIND__COUNT] = {
     [XB_UI_TESTING_EXPIRY] = "testing-expiry",
     [XB_UI_OUTLOOK_FAILURE] = "outlook-failure",
     [XB_UI_SIGNIN_DONE] = "signin-done",
+    [XB_UI_OUTLOOK_BRIDGED] = "outlook-bridged",
     [XB_UI_SIGNIN_FAILED] = "signin-failed",
     [XB_UI_PROBLEM] = "problem",
 };
@@ -131,6 +132,9 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         break;
     case XB_UI_SIGNIN_DONE:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_SIGNIN_DONE, a);
+        break;
+    case XB_UI_OUTLOOK_BRIDGED:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_OUTLOOK_BRIDGED, a);
         break;
     case XB_UI_SIGNIN_FAILED:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_SIGNIN_FAILED, a, d);

@@ -30,6 +30,7 @@ enum xb_ui_kind {
     XB_UI_TESTING_EXPIRY,  /* the same, caused by Google's 7-day limit for "Testing" clients */
     XB_UI_OUTLOOK_FAILURE, /* Outlook reported a failed sign-in (the add-in, over the pipe) */
     XB_UI_SIGNIN_DONE,     /* the person's sign-in worked (not rate limited) */
+    XB_UI_OUTLOOK_BRIDGED, /* the add-in pointed an account at us: restart Outlook */
     XB_UI_SIGNIN_FAILED,   /* the person's sign-in did not work (not rate limited) */
     XB_UI_PROBLEM,         /* the companion itself cannot work (e.g. a port is taken) */
     XB_UI_KIND__COUNT

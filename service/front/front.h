@@ -121,5 +121,6 @@ int xb_cmd_token(int argc, char **argv);
 int xb_cmd_status(int argc, char **argv);
 int xb_cmd_login(int argc, char **argv);
 int xb_cmd_logout(int argc, char **argv);
+int xb_cmd_restore(int argc, char **argv);
 
 #endif

@@ -121,4 +121,9 @@ struct xb_policy_raw {
 enum xb_err xb_plat_policy_read(enum xb_policy_hive hive, const char *name,
                                 struct xb_policy_raw *out);
 
+/* outlook.c: puts back the saved settings of the Outlook accounts the add-in bridged for
+ * email (NULL: for every account), byte for byte (win32/olprofile.h). *restored and
+ * *failed count Outlook accounts. POSIX has no Outlook: XB_OK and nothing done. */
+enum xb_err xb_plat_outlook_restore(const char *email, unsigned *restored, unsigned *failed);
+
 #endif

@@ -7,6 +7,8 @@ real browser for the sign-in. Prints each step in words and a summary; cleans up
 """
 import argparse
 import email.header
+import email.message
+import email.policy
 import poplib
 import shutil
 import smtplib
@@ -28,6 +30,56 @@ EMAIL = "user@example.com"
 
 def step(n, text):
     print("\n[%d] %s" % (n, text), flush=True)
+
+
+def demo_fetchmail(b, home):
+    """fetchmail with a .fetchmailrc as a user writes it; `keep` leaves the mail on the
+    server. Returns how many messages its MDA received, or a reason."""
+    if not shutil.which("fetchmail"):
+        print("    fetchmail is not installed (scripts/install-packages.sh installs it)")
+        return "not installed"
+    home.mkdir(mode=0o700)
+    out = home / "delivered"
+    out.mkdir()
+    mda = home / "deliver.sh"
+    mda.write_text('#!/bin/sh\nf=$(mktemp "%s/msg.XXXXXX") && exec cat > "$f"\n' % out)
+    mda.chmod(0o700)
+    rc = home / ".fetchmailrc"
+    rc.write_text("set no syslog\nset no bouncemail\n"
+                  "poll 127.0.0.1 with protocol POP3 service %d timeout 30:\n"
+                  '  user "%s" there with password "%s"\n'
+                  "  options keep fetchall sslproto ''\n"
+                  '  mda "%s"\n' % (b.pop3_port, EMAIL, b.secret, mda))
+    rc.chmod(0o600)
+    p = subprocess.run(["fetchmail", "--fetchmailrc", str(rc)], capture_output=True, timeout=60,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(home), "FETCHMAILHOME": str(home),
+                            "LC_ALL": "C"})
+    n = len(list(out.iterdir()))
+    print("    fetchmail exited with %d; its MDA received %d messages" % (p.returncode, n))
+    return n if p.returncode == 0 and n else "failed (exit %d)" % p.returncode
+
+
+def demo_scanner(rig, b, path):
+    """curl as a scan-to-mail device: AUTH LOGIN in the clear on loopback, a PDF attached."""
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 1024 + b"\n%%EOF\n"
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = EMAIL, "office@example.org", "Scanned document"
+    m.set_content("Scanned on MFP-3F-EAST.\n")
+    m.add_attachment(pdf, maintype="application", subtype="pdf", filename="scan.pdf")
+    data = m.as_bytes(policy=email.policy.SMTP)
+    path.write_bytes(data)
+    before = len(rig.sink_messages())
+    p = subprocess.run(["curl", "-sS", "--max-time", "30", "smtp://127.0.0.1:%d" % b.smtp_port,
+                        "--mail-from", EMAIL, "--mail-rcpt", "office@example.org",
+                        "--upload-file", str(path), "--user", "%s:%s" % (EMAIL, b.secret),
+                        "--login-options", "AUTH=LOGIN"], capture_output=True, timeout=60)
+    deadline = time.monotonic() + 10
+    while p.returncode == 0 and len(rig.sink_messages()) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    arrived = len(rig.sink_messages()) > before and rig.sink_messages()[-1][1].endswith(data)
+    print("    curl exited with %d; the %d KB scan arrived byte for byte: %s"
+          % (p.returncode, len(data) // 1024, "yes" if arrived else "NO"))
+    return "yes" if arrived else "no"
 
 
 def main():
@@ -104,7 +156,12 @@ def main():
             print("    arrived at the mail server's relay, byte for byte: %s" % ("yes" if arrived else "NO"))
             summary["message sent (SMTP)"] = "yes" if arrived else "no"
 
-            step(6, "What `xoauthbridge status` says")
+            step(6, "Other legacy clients: fetchmail reads the mailbox over POP3, and a "
+                    "scanner-style sender (curl, AUTH LOGIN, no TLS) mails a scan.pdf")
+            summary["fetchmail (POP3)"] = demo_fetchmail(b, tmp / "fetchmail")
+            summary["scanner (SMTP LOGIN)"] = demo_scanner(rig, b, tmp / "scan.eml")
+
+            step(7, "What `xoauthbridge status` says")
             print("    " + b.status().strip())
             b.stop()
     finally:
@@ -114,7 +171,9 @@ def main():
     print("\n== Summary")
     for k, v in summary.items():
         print("   %-22s %s" % (k, v))
-    if summary.get("message sent (SMTP)") != "yes" or not summary.get("messages read (POP3)"):
+    if (summary.get("message sent (SMTP)") != "yes" or not summary.get("messages read (POP3)")
+            or not isinstance(summary.get("fetchmail (POP3)"), int)
+            or summary.get("scanner (SMTP LOGIN)") != "yes"):
         raise SystemExit(1)
 
 

@@ -117,6 +117,10 @@ static const struct frame_case frame_cases[] = {
     { "forget", "5842 0101 0700 0000 08000000 09000000 05000000 6140622e63", XB_PIPE_HDR_OK,
       XB_PIPE_ST_OK },
     { "subscribe", "5842 0101 0800 0000 09000000 00000000", XB_PIPE_HDR_OK, XB_PIPE_ST_OK },
+    { "bridged", "5842 0101 0900 0000 0a000000 0d000000 05000000 6140622e63 02000000",
+      XB_PIPE_HDR_OK, XB_PIPE_ST_OK },
+    { "bridged, protocol 9", "5842 0101 0900 0000 0a000000 0d000000 05000000 6140622e63"
+                             " 09000000", XB_PIPE_HDR_OK, XB_PIPE_ST_BAD_REQUEST },
     { "subscribe with payload", "5842 0101 0800 0000 09000000 04000000 00000000",
       XB_PIPE_HDR_OK, XB_PIPE_ST_BAD_REQUEST },
     { "wrong magic", "5843 0101 0200 0000 02000000 00000000", XB_PIPE_HDR_BAD_MAGIC, 0 },
@@ -299,6 +303,8 @@ static void every_op_round_trips(void)
         { .hdr.op = XB_PIPE_OP_RESTORE, .email = S("a@b") },
         { .hdr.op = XB_PIPE_OP_FORGET, .email = S("a@b") },
         { .hdr.op = XB_PIPE_OP_SUBSCRIBE },
+        { .hdr.op = XB_PIPE_OP_ACCOUNT_BRIDGED, .email = S("taro@example.jp"),
+          .protocol = XB_PIPE_PROTO_IMAP },
     };
     unsigned char buf[1024];
     for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {

@@ -5,17 +5,33 @@
  *
  *   test_addin_host.exe PATH\TO\xoauthbridge-addin64.dll
  *   test_addin_host.exe --installed PATH\TO\xoauthbridge-addin64.dll
+ *   test_addin_host.exe --outlook VERSION PROFILE WAIT TIMEOUT_S DLL [CODE TEXT]...
  *
  * --installed: the MSI registered it (tests/installer/msi_wine.py): check that HKLM's
  * 64-bit view points at that DLL, create it by CLSID only (COM loads it from the
  * registry), and leave the registration alone.
+ *
+ * --outlook: Outlook itself, as far as the add-in can tell (fake_outlook.c): registers
+ * the DLL, creates it by CLSID, connects it with an Application whose Version and
+ * profile are given, times OnConnection and OnStartupComplete, raises each OnError
+ * (CODE TEXT) through the advised SyncObjectEvents sink, then waits (pumping messages,
+ * as Outlook's UI thread does) until WAIT holds or TIMEOUT_S pass:
+ *   bridged:N   N saved copies under HKCU\Software\XOAuthBridge\Outlook say "bridged"
+ *   log:TEXT    the add-in's log (%LOCALAPPDATA%\XOAuthBridge\logs\addin.log) has TEXT
+ *   none        no wait
+ * then shuts the add-in down as Outlook does (timed too), checks that every object
+ * reference and event connection was given back, and unregisters.
  */
 #define COBJMACROS
 #include <initguid.h>
 #include <stdio.h>
 #include <windows.h>
 
+#include <stdlib.h>
+#include <wchar.h>
+
 #include "../../addin/idtext.h"
+#include "fake_outlook.h"
 #include "xoauthbridge/names.h"
 
 #define XB_DEFINE_GUID(name, ...) DEFINE_GUID(name, __VA_ARGS__)
@@ -174,9 +190,161 @@ static void create_and_drive(const WCHAR *dll)
     CoUninitialize();
 }
 
+/* --- --outlook ------------------------------------------------------------------------ */
+
+static double ms_since(LARGE_INTEGER start)
+{
+    LARGE_INTEGER now, freq;
+    QueryPerformanceCounter(&now);
+    QueryPerformanceFrequency(&freq);
+    return (double)(now.QuadPart - start.QuadPart) * 1000.0 / (double)freq.QuadPart;
+}
+
+/* Saved copies in state "bridged" (2), in every layout and profile. */
+static int count_bridged_in(HKEY key, int depth)
+{
+    int n = 0;
+    DWORD state = 0, size = sizeof(state), type = 0;
+    if (depth == 3)
+        return RegQueryValueExW(key, L"State", NULL, &type, (BYTE *)&state, &size) ==
+                   ERROR_SUCCESS && type == REG_DWORD && state == 2;
+    WCHAR name[256];
+    for (DWORD i = 0;; i++) {
+        DWORD len = ARRAYSIZE(name);
+        if (RegEnumKeyExW(key, i, name, &len, NULL, NULL, NULL, NULL) != ERROR_SUCCESS)
+            break;
+        HKEY sub;
+        if (RegOpenKeyExW(key, name, 0, KEY_READ, &sub) == ERROR_SUCCESS) {
+            n += count_bridged_in(sub, depth + 1);
+            RegCloseKey(sub);
+        }
+    }
+    return n;
+}
+
+static int count_bridged(void)
+{
+    HKEY k;
+    int n = 0;
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, L"Software\\XOAuthBridge\\Outlook", 0, KEY_READ, &k) ==
+        ERROR_SUCCESS) {
+        n = count_bridged_in(k, 0);
+        RegCloseKey(k);
+    }
+    return n;
+}
+
+static BOOL log_has(const char *text)
+{
+    static char buf[1 << 20];
+    WCHAR path[MAX_PATH], dir[MAX_PATH];
+    if (!GetEnvironmentVariableW(L"LOCALAPPDATA", dir, MAX_PATH))
+        return FALSE;
+    _snwprintf(path, MAX_PATH, L"%ls\\XOAuthBridge\\logs\\addin.log", dir);
+    path[MAX_PATH - 1] = 0;
+    HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE |
+                           FILE_SHARE_DELETE, NULL, OPEN_EXISTING, 0, NULL);
+    DWORD n = 0;
+    if (h == INVALID_HANDLE_VALUE)
+        return FALSE;
+    BOOL ok = ReadFile(h, buf, sizeof(buf) - 1, &n, NULL);
+    CloseHandle(h);
+    buf[ok ? n : 0] = 0;
+    return strstr(buf, text) != NULL;
+}
+
+static BOOL waited_enough(const WCHAR *wait)
+{
+    char text[512];
+    if (wcsncmp(wait, L"bridged:", 8) == 0)
+        return count_bridged() >= _wtoi(wait + 8);
+    if (wcsncmp(wait, L"log:", 4) == 0) {
+        WideCharToMultiByte(CP_UTF8, 0, wait + 4, -1, text, sizeof(text), NULL, NULL);
+        return log_has(text);
+    }
+    return TRUE;
+}
+
+static int outlook_mode(int argc, WCHAR **argv)
+{
+    /* --outlook VERSION PROFILE WAIT TIMEOUT_S DLL [CODE TEXT]... */
+    const WCHAR *version = argv[2], *profile = argv[3], *wait = argv[4];
+    int timeout_s = _wtoi(argv[5]);
+    WCHAR dll[MAX_PATH];
+    if (!GetFullPathNameW(argv[6], MAX_PATH, dll, NULL))
+        return 2;
+    HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+    CHECK(mod != NULL);
+    if (!mod)
+        return 1;
+    HRESULT(STDAPICALLTYPE * reg)(void) = (void *)GetProcAddress(mod, "DllRegisterServer");
+    HRESULT(STDAPICALLTYPE * unreg)(void) = (void *)GetProcAddress(mod, "DllUnregisterServer");
+    CHECK(reg && unreg && reg() == S_OK);
+
+    CHECK(SUCCEEDED(CoInitializeEx(NULL, COINIT_APARTMENTTHREADED)));
+    IDTExtensibility2 *ext = NULL;
+    CHECK(SUCCEEDED(CoCreateInstance(&CLSID_XbAddin, NULL, CLSCTX_INPROC_SERVER,
+                                     &IID_IDTExtensibility2, (void **)&ext)) && ext);
+    if (!ext)
+        return 1;
+    static struct fake_outlook ol;
+    fake_outlook_init(&ol, version, profile);
+    SAFEARRAY *custom = NULL;
+    LARGE_INTEGER t;
+
+    QueryPerformanceCounter(&t);
+    CHECK(ext->lpVtbl->OnConnection(ext, fake_outlook_app(&ol), ext_cm_Startup, NULL,
+                                    &custom) == S_OK);
+    double connect_ms = ms_since(t);
+    CHECK(ext->lpVtbl->OnAddInsUpdate(ext, &custom) == S_OK);
+    QueryPerformanceCounter(&t);
+    CHECK(ext->lpVtbl->OnStartupComplete(ext, &custom) == S_OK);
+    double startup_ms = ms_since(t);
+    printf("# OnConnection took %.2f ms, OnStartupComplete %.2f ms (target: under 20 ms "
+           "each)\n", connect_ms, startup_ms);
+    printf("# the add-in made %d object model calls and listens to %d of %d SyncObjects\n",
+           ol.calls, fake_outlook_advised(&ol), FO_SYNCS);
+    CHECK(fake_outlook_advised(&ol) == FO_SYNCS);
+
+    for (int i = 7; i + 1 < argc; i += 2) {
+        LONG code = (LONG)wcstoul(argv[i], NULL, 0);
+        CHECK(fake_outlook_raise_error(&ol, code, argv[i + 1]) == 1);
+    }
+
+    DWORD start = GetTickCount();
+    BOOL ok = waited_enough(wait);
+    while (!ok && GetTickCount() - start < (DWORD)timeout_s * 1000u) {
+        MSG msg;
+        while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE)) {
+            TranslateMessage(&msg);
+            DispatchMessageW(&msg);
+        }
+        MsgWaitForMultipleObjects(0, NULL, FALSE, 100, QS_ALLINPUT);
+        ok = waited_enough(wait);
+    }
+    printf("# waited %.1f s for %ls: %s\n", (GetTickCount() - start) / 1000.0, wait,
+           ok ? "yes" : "NO");
+    CHECK(ok);
+
+    QueryPerformanceCounter(&t);
+    CHECK(ext->lpVtbl->OnBeginShutdown(ext, &custom) == S_OK);
+    CHECK(ext->lpVtbl->OnDisconnection(ext, ext_dm_HostShutdown, &custom) == S_OK);
+    printf("# OnBeginShutdown + OnDisconnection took %.2f ms\n", ms_since(t));
+    CHECK(fake_outlook_advised(&ol) == 0);
+    CHECK(fake_outlook_extra_refs(&ol) == 0);
+    CHECK(ext->lpVtbl->Release(ext) == 0);
+    CoUninitialize();
+    CHECK(unreg() == S_OK);
+    printf("%s - add-in in Outlook %ls (%d failures)\n", failures ? "not ok" : "ok", version,
+           failures);
+    return failures ? 1 : 0;
+}
+
 int wmain(int argc, WCHAR **argv);
 int wmain(int argc, WCHAR **argv)
 {
+    if (argc >= 7 && lstrcmpW(argv[1], L"--outlook") == 0)
+        return outlook_mode(argc, argv);
     BOOL installed = argc == 3 && lstrcmpW(argv[1], L"--installed") == 0;
     if (argc != 2 && !installed) {
         fprintf(stderr, "usage: test_addin_host [--installed] ADDIN.dll\n");

@@ -1,0 +1,46 @@
+/*
+ * What the add-in decides from text alone: which mail hosts belong to a provider we
+ * bridge, and what one of Outlook's send/receive errors (SyncObject OnError: a code
+ * and a description) says. Plain C and the C library, no <windows.h>: the unit tests
+ * run it on Linux with the texts from ../shared/reference/.
+ */
+#ifndef XB_ADDIN_CLASSIFY_H
+#define XB_ADDIN_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "google" for Gmail's hosts (imap/pop/smtp.gmail.com, any *.gmail.com or
+ * *.googlemail.com) and for a host in extra_hosts (comma-separated, exact, any case;
+ * may be NULL); "microsoft" for Microsoft 365 / Outlook.com hosts when microsoft is
+ * true; NULL otherwise. host is compared without case and without a trailing dot. */
+const char *xb_provider_of_host(const char *host, const char *extra_hosts, bool microsoft);
+
+/* Whether email's domain (after the last '@') is in allowed (comma-separated domains,
+ * exact, any case, spaces around commas ignored). NULL or empty allowed: every
+ * domain. An address without '@' is never allowed by a non-empty list. */
+bool xb_domain_allowed(const char *allowed, const char *email);
+
+/* Which way the failing task was going. */
+enum xb_ol_dir {
+    XB_OL_DIR_UNKNOWN,
+    XB_OL_DIR_RECEIVING,
+    XB_OL_DIR_SENDING,
+};
+
+#define XB_OL_TASK_MAX 256
+
+struct xb_ol_error {
+    bool signin;                  /* the server refused the login: OAuth is the fix */
+    enum xb_ol_dir dir;
+    char task[XB_OL_TASK_MAX];    /* the account name in "Task 'NAME - Receiving'", or "" */
+};
+
+/* Reads an OnError. text is UTF-8 (Outlook's description; any language). */
+void xb_ol_error_classify(uint32_t code, const char *text, struct xb_ol_error *out);
+
+/* Case-insensitive (ASCII) search; true if needle occurs in hay. */
+bool xb_ol_contains(const char *hay, const char *needle);
+
+#endif

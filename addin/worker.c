@@ -1,0 +1,789 @@
+/*
+ * The add-in's work, off Outlook's UI thread (docs/addin.md):
+ *
+ *   worker thread      scans the profile, finishes interrupted saves, talks to the
+ *                      companion (HELLO, LIST_ACCOUNTS, REPORT_FAILURE, ENROL,
+ *                      GET_ENDPOINT, ACCOUNT_BRIDGED), bridges accounts; it takes jobs
+ *                      from a small queue that the UI thread fills (OnError) and the
+ *                      subscriber fills (a sign-in finished)
+ *   subscriber thread  one SUBSCRIBE connection; turns STATE_CHANGED "ok" into jobs
+ *
+ * Nothing here calls Outlook's object model. Each thread holds a reference on the DLL
+ * (FreeLibraryAndExitThread at the end) and on the worker, so Outlook may unload the
+ * add-in while a sign-in is still waiting in the browser: stopping cancels the pipe
+ * I/O and never waits for long.
+ */
+#include "addin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "classify.h"
+#include "core/pipe_codec.h"
+#include "platform/ctlclient.h"
+#include "platform/win32/olprofile.h"
+#include "xoauthbridge/names.h"
+#include "xoauthbridge/version.h"
+
+#define MAX_ACCOUNTS   64
+#define MAX_JOBS       32
+#define TEXT_MAX       2048
+#define CONNECT_MS     2000
+#define CALL_MS        15000
+#define ENROL_MS       (30u * 60u * 1000u)  /* the browser sign-in: the companion times out first */
+#define START_WAIT_MS  15000                /* for a companion we started */
+#define RETRY_ENROL_MS (60u * 60u * 1000u)  /* one automatic sign-in per account per hour */
+
+enum job_kind {
+    JOB_FAILURE,      /* Outlook's OnError */
+    JOB_SIGNED_IN,    /* the companion says an account is signed in */
+    JOB_SYNC,         /* (re)connected: compare the profile with the companion */
+};
+
+struct job {
+    enum job_kind kind;
+    uint32_t code;
+    char text[TEXT_MAX];              /* JOB_FAILURE: the description; JOB_SIGNED_IN: email */
+};
+
+struct acct {
+    struct xb_ol_account ol;
+    const char *provider;             /* "google", "microsoft", NULL: not ours */
+    char identity[XB_OL_STR_MAX];     /* the address the companion knows it by */
+    DWORD last_enrol;                 /* GetTickCount() of our last ENROL; 0: none */
+};
+
+struct xb_worker {
+    volatile LONG refs;
+    HANDLE stop;                      /* manual reset: set once, by xb_worker_stop */
+    HANDLE wake;                      /* auto reset: jobs queued */
+    CRITICAL_SECTION lock;            /* jobs[] and the two client handles */
+    struct job jobs[MAX_JOBS];
+    unsigned head, count;
+
+    char version[64];
+    wchar_t profile[XB_OL_PROFILE_MAX];
+    enum xb_ol_layout layout;
+    struct xb_addin_policy pol;
+    struct acct accts[MAX_ACCOUNTS];
+    unsigned nacct;
+
+    struct xb_ctl_client ctl;         /* the worker's connection */
+    struct xb_ctl_client sub;         /* the subscriber's */
+    volatile LONG next_id;
+    bool tried_start;
+    struct job current;               /* the job being handled (too big for the stack) */
+    unsigned char buf[XB_PIPE_FRAME_MAX];
+    unsigned char subbuf[XB_PIPE_FRAME_MAX];
+};
+
+static void worker_release(struct xb_worker *w)
+{
+    if (InterlockedDecrement(&w->refs) != 0)
+        return;
+    xb_ctl_client_close(&w->ctl);
+    xb_ctl_client_close(&w->sub);
+    DeleteCriticalSection(&w->lock);
+    CloseHandle(w->stop);
+    CloseHandle(w->wake);
+    SecureZeroMemory(w->buf, sizeof(w->buf));
+    HeapFree(GetProcessHeap(), 0, w);
+}
+
+static bool stopping(struct xb_worker *w)
+{
+    return WaitForSingleObject(w->stop, 0) == WAIT_OBJECT_0;
+}
+
+/* Waits ms unless asked to stop; false when stopping. */
+static bool pause_ms(struct xb_worker *w, DWORD ms)
+{
+    return WaitForSingleObject(w->stop, ms) == WAIT_TIMEOUT;
+}
+
+static const char *proto_name(uint32_t p)
+{
+    return p == XB_PIPE_PROTO_IMAP ? "IMAP" : p == XB_PIPE_PROTO_POP3 ? "POP3"
+         : p == XB_PIPE_PROTO_SMTP ? "SMTP" : "mail";
+}
+
+/* --- the job queue -------------------------------------------------------------------------- */
+
+static void push(struct xb_worker *w, enum job_kind kind, uint32_t code, const char *text)
+{
+    EnterCriticalSection(&w->lock);
+    if (w->count == MAX_JOBS) {
+        /* Outlook repeats its errors: losing the oldest one loses nothing. */
+        w->head = (w->head + 1) % MAX_JOBS;
+        w->count--;
+    }
+    struct job *j = &w->jobs[(w->head + w->count) % MAX_JOBS];
+    j->kind = kind;
+    j->code = code;
+    snprintf(j->text, sizeof(j->text), "%s", text ? text : "");
+    w->count++;
+    LeaveCriticalSection(&w->lock);
+    SetEvent(w->wake);
+}
+
+static bool pop(struct xb_worker *w, struct job *out)
+{
+    bool got = false;
+    EnterCriticalSection(&w->lock);
+    if (w->count) {
+        *out = w->jobs[w->head];
+        w->head = (w->head + 1) % MAX_JOBS;
+        w->count--;
+        got = true;
+    }
+    LeaveCriticalSection(&w->lock);
+    return got;
+}
+
+void xb_worker_failure(struct xb_worker *w, uint32_t code, const char *text)
+{
+    if (w)
+        push(w, JOB_FAILURE, code, text);
+}
+
+/* --- the profile ------------------------------------------------------------------------------ */
+
+static void add_account(void *ctx, const struct xb_ol_account *ol)
+{
+    struct xb_worker *w = ctx;
+    if (w->nacct == MAX_ACCOUNTS)
+        return;
+    struct acct *a = &w->accts[w->nacct++];
+    memset(a, 0, sizeof(*a));
+    a->ol = *ol;
+    const char *host = ol->saved == XB_OL_SAVED_NONE ? ol->server : NULL;
+    a->provider = xb_provider_of_host(host, NULL, w->pol.microsoft);
+    if (!a->provider && ol->saved != XB_OL_SAVED_NONE) {
+        /* Bridged by us: the server is the companion now; the provider was checked
+         * when it was bridged. */
+        a->provider = "google";
+    }
+    /* Gmail logs in with the Google account's address, which is the user name; the
+     * address people send from ("Email") may be an alias. */
+    snprintf(a->identity, sizeof(a->identity), "%s", strchr(ol->user, '@') ? ol->user : ol->email);
+}
+
+static void scan(struct xb_worker *w)
+{
+    struct acct old[MAX_ACCOUNTS];
+    unsigned nold = w->nacct;
+    memcpy(old, w->accts, sizeof(old[0]) * nold);
+    w->nacct = 0;
+    xb_ol_scan(w->layout, w->profile, add_account, w);
+    for (unsigned i = 0; i < w->nacct; i++) {
+        for (unsigned j = 0; j < nold; j++) {
+            if (wcscmp(w->accts[i].ol.id, old[j].ol.id) == 0)
+                w->accts[i].last_enrol = old[j].last_enrol;
+        }
+    }
+}
+
+static const char *saved_name(enum xb_ol_saved s)
+{
+    return s == XB_OL_SAVED_BRIDGED ? "bridged" : s == XB_OL_SAVED_NONE ? "not bridged"
+                                                                         : "unfinished";
+}
+
+static void log_accounts(struct xb_worker *w)
+{
+    unsigned ours = 0;
+    for (unsigned i = 0; i < w->nacct; i++) {
+        const struct acct *a = &w->accts[i];
+        ours += a->provider != NULL;
+        xb_addin_log("account %ls: %s '%s' <%s> on %s:%lu: %s, %s", a->ol.id,
+                     a->ol.kind == XB_OL_POP3 ? "POP3" : "IMAP", a->ol.name, a->ol.email,
+                     a->ol.server, (unsigned long)a->ol.port,
+                     a->provider ? a->provider : "not a provider we bridge",
+                     saved_name(a->ol.saved));
+    }
+    xb_addin_log("profile '%ls' (Outlook %s layout): %u POP3/IMAP accounts, %u to bridge",
+                 w->profile, xb_ol_layout_name(w->layout), w->nacct, ours);
+}
+
+/* The account an OnError is about: the task's name, else a name or address in the
+ * text, else the only account we bridge. */
+static struct acct *match(struct xb_worker *w, const struct xb_ol_error *e, const char *text)
+{
+    struct acct *found = NULL;
+    unsigned hits = 0, ours = 0;
+    struct acct *only = NULL;
+    if (e->task[0]) {
+        for (unsigned i = 0; i < w->nacct; i++) {
+            struct acct *a = &w->accts[i];
+            if (_stricmp(a->ol.name, e->task) == 0 || _stricmp(a->ol.email, e->task) == 0)
+                return a;
+        }
+    }
+    for (unsigned i = 0; i < w->nacct; i++) {
+        struct acct *a = &w->accts[i];
+        if ((a->ol.name[0] && xb_ol_contains(text, a->ol.name)) ||
+            (a->ol.email[0] && xb_ol_contains(text, a->ol.email))) {
+            found = a;
+            hits++;
+        }
+        if (a->provider) {
+            only = a;
+            ours++;
+        }
+    }
+    if (hits == 1)
+        return found;
+    return !e->task[0] && hits == 0 && ours == 1 ? only : NULL;
+}
+
+/* --- the companion ---------------------------------------------------------------------------- */
+
+/* Starts the companion from the add-in's own folder (the MSI puts both there). */
+static void start_companion(struct xb_worker *w)
+{
+    wchar_t path[MAX_PATH], cmd[MAX_PATH + 64];
+    DWORD n = GetModuleFileNameW(xb_addin_module, path, MAX_PATH);
+    w->tried_start = true;
+    if (n == 0 || n >= MAX_PATH)
+        return;
+    static const wchar_t exe[] = L"" XB_EXE_NAME ".exe";
+    wchar_t *slash = wcsrchr(path, L'\\');
+    if (!slash || (size_t)(slash + 1 - path) + ARRAYSIZE(exe) > MAX_PATH)
+        return;
+    memcpy(slash + 1, exe, sizeof(exe));
+    if (GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES) {
+        xb_addin_log("the companion is not running and %ls is not there: failures are only "
+                     "logged here until it runs", path);
+        return;
+    }
+    _snwprintf(cmd, ARRAYSIZE(cmd), L"\"%ls\" " XB_AUTOSTART_ARGS, path);
+    cmd[ARRAYSIZE(cmd) - 1] = L'\0';
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    if (!CreateProcessW(path, cmd, NULL, NULL, FALSE, DETACHED_PROCESS, NULL, NULL, &si, &pi)) {
+        xb_addin_log("cannot start the companion %ls: error %lu", path,
+                     (unsigned long)GetLastError());
+        return;
+    }
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    xb_addin_log("started the companion %ls", path);
+}
+
+static uint16_t call(struct xb_worker *w, struct xb_ctl_client *c, unsigned char *buf,
+                     struct xb_pipe_req *r, unsigned timeout_ms, struct xb_pipe_rd *rd,
+                     enum xb_err *err_out);
+
+/* Connects c (starting the companion once if it is not running) and says HELLO. */
+static enum xb_err connect_companion(struct xb_worker *w, struct xb_ctl_client *c,
+                                     unsigned char *buf, bool may_start)
+{
+    struct xb_ctl_client tmp = XB_CTL_CLIENT_INIT;
+    if (c->h != -1)
+        return XB_OK;
+    enum xb_err err = xb_ctl_client_connect(&tmp, CONNECT_MS);
+    if (err == XB_ERR_NOTFOUND && may_start && !w->tried_start) {
+        start_companion(w);
+        for (DWORD waited = 0; err == XB_ERR_NOTFOUND && waited < START_WAIT_MS; waited += 250) {
+            if (!pause_ms(w, 250))
+                return XB_ERR_TEMP;
+            err = xb_ctl_client_connect(&tmp, CONNECT_MS);
+        }
+    }
+    if (err != XB_OK)
+        return err;
+    EnterCriticalSection(&w->lock);
+    *c = tmp;
+    LeaveCriticalSection(&w->lock);
+
+    static const char client[] = "xoauthbridge-addin " XB_VERSION;
+    struct xb_pipe_req r = {
+        .hdr = { .version = XB_PIPE_VERSION_MAX, .kind = XB_PIPE_KIND_REQUEST,
+                 .op = XB_PIPE_OP_HELLO },
+        .min_version = XB_PIPE_VERSION_MIN, .max_version = XB_PIPE_VERSION_MAX,
+        .client = { client, sizeof(client) - 1 },
+    };
+    struct xb_pipe_rd rd;
+    uint16_t st = call(w, c, buf, &r, CALL_MS, &rd, &err);
+    if (err == XB_OK && st != XB_PIPE_ST_OK) {
+        xb_addin_log("the companion does not speak this add-in's protocol (status %u): "
+                     "update both", st);
+        err = XB_ERR_UNSUPPORTED;
+    }
+    if (err != XB_OK) {
+        EnterCriticalSection(&w->lock);
+        xb_ctl_client_close(c);
+        LeaveCriticalSection(&w->lock);
+    }
+    return err;
+}
+
+/* One request and its reply. Returns the reply's status; *err is XB_OK when a reply
+ * came. A broken connection is closed (the next call reconnects). */
+static uint16_t call(struct xb_worker *w, struct xb_ctl_client *c, unsigned char *buf,
+                     struct xb_pipe_req *r, unsigned timeout_ms, struct xb_pipe_rd *rd,
+                     enum xb_err *err_out)
+{
+    size_t len = 0;
+    struct xb_pipe_hdr h;
+    enum xb_err err = XB_ERR_INVAL;
+    r->hdr.version = XB_PIPE_VERSION_MAX;
+    r->hdr.kind = XB_PIPE_KIND_REQUEST;
+    r->hdr.id = (uint32_t)InterlockedIncrement(&w->next_id);
+    if (xb_pipe_req_encode(r, buf, XB_PIPE_FRAME_MAX, &len))
+        err = xb_ctl_client_call(c, buf, len, buf, XB_PIPE_FRAME_MAX, &len, &h, timeout_ms);
+    *err_out = err;
+    if (err != XB_OK) {
+        EnterCriticalSection(&w->lock);
+        xb_ctl_client_close(c);
+        LeaveCriticalSection(&w->lock);
+        return XB_PIPE_ST_INTERNAL;
+    }
+    xb_pipe_rd_init(rd, buf + XB_PIPE_HDR_LEN, h.len);
+    return h.status;
+}
+
+static struct xb_pipe_str S(const char *s)
+{
+    return (struct xb_pipe_str){ s, (uint32_t)strlen(s) };
+}
+
+/* The English message of a failed reply, for the log. */
+static void why(struct xb_pipe_rd *rd, char *out, size_t n)
+{
+    if (!xb_pipe_str_copy(xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX), out, n))
+        snprintf(out, n, "(no message)");
+}
+
+/* --- bridging ------------------------------------------------------------------------------------ */
+
+struct rewrite {
+    struct xb_worker *w;
+    const char *identity;
+    const struct xb_ol_endpoint *ep_in;
+    DWORD imap, pop3;
+    unsigned done, failed;
+    bool current_profile_only;
+};
+
+static void rewrite_one(struct rewrite *rw, const struct xb_ol_account *ol)
+{
+    struct xb_ol_endpoint ep = *rw->ep_in;
+    ep.in_port = ol->kind == XB_OL_POP3 ? rw->pop3 : rw->imap;
+    if (ep.in_port == 0) {
+        xb_addin_log("account %ls: the companion does not serve %s: not bridged", ol->id,
+                     ol->kind == XB_OL_POP3 ? "POP3" : "IMAP");
+        rw->failed++;
+        return;
+    }
+    enum xb_err err = xb_ol_bridge(ol, &ep);
+    if (err == XB_OK) {
+        rw->done++;
+        xb_addin_log("account %ls (%s layout, profile '%ls'): bridged to %s:%lu, SMTP %s:%lu, "
+                     "as %s; the originals are saved", ol->id, xb_ol_layout_name(ol->layout),
+                     ol->profile, ep.host, (unsigned long)ep.in_port, ep.host,
+                     (unsigned long)ep.smtp_port, ep.user);
+    } else {
+        rw->failed++;
+        xb_addin_log("account %ls: cannot bridge (%s); it is as it was", ol->id,
+                     xb_err_str(err));
+    }
+}
+
+/* Accounts bridged earlier, in any profile, that carry this identity: a new secret
+ * replaces the old one everywhere, or they would stop working. */
+static void rewrite_other(void *ctx, const struct xb_ol_account *ol)
+{
+    struct rewrite *rw = ctx;
+    const char *id = strchr(ol->user, '@') ? ol->user : ol->email;
+    if (ol->saved != XB_OL_SAVED_BRIDGED || _stricmp(id, rw->identity) != 0)
+        return;
+    if (ol->layout == rw->w->layout && wcscmp(ol->profile, rw->w->profile) == 0)
+        return; /* done already, from the current profile */
+    rewrite_one(rw, ol);
+}
+
+/* Signs in (ENROL) if asked, then gets the endpoint and a new secret and rewrites
+ * every Outlook account of this identity. */
+static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
+{
+    struct xb_pipe_rd rd;
+    enum xb_err err;
+    char msg[XB_PIPE_TEXT_MAX + 1];
+    uint16_t st;
+
+    if (!xb_domain_allowed(w->pol.allowed_domains, target->identity)) {
+        xb_addin_log("%s is not in an allowed domain (policy AllowedDomains): not bridged",
+                     target->identity);
+        return;
+    }
+    if (connect_companion(w, &w->ctl, w->buf, true) != XB_OK) {
+        xb_addin_log("cannot bridge %s: the companion is not reachable", target->identity);
+        return;
+    }
+    if (enrol) {
+        target->last_enrol = GetTickCount() | 1;
+        xb_addin_log("asking the companion to sign %s in (the browser opens)", target->identity);
+        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_ENROL, .email = S(target->identity),
+                                 .provider = S(target->provider) };
+        st = call(w, &w->ctl, w->buf, &r, ENROL_MS, &rd, &err);
+        if (err != XB_OK) {
+            xb_addin_log("the sign-in of %s did not come back: %s", target->identity,
+                         xb_err_str(err));
+            return;
+        }
+        if (st != XB_PIPE_ST_OK) {
+            why(&rd, msg, sizeof(msg));
+            xb_addin_log("the sign-in of %s did not work (status %u): %s", target->identity,
+                         st, msg);
+            return;
+        }
+    }
+    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = S(target->identity) };
+    st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rd, &err);
+    if (err != XB_OK || st != XB_PIPE_ST_OK) {
+        if (err == XB_OK)
+            why(&rd, msg, sizeof(msg));
+        xb_addin_log("the companion gave no endpoint for %s: %s", target->identity,
+                     err != XB_OK ? xb_err_str(err) : msg);
+        return;
+    }
+    char host[XB_PIPE_HOST_MAX + 1], user[XB_PIPE_EMAIL_MAX + 1];
+    char secret[XB_PIPE_SECRET_MAX + 1];
+    bool ok = xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_HOST_MAX), host, sizeof(host));
+    uint32_t imap = xb_pipe_rd_u32(&rd), pop3 = xb_pipe_rd_u32(&rd), smtp = xb_pipe_rd_u32(&rd);
+    ok = xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), user, sizeof(user)) && ok;
+    ok = xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_SECRET_MAX), secret, sizeof(secret)) &&
+         ok;
+    SecureZeroMemory(w->buf, sizeof(w->buf));
+    if (!ok || !xb_pipe_rd_done(&rd) || smtp == 0) {
+        xb_addin_log("the companion's endpoint for %s is unusable (SMTP port %lu)",
+                     target->identity, (unsigned long)smtp);
+        SecureZeroMemory(secret, sizeof(secret));
+        return;
+    }
+    struct xb_ol_endpoint ep = { .host = host, .smtp_port = smtp, .user = user,
+                                 .secret = secret, .email = target->identity };
+    struct rewrite rw = { .w = w, .identity = target->identity, .ep_in = &ep, .imap = imap,
+                          .pop3 = pop3 };
+    /* This profile's accounts of the identity, bridged or not, then other profiles'. */
+    for (unsigned i = 0; i < w->nacct; i++) {
+        struct acct *a = &w->accts[i];
+        if (a->provider && _stricmp(a->identity, target->identity) == 0)
+            rewrite_one(&rw, &a->ol);
+    }
+    for (int l = 0; l < XB_OL_LAYOUTS; l++)
+        xb_ol_scan((enum xb_ol_layout)l, NULL, rewrite_other, &rw);
+    SecureZeroMemory(secret, sizeof(secret));
+    scan(w);
+    if (rw.done == 0)
+        return;
+    xb_addin_log("%s: %u Outlook account(s) bridged; Outlook uses them from its next start",
+                 target->identity, rw.done);
+    /* The companion tells the person to restart Outlook, in their language. */
+    struct xb_pipe_req b = { .hdr.op = XB_PIPE_OP_ACCOUNT_BRIDGED, .email = S(target->identity),
+                             .protocol = target->ol.kind == XB_OL_POP3 ? XB_PIPE_PROTO_POP3
+                                                                        : XB_PIPE_PROTO_IMAP };
+    st = call(w, &w->ctl, w->buf, &b, CALL_MS, &rd, &err);
+    if (err == XB_OK && st != XB_PIPE_ST_OK && st != XB_PIPE_ST_UNKNOWN_OP)
+        xb_addin_log("the companion did not take the news (status %u)", st);
+}
+
+/* --- jobs ------------------------------------------------------------------------------------- */
+
+static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
+{
+    struct xb_ol_error e;
+    xb_ol_error_classify(code, text, &e);
+    struct acct *a = match(w, &e, text);
+    if (!a) {
+        scan(w); /* a new account? */
+        a = match(w, &e, text);
+    }
+    xb_addin_log("Outlook reports error 0x%08lX%s%s%s: %s", (unsigned long)code,
+                 e.task[0] ? " for '" : "", e.task, e.task[0] ? "'" : "", text);
+    if (!a) {
+        xb_addin_log("no POP3/IMAP account in profile '%ls' matches it", w->profile);
+        return;
+    }
+    if (!a->provider) {
+        xb_addin_log("account %ls is not a Gmail account: left alone", a->ol.id);
+        return;
+    }
+    if (!e.signin) {
+        xb_addin_log("account %ls: not a sign-in failure: nothing to do", a->ol.id);
+        return;
+    }
+    uint32_t proto = e.dir == XB_OL_DIR_SENDING ? XB_PIPE_PROTO_SMTP
+                   : a->ol.kind == XB_OL_POP3   ? XB_PIPE_PROTO_POP3
+                                                : XB_PIPE_PROTO_IMAP;
+    enum xb_err err = connect_companion(w, &w->ctl, w->buf, true);
+    if (err == XB_OK) {
+        struct xb_pipe_rd rd;
+        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_REPORT_FAILURE, .email = S(a->identity),
+                                 .protocol = proto, .code = code };
+        size_t tl = strlen(text);
+        r.text = (struct xb_pipe_str){ text, (uint32_t)(tl > XB_PIPE_TEXT_MAX ? XB_PIPE_TEXT_MAX
+                                                                               : tl) };
+        /* A cut in the middle of a UTF-8 sequence would be refused: cut before it. */
+        while (r.text.len && !xb_pipe_utf8_ok(text, r.text.len))
+            r.text.len--;
+        uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rd, &err);
+        if (err == XB_OK)
+            xb_addin_log("reported the %s sign-in failure of %s to the companion (status %u)",
+                         proto_name(proto), a->identity, st);
+    }
+    if (err != XB_OK)
+        xb_addin_log("cannot report the failure of %s: the companion is not reachable (%s)",
+                     a->identity, xb_err_str(err));
+    if (a->ol.saved == XB_OL_SAVED_BRIDGED)
+        return; /* the companion's own sign-in prompt is the fix */
+    switch (w->pol.auto_fix) {
+    case XB_AUTOFIX_OFF:
+        xb_addin_log("automatic fix is off (policy AutoFix): %s stays as it is", a->identity);
+        return;
+    case XB_AUTOFIX_ASK:
+        xb_addin_log("%s: waiting for the person to accept the companion's offer",
+                     a->identity);
+        return;
+    case XB_AUTOFIX_AUTOMATIC:
+        break;
+    }
+    if (err != XB_OK)
+        return;
+    if (a->last_enrol && GetTickCount() - a->last_enrol < RETRY_ENROL_MS) {
+        xb_addin_log("%s: a sign-in was started less than an hour ago; not again yet",
+                     a->identity);
+        return;
+    }
+    bridge(w, a, true);
+}
+
+/* An account the companion has signed in: bridge its Outlook accounts unless policy
+ * says no. The person accepted by signing in (tray offer, or `xoauthbridge login`). */
+static void on_signed_in(struct xb_worker *w, const char *email)
+{
+    if (w->pol.auto_fix == XB_AUTOFIX_OFF)
+        return;
+    scan(w);
+    for (unsigned i = 0; i < w->nacct; i++) {
+        struct acct *a = &w->accts[i];
+        if (a->provider && a->ol.saved != XB_OL_SAVED_BRIDGED &&
+            _stricmp(a->identity, email) == 0) {
+            xb_addin_log("%s is signed in at the companion: bridging its Outlook account",
+                         email);
+            bridge(w, a, false);
+            return; /* bridge() rewrote every account of this identity */
+        }
+    }
+}
+
+/* Which of our accounts the companion has signed in. */
+static void on_sync(struct xb_worker *w)
+{
+    struct xb_pipe_rd rd;
+    enum xb_err err;
+    char ok_emails[MAX_ACCOUNTS][XB_PIPE_EMAIL_MAX + 1];
+    unsigned nok = 0;
+
+    if (connect_companion(w, &w->ctl, w->buf, true) != XB_OK)
+        return;
+    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_LIST_ACCOUNTS };
+    uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rd, &err);
+    if (err != XB_OK || st != XB_PIPE_ST_OK)
+        return;
+    uint32_t n = xb_pipe_rd_u32(&rd);
+    for (uint32_t i = 0; i < n && !rd.err; i++) {
+        char email[XB_PIPE_EMAIL_MAX + 1];
+        xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), email, sizeof(email));
+        xb_pipe_rd_str(&rd, XB_PIPE_PROVIDER_MAX);
+        uint32_t state = xb_pipe_rd_u32(&rd);
+        xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX);
+        xb_pipe_rd_u64(&rd);
+        xb_pipe_rd_u64(&rd);
+        if (!rd.err && state == XB_PIPE_STATE_OK && nok < MAX_ACCOUNTS)
+            snprintf(ok_emails[nok++], sizeof(ok_emails[0]), "%s", email);
+    }
+    for (unsigned i = 0; i < nok && !stopping(w); i++)
+        on_signed_in(w, ok_emails[i]);
+}
+
+/* --- threads ------------------------------------------------------------------------------------ */
+
+static void ensure_resiliency(const struct xb_worker *w)
+{
+    /* Outlook 2013 and later disable slow add-ins; this list keeps ours (per user). */
+    const wchar_t *ver = w->layout == XB_OL_2016 ? L"16.0" : w->layout == XB_OL_2013 ? L"15.0"
+                                                                                     : NULL;
+    wchar_t path[160];
+    HKEY key;
+    DWORD one = 1, type = 0;
+    if (!ver)
+        return;
+    _snwprintf(path, ARRAYSIZE(path),
+               L"Software\\Microsoft\\Office\\%ls\\Outlook\\Resiliency\\DoNotDisableAddinList",
+               ver);
+    path[ARRAYSIZE(path) - 1] = L'\0';
+    if (RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, 0, KEY_QUERY_VALUE | KEY_SET_VALUE,
+                        NULL, &key, NULL) != ERROR_SUCCESS)
+        return;
+    if (RegQueryValueExW(key, L"" XB_ADDIN_PROGID, NULL, &type, NULL, NULL) != ERROR_SUCCESS) {
+        if (RegSetValueExW(key, L"" XB_ADDIN_PROGID, 0, REG_DWORD, (const BYTE *)&one,
+                           sizeof(one)) == ERROR_SUCCESS)
+            xb_addin_log("added %s to Outlook's list of add-ins it must not disable",
+                         XB_ADDIN_PROGID);
+    }
+    RegCloseKey(key);
+}
+
+static DWORD WINAPI subscriber_main(void *arg)
+{
+    struct xb_worker *w = arg;
+    HMODULE self = xb_addin_module;
+    while (!stopping(w)) {
+        enum xb_err err = connect_companion(w, &w->sub, w->subbuf, false);
+        if (err != XB_OK) {
+            if (!pause_ms(w, 3000))
+                break;
+            continue;
+        }
+        struct xb_pipe_rd rd;
+        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_SUBSCRIBE };
+        uint16_t st = call(w, &w->sub, w->subbuf, &r, CALL_MS, &rd, &err);
+        if (err != XB_OK || st != XB_PIPE_ST_OK) {
+            if (!pause_ms(w, 3000))
+                break;
+            continue;
+        }
+        push(w, JOB_SYNC, 0, NULL);
+        while (!stopping(w)) {
+            size_t len = 0;
+            err = xb_ctl_client_recv(&w->sub, w->subbuf, sizeof(w->subbuf), &len, 1000);
+            if (err == XB_ERR_TEMP)
+                continue; /* nothing came: look at the stop event again */
+            if (err != XB_OK)
+                break;
+            struct xb_pipe_hdr h;
+            xb_pipe_hdr_decode(w->subbuf, &h);
+            if (h.kind != XB_PIPE_KIND_EVENT || h.op != XB_PIPE_OP_STATE_CHANGED)
+                continue;
+            xb_pipe_rd_init(&rd, w->subbuf + XB_PIPE_HDR_LEN, h.len);
+            char email[XB_PIPE_EMAIL_MAX + 1];
+            xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), email, sizeof(email));
+            uint32_t state = xb_pipe_rd_u32(&rd);
+            if (!rd.err && state == XB_PIPE_STATE_OK)
+                push(w, JOB_SIGNED_IN, 0, email);
+        }
+        EnterCriticalSection(&w->lock);
+        xb_ctl_client_close(&w->sub);
+        LeaveCriticalSection(&w->lock);
+        if (!stopping(w))
+            xb_addin_log("the companion went away; listening again when it is back");
+    }
+    worker_release(w);
+    FreeLibraryAndExitThread(self, 0);
+    return 0;
+}
+
+static DWORD WINAPI worker_main(void *arg)
+{
+    struct xb_worker *w = arg;
+    HMODULE self = xb_addin_module;
+
+    xb_addin_policy_read(&w->pol);
+    xb_addin_log("add-in %s in Outlook %s, profile '%ls'; automatic fix: %s",
+                 XB_VERSION, w->version[0] ? w->version : "(unknown)", w->profile,
+                 xb_autofix_name(w->pol.auto_fix));
+    ensure_resiliency(w);
+    unsigned recovered = xb_ol_recover();
+    if (recovered)
+        xb_addin_log("put back %u account(s) whose change was interrupted", recovered);
+    scan(w);
+    log_accounts(w);
+
+    while (!stopping(w)) {
+        HANDLE both[2] = { w->stop, w->wake };
+        if (WaitForMultipleObjects(2, both, FALSE, INFINITE) != WAIT_OBJECT_0 + 1)
+            break;
+        while (!stopping(w) && pop(w, &w->current)) {
+            switch (w->current.kind) {
+            case JOB_FAILURE:
+                on_failure(w, w->current.code, w->current.text);
+                break;
+            case JOB_SIGNED_IN:
+                on_signed_in(w, w->current.text);
+                break;
+            case JOB_SYNC:
+                on_sync(w);
+                break;
+            }
+        }
+    }
+    xb_addin_log("add-in stopped");
+    worker_release(w);
+    FreeLibraryAndExitThread(self, 0);
+    return 0;
+}
+
+/* Starts one thread holding a reference on w and one on this DLL. */
+static bool start_thread(struct xb_worker *w, LPTHREAD_START_ROUTINE fn)
+{
+    HMODULE mod = NULL;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (LPCWSTR)(void *)fn, &mod))
+        return false;
+    InterlockedIncrement(&w->refs);
+    HANDLE t = CreateThread(NULL, 256 * 1024, fn, w, 0, NULL);
+    if (!t) {
+        InterlockedDecrement(&w->refs);
+        FreeLibrary(mod);
+        return false;
+    }
+    CloseHandle(t);
+    return true;
+}
+
+struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile)
+{
+    struct xb_worker *w = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->refs = 1;
+    w->ctl.h = w->sub.h = -1;
+    w->stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    w->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    InitializeCriticalSection(&w->lock);
+    snprintf(w->version, sizeof(w->version), "%s", version ? version : "");
+    w->layout = xb_ol_layout_for_version(w->version);
+    if (profile && profile[0])
+        wcsncpy(w->profile, profile, XB_OL_PROFILE_MAX - 1);
+    else
+        xb_ol_default_profile(w->layout, w->profile, XB_OL_PROFILE_MAX);
+    if (!w->stop || !w->wake || !start_thread(w, worker_main)) {
+        worker_release(w);
+        return NULL;
+    }
+    if (!start_thread(w, subscriber_main))
+        xb_addin_log("cannot start the listening thread: sign-ins from the tray are "
+                     "picked up at the next Outlook start");
+    return w;
+}
+
+void xb_worker_stop(struct xb_worker *w, DWORD wait_ms)
+{
+    if (!w)
+        return;
+    SetEvent(w->stop);
+    /* A sign-in may be waiting in the browser: cut the pipe I/O short. */
+    EnterCriticalSection(&w->lock);
+    if (w->ctl.h != -1)
+        CancelIoEx((HANDLE)w->ctl.h, NULL);
+    if (w->sub.h != -1)
+        CancelIoEx((HANDLE)w->sub.h, NULL);
+    LeaveCriticalSection(&w->lock);
+    DWORD start = GetTickCount();
+    while (w->refs > 1 && GetTickCount() - start < wait_ms)
+        Sleep(5);
+    worker_release(w);
+}

@@ -1,0 +1,41 @@
+/*
+ * `xoauthbridge restore EMAIL | --all`: puts Outlook's accounts back as they were before
+ * the add-in bridged them (byte for byte, from the copy it saved), for one address or
+ * for all. Works without a running companion (it is the same user's registry) and
+ * touches nothing else: the sign-in and its tokens stay (`logout` removes those, and
+ * puts the Outlook accounts back too). The uninstaller runs `restore --all`.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "front.h"
+#include "platform/platform.h"
+
+int xb_cmd_restore(int argc, char **argv)
+{
+    unsigned restored = 0, failed = 0;
+    /* The global options mean nothing here (no store, no configuration): drop them. */
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            i++;
+        else if (strcmp(argv[i], "--verbose") != 0)
+            argv[n++] = argv[i];
+    }
+    argc = n;
+    if (argc != 2 || argv[1][0] == '\0' ||
+        (argv[1][0] == '-' && strcmp(argv[1], "--all") != 0)) {
+        fprintf(stderr, "usage: xoauthbridge restore EMAIL | --all\n");
+        return 2;
+    }
+    const char *email = strcmp(argv[1], "--all") == 0 ? NULL : argv[1];
+    enum xb_err err = xb_plat_outlook_restore(email, &restored, &failed);
+    if (failed) {
+        fprintf(stderr, "xoauthbridge: %u Outlook account(s) could not be put back (%s); "
+                        "their saved settings are kept: run this again\n",
+                failed, xb_err_str(err));
+    }
+    printf("%u Outlook account(s) put back as they were%s%s\n", restored,
+           email ? " for " : "", email ? email : "");
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,579 @@
+/*
+ * Changing Outlook's accounts (olprofile.h): the saved copy, bridging, restoring,
+ * recovery after a crash, and Outlook's password format. The order of writes is what
+ * makes this safe; see olprofile.h before changing any of it.
+ */
+#include "olprofile.h"
+
+#include <wincrypt.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#define PASSWORD_LEAD 0x02          /* Outlook's first byte before the DPAPI blob */
+#define PASSWORD_BLOB_MAX 4096
+#define NAMES_MAX 4096              /* characters of the Touched list */
+
+bool xb_ol_saved_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
+                      wchar_t *out, size_t n)
+{
+    int len = _snwprintf(out, n, L"%ls\\%hs\\%ls\\%ls", XB_OL_SAVED_KEY,
+                         xb_ol_layout_name(layout), profile, id);
+    if (len < 0 || (size_t)len >= n) {
+        if (n)
+            out[0] = L'\0';
+        return false;
+    }
+    return true;
+}
+
+/* --- passwords ------------------------------------------------------------------------- */
+
+enum xb_err xb_ol_password_encode(const char *password, BYTE *out, DWORD *len)
+{
+    wchar_t w[XB_OL_STR_MAX];
+    int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, password, -1, w,
+                                    XB_OL_STR_MAX);
+    if (chars <= 0)
+        return XB_ERR_INVAL;
+    DATA_BLOB in = { (DWORD)chars * sizeof(wchar_t), (BYTE *)w }, blob = { 0, NULL };
+    BOOL ok = CryptProtectData(&in, NULL, NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN, &blob);
+    SecureZeroMemory(w, sizeof(w));
+    if (!ok)
+        return XB_ERR_CRYPTO;
+    enum xb_err err = XB_ERR_RANGE;
+    if (blob.cbData < *len) {
+        out[0] = PASSWORD_LEAD;
+        memcpy(out + 1, blob.pbData, blob.cbData);
+        *len = blob.cbData + 1;
+        err = XB_OK;
+    }
+    LocalFree(blob.pbData);
+    return err;
+}
+
+enum xb_err xb_ol_password_decode(const BYTE *in, DWORD len, char *out, size_t size)
+{
+    if (size)
+        out[0] = '\0';
+    if (len < 2 || in[0] != PASSWORD_LEAD || size > INT_MAX)
+        return XB_ERR_INVAL;
+    DATA_BLOB blob = { len - 1, (BYTE *)(uintptr_t)(in + 1) }, plain = { 0, NULL };
+    if (!CryptUnprotectData(&blob, NULL, NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN, &plain))
+        return XB_ERR_CRYPTO;
+    enum xb_err err = XB_ERR_INVAL;
+    const wchar_t *w = (const wchar_t *)plain.pbData;
+    size_t chars = plain.cbData / sizeof(wchar_t);
+    if (plain.cbData % sizeof(wchar_t) == 0 && chars > 0 && w[chars - 1] == L'\0' &&
+        WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)size, NULL, NULL) > 0)
+        err = XB_OK;
+    SecureZeroMemory(plain.pbData, plain.cbData);
+    LocalFree(plain.pbData);
+    return err;
+}
+
+/* --- what bridging changes ----------------------------------------------------------------- */
+
+enum what {
+    W_HOST,            /* the companion's address, as a string */
+    W_IN_PORT,         /* DWORD */
+    W_SMTP_PORT,
+    W_USER,            /* string */
+    W_SECRET,          /* Outlook's password format */
+    W_ZERO,            /* DWORD 0: no TLS, no SPA on loopback */
+    W_ZERO_IF_THERE,   /* the same, only if Outlook wrote the value (names unverified) */
+    W_ONE,             /* DWORD 1 */
+};
+
+struct change {
+    const wchar_t *name;
+    enum what what;
+};
+
+static const struct change pop3_changes[] = {
+    { L"POP3 Server", W_HOST },
+    { L"POP3 Port", W_IN_PORT },
+    { L"POP3 User", W_USER },
+    { L"POP3 Password", W_SECRET },
+    { L"POP3 Use SSL", W_ZERO },
+    { L"POP3 Use SPA", W_ZERO },
+    { L"POP3 Secure Connection", W_ZERO_IF_THERE },
+};
+
+static const struct change imap_changes[] = {
+    { L"IMAP Server", W_HOST },
+    { L"IMAP Port", W_IN_PORT },
+    { L"IMAP User", W_USER },
+    { L"IMAP Password", W_SECRET },
+    { L"IMAP Use SSL", W_ZERO },
+    { L"IMAP Use SPA", W_ZERO },
+    { L"IMAP Secure Connection", W_ZERO_IF_THERE },
+};
+
+/* The sending side, for both kinds. "SMTP Auth Method" stays: whether it says "same
+ * as incoming" or "log on using", both now carry the same user and secret. */
+static const struct change smtp_changes[] = {
+    { L"SMTP Server", W_HOST },
+    { L"SMTP Port", W_SMTP_PORT },
+    { L"SMTP Use Auth", W_ONE },
+    { L"SMTP User", W_USER },
+    { L"SMTP Password", W_SECRET },
+    { L"SMTP Use SSL", W_ZERO },
+    { L"SMTP Use SPA", W_ZERO_IF_THERE },
+    { L"SMTP Secure Connection", W_ZERO_IF_THERE },
+};
+
+static bool value_exists(HKEY key, const wchar_t *name, DWORD *type)
+{
+    return RegQueryValueExW(key, name, NULL, type, NULL, NULL) == ERROR_SUCCESS;
+}
+
+/* A string in the type Outlook used for this value (REG_BINARY UTF-16LE and NUL when
+ * the value is new). */
+static LONG write_str(HKEY key, const wchar_t *name, const char *utf8)
+{
+    wchar_t w[XB_OL_STR_MAX];
+    DWORD type = REG_BINARY;
+    int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8, -1, w, XB_OL_STR_MAX);
+    if (chars <= 0)
+        return ERROR_INVALID_DATA;
+    if (!value_exists(key, name, &type) || (type != REG_SZ && type != REG_EXPAND_SZ))
+        type = REG_BINARY;
+    return RegSetValueExW(key, name, 0, type, (const BYTE *)w, (DWORD)chars * sizeof(wchar_t));
+}
+
+static LONG write_dword(HKEY key, const wchar_t *name, DWORD v)
+{
+    return RegSetValueExW(key, name, 0, REG_DWORD, (const BYTE *)&v, sizeof(v));
+}
+
+/* --- the saved copy -------------------------------------------------------------------------- */
+
+/* Copies every value of from into to, as it is. */
+static LONG copy_values(HKEY from, HKEY to)
+{
+    DWORD max_name = 0, max_data = 0;
+    LONG rc = RegQueryInfoKeyW(from, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &max_name,
+                               &max_data, NULL, NULL);
+    if (rc != ERROR_SUCCESS)
+        return rc;
+    wchar_t *name = HeapAlloc(GetProcessHeap(), 0, (max_name + 1) * sizeof(wchar_t));
+    BYTE *data = HeapAlloc(GetProcessHeap(), 0, max_data + 1);
+    if (!name || !data) {
+        rc = ERROR_OUTOFMEMORY;
+        goto out;
+    }
+    for (DWORD i = 0;; i++) {
+        DWORD n = max_name + 1, size = max_data + 1, type = 0;
+        rc = RegEnumValueW(from, i, name, &n, NULL, &type, data, &size);
+        if (rc == ERROR_NO_MORE_ITEMS) {
+            rc = ERROR_SUCCESS;
+            break;
+        }
+        if (rc != ERROR_SUCCESS)
+            break;
+        rc = RegSetValueExW(to, name, 0, type, data, size);
+        if (rc != ERROR_SUCCESS)
+            break;
+    }
+out:
+    if (name)
+        HeapFree(GetProcessHeap(), 0, name);
+    if (data)
+        HeapFree(GetProcessHeap(), 0, data);
+    return rc;
+}
+
+/* The names a bridge of this account writes, as a REG_MULTI_SZ. */
+static bool touched_names(HKEY account, enum xb_ol_kind kind, wchar_t *out, size_t n,
+                          DWORD *bytes)
+{
+    const struct change *sets[2] = { kind == XB_OL_POP3 ? pop3_changes : imap_changes,
+                                     smtp_changes };
+    const size_t counts[2] = { kind == XB_OL_POP3 ? ARRAYSIZE(pop3_changes)
+                                                  : ARRAYSIZE(imap_changes),
+                               ARRAYSIZE(smtp_changes) };
+    size_t at = 0;
+    for (int s = 0; s < 2; s++) {
+        for (size_t i = 0; i < counts[s]; i++) {
+            const struct change *c = &sets[s][i];
+            if (c->what == W_ZERO_IF_THERE && !value_exists(account, c->name, NULL))
+                continue;
+            size_t len = wcslen(c->name) + 1;
+            if (at + len + 1 > n)
+                return false;
+            memcpy(out + at, c->name, len * sizeof(wchar_t));
+            at += len;
+        }
+    }
+    out[at++] = L'\0';
+    *bytes = (DWORD)(at * sizeof(wchar_t));
+    return true;
+}
+
+static LONG set_state(HKEY saved, enum xb_ol_saved state)
+{
+    LONG rc = write_dword(saved, L"State", (DWORD)state);
+    if (rc == ERROR_SUCCESS)
+        RegFlushKey(saved);
+    return rc;
+}
+
+/* Makes the saved copy (or keeps the one there) and marks it "saving". */
+static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
+                                  const char *email, HKEY *saved_out)
+{
+    wchar_t path[512], names[NAMES_MAX];
+    HKEY saved = NULL, orig = NULL;
+    DWORD disp = 0, bytes = 0;
+    enum xb_err err = XB_ERR_IO;
+
+    if (!xb_ol_saved_path(a->layout, a->profile, a->id, path, ARRAYSIZE(path)))
+        return XB_ERR_RANGE;
+    if (RegCreateKeyExW(HKEY_CURRENT_USER, path, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &saved,
+                        &disp) != ERROR_SUCCESS)
+        return XB_ERR_IO;
+    DWORD state = 0;
+    if (disp == REG_OPENED_EXISTING_KEY && xb_ol_read_dword(saved, L"State", &state) &&
+        state >= XB_OL_SAVED_SAVING && state <= XB_OL_SAVED_RESTORING) {
+        /* Originals are saved once: what the account holds now may be ours. */
+        if (set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
+            goto out;
+        *saved_out = saved;
+        return XB_OK;
+    }
+    /* A fresh copy (or a stray key without a state, which never held a finished one). */
+    RegDeleteTreeW(saved, NULL);
+    if (RegCreateKeyExW(saved, L"Original", 0, NULL, 0, KEY_ALL_ACCESS, NULL, &orig, NULL) !=
+        ERROR_SUCCESS)
+        goto out;
+    if (copy_values(account, orig) != ERROR_SUCCESS)
+        goto out;
+    RegFlushKey(orig);
+    if (!touched_names(account, a->kind, names, ARRAYSIZE(names), &bytes)) {
+        err = XB_ERR_RANGE;
+        goto out;
+    }
+    wchar_t w[XB_OL_STR_MAX];
+    if (MultiByteToWideChar(CP_UTF8, 0, email, -1, w, XB_OL_STR_MAX) <= 0)
+        goto out;
+    if (RegSetValueExW(saved, L"Touched", 0, REG_MULTI_SZ, (const BYTE *)names, bytes) !=
+            ERROR_SUCCESS ||
+        RegSetValueExW(saved, L"Email", 0, REG_SZ, (const BYTE *)w,
+                       (DWORD)(wcslen(w) + 1) * sizeof(wchar_t)) != ERROR_SUCCESS ||
+        write_dword(saved, L"Kind", (DWORD)a->kind) != ERROR_SUCCESS)
+        goto out;
+    /* The state goes last: a copy with a state is a whole copy. */
+    if (set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
+        goto out;
+    RegCloseKey(orig);
+    *saved_out = saved;
+    return XB_OK;
+out:
+    if (orig)
+        RegCloseKey(orig);
+    RegDeleteTreeW(saved, NULL);
+    RegCloseKey(saved);
+    RegDeleteKeyW(HKEY_CURRENT_USER, path);
+    return err;
+}
+
+/* --- restore ------------------------------------------------------------------------------ */
+
+/* Whether the value in key is exactly the one in orig (both absent counts). */
+static bool same_value(HKEY key, HKEY orig, const wchar_t *name, BYTE *a, BYTE *b, DWORD cap)
+{
+    DWORD ta = 0, tb = 0, sa = cap, sb = cap;
+    LONG ra = RegQueryValueExW(key, name, NULL, &ta, a, &sa);
+    LONG rb = RegQueryValueExW(orig, name, NULL, &tb, b, &sb);
+    if (ra == ERROR_FILE_NOT_FOUND && rb == ERROR_FILE_NOT_FOUND)
+        return true;
+    return ra == ERROR_SUCCESS && rb == ERROR_SUCCESS && ta == tb && sa == sb &&
+           memcmp(a, b, sa) == 0;
+}
+
+/* Puts back the values named in Touched from Original, then checks them all. */
+static enum xb_err put_back(HKEY account, HKEY saved)
+{
+    wchar_t names[NAMES_MAX];
+    DWORD type = 0, size = sizeof(names) - 2 * sizeof(wchar_t);
+    HKEY orig = NULL;
+    BYTE *a = NULL, *b = NULL;
+    enum xb_err err = XB_ERR_IO;
+    const DWORD cap = 64 * 1024;
+
+    memset(names, 0, sizeof(names));
+    if (RegQueryValueExW(saved, L"Touched", NULL, &type, (BYTE *)names, &size) !=
+            ERROR_SUCCESS || type != REG_MULTI_SZ)
+        return XB_ERR_INVAL;
+    if (RegOpenKeyExW(saved, L"Original", 0, KEY_READ, &orig) != ERROR_SUCCESS)
+        return XB_ERR_INVAL;
+    a = HeapAlloc(GetProcessHeap(), 0, cap);
+    b = HeapAlloc(GetProcessHeap(), 0, cap);
+    if (!a || !b) {
+        err = XB_ERR_NOMEM;
+        goto out;
+    }
+    for (const wchar_t *p = names; *p; p += wcslen(p) + 1) {
+        DWORD t = 0, n = cap;
+        LONG rc = RegQueryValueExW(orig, p, NULL, &t, a, &n);
+        if (rc == ERROR_SUCCESS)
+            rc = RegSetValueExW(account, p, 0, t, a, n);
+        else if (rc == ERROR_FILE_NOT_FOUND) {
+            rc = RegDeleteValueW(account, p);
+            if (rc == ERROR_FILE_NOT_FOUND)
+                rc = ERROR_SUCCESS;
+        }
+        if (rc != ERROR_SUCCESS)
+            goto out;
+    }
+    RegFlushKey(account);
+    for (const wchar_t *p = names; *p; p += wcslen(p) + 1) {
+        if (!same_value(account, orig, p, a, b, cap))
+            goto out;
+    }
+    err = XB_OK;
+out:
+    if (a)
+        HeapFree(GetProcessHeap(), 0, a);
+    if (b)
+        HeapFree(GetProcessHeap(), 0, b);
+    RegCloseKey(orig);
+    return err;
+}
+
+enum xb_err xb_ol_restore(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id)
+{
+    wchar_t path[512], acct[512];
+    HKEY saved = NULL, account = NULL;
+
+    if (!xb_ol_saved_path(layout, profile, id, path, ARRAYSIZE(path)) ||
+        !xb_ol_account_path(layout, profile, id, acct, ARRAYSIZE(acct)))
+        return XB_ERR_RANGE;
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_ALL_ACCESS, &saved) != ERROR_SUCCESS)
+        return XB_ERR_NOTFOUND;
+    DWORD state = 0;
+    enum xb_err err = XB_OK;
+    if (!xb_ol_read_dword(saved, L"State", &state)) {
+        /* Never a whole copy (the state is written last): nothing was changed yet. */
+        goto forget;
+    }
+    if (set_state(saved, XB_OL_SAVED_RESTORING) != ERROR_SUCCESS) {
+        err = XB_ERR_IO;
+        goto out;
+    }
+    LONG rc = RegOpenKeyExW(HKEY_CURRENT_USER, acct, 0, KEY_READ | KEY_SET_VALUE, &account);
+    if (rc == ERROR_FILE_NOT_FOUND)
+        goto forget; /* the person removed the account from Outlook: nothing to put back */
+    if (rc != ERROR_SUCCESS) {
+        err = XB_ERR_IO;
+        goto out;
+    }
+    err = put_back(account, saved);
+    if (err != XB_OK)
+        goto out;
+forget:
+    RegDeleteTreeW(saved, NULL);
+    RegCloseKey(saved);
+    saved = NULL;
+    if (RegDeleteKeyW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
+        err = XB_ERR_IO;
+out:
+    if (account)
+        RegCloseKey(account);
+    if (saved)
+        RegCloseKey(saved);
+    return err;
+}
+
+/* --- bridge ------------------------------------------------------------------------------- */
+
+static LONG apply(HKEY account, const struct change *c, const struct xb_ol_endpoint *ep,
+                  const BYTE *pw, DWORD pwlen)
+{
+    switch (c->what) {
+    case W_HOST:
+        return write_str(account, c->name, ep->host);
+    case W_IN_PORT:
+        return write_dword(account, c->name, ep->in_port);
+    case W_SMTP_PORT:
+        return write_dword(account, c->name, ep->smtp_port);
+    case W_USER:
+        return write_str(account, c->name, ep->user);
+    case W_SECRET:
+        return RegSetValueExW(account, c->name, 0, REG_BINARY, pw, pwlen);
+    case W_ZERO_IF_THERE:
+        if (!value_exists(account, c->name, NULL))
+            return ERROR_SUCCESS;
+        /* fall through */
+    case W_ZERO:
+        return write_dword(account, c->name, 0);
+    case W_ONE:
+        return write_dword(account, c->name, 1);
+    }
+    return ERROR_INVALID_PARAMETER;
+}
+
+enum xb_err xb_ol_bridge(const struct xb_ol_account *a, const struct xb_ol_endpoint *ep)
+{
+    wchar_t acct[512];
+    BYTE pw[PASSWORD_BLOB_MAX];
+    DWORD pwlen = sizeof(pw);
+    HKEY account = NULL, saved = NULL;
+
+    if (!xb_ol_account_path(a->layout, a->profile, a->id, acct, ARRAYSIZE(acct)))
+        return XB_ERR_RANGE;
+    enum xb_err err = xb_ol_password_encode(ep->secret, pw, &pwlen);
+    if (err != XB_OK)
+        return err;
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, acct, 0, KEY_READ | KEY_SET_VALUE, &account) !=
+        ERROR_SUCCESS) {
+        err = XB_ERR_NOTFOUND;
+        goto out;
+    }
+    err = save_originals(account, a, ep->email, &saved);
+    if (err != XB_OK)
+        goto out;
+    const struct change *sets[2] = { a->kind == XB_OL_POP3 ? pop3_changes : imap_changes,
+                                     smtp_changes };
+    const size_t counts[2] = { a->kind == XB_OL_POP3 ? ARRAYSIZE(pop3_changes)
+                                                     : ARRAYSIZE(imap_changes),
+                               ARRAYSIZE(smtp_changes) };
+    for (int s = 0; s < 2 && err == XB_OK; s++) {
+        for (size_t i = 0; i < counts[s]; i++) {
+            if (apply(account, &sets[s][i], ep, pw, pwlen) != ERROR_SUCCESS) {
+                err = XB_ERR_IO;
+                break;
+            }
+        }
+    }
+    RegFlushKey(account);
+    if (err == XB_OK && set_state(saved, XB_OL_SAVED_BRIDGED) != ERROR_SUCCESS)
+        err = XB_ERR_IO;
+    if (err != XB_OK) {
+        /* Never leave it half-written: back to the originals. */
+        RegCloseKey(saved);
+        saved = NULL;
+        xb_ol_restore(a->layout, a->profile, a->id);
+    }
+out:
+    SecureZeroMemory(pw, sizeof(pw));
+    if (saved)
+        RegCloseKey(saved);
+    if (account)
+        RegCloseKey(account);
+    return err;
+}
+
+/* --- walking the saved copies --------------------------------------------------------------- */
+
+typedef void saved_fn(void *ctx, enum xb_ol_layout layout, const wchar_t *profile,
+                      const wchar_t *id, HKEY saved);
+
+/* Calls fn for each saved copy. Keys are collected first: fn may delete them. */
+static void each_saved(saved_fn *fn, void *ctx)
+{
+    enum { MAX = 256 };
+    static const wchar_t *const layouts[XB_OL_LAYOUTS] = { L"2010", L"2013", L"2016" };
+    struct item {
+        enum xb_ol_layout layout;
+        wchar_t profile[XB_OL_PROFILE_MAX];
+        wchar_t id[XB_OL_ID_MAX];
+    };
+    struct item *items = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, MAX * sizeof(*items));
+    size_t count = 0;
+    if (!items)
+        return;
+    for (int l = 0; l < XB_OL_LAYOUTS; l++) {
+        wchar_t path[256];
+        HKEY lk;
+        _snwprintf(path, ARRAYSIZE(path), L"%ls\\%ls", XB_OL_SAVED_KEY, layouts[l]);
+        path[ARRAYSIZE(path) - 1] = L'\0';
+        if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &lk) != ERROR_SUCCESS)
+            continue;
+        wchar_t prof[XB_OL_PROFILE_MAX];
+        for (DWORD i = 0; count < MAX; i++) {
+            DWORD n = XB_OL_PROFILE_MAX;
+            LONG rc = RegEnumKeyExW(lk, i, prof, &n, NULL, NULL, NULL, NULL);
+            if (rc == ERROR_MORE_DATA)
+                continue;
+            if (rc != ERROR_SUCCESS)
+                break;
+            HKEY pk;
+            if (RegOpenKeyExW(lk, prof, 0, KEY_READ, &pk) != ERROR_SUCCESS)
+                continue;
+            for (DWORD j = 0; count < MAX; j++) {
+                DWORD m = XB_OL_ID_MAX;
+                rc = RegEnumKeyExW(pk, j, items[count].id, &m, NULL, NULL, NULL, NULL);
+                if (rc == ERROR_MORE_DATA)
+                    continue;
+                if (rc != ERROR_SUCCESS)
+                    break;
+                items[count].layout = (enum xb_ol_layout)l;
+                memcpy(items[count].profile, prof, sizeof(prof)); /* same size, terminated */
+                count++;
+            }
+            RegCloseKey(pk);
+        }
+        RegCloseKey(lk);
+    }
+    for (size_t i = 0; i < count; i++) {
+        wchar_t path[512];
+        HKEY saved;
+        if (!xb_ol_saved_path(items[i].layout, items[i].profile, items[i].id, path,
+                              ARRAYSIZE(path)) ||
+            RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &saved) != ERROR_SUCCESS)
+            continue;
+        fn(ctx, items[i].layout, items[i].profile, items[i].id, saved);
+        RegCloseKey(saved);
+    }
+    HeapFree(GetProcessHeap(), 0, items);
+}
+
+struct restore_walk {
+    const char *email;           /* NULL: all */
+    bool unfinished_only;        /* recovery: only copies not in state "bridged" */
+    unsigned restored, failed;
+};
+
+static void restore_one(void *ctx, enum xb_ol_layout layout, const wchar_t *profile,
+                        const wchar_t *id, HKEY saved)
+{
+    struct restore_walk *rw = ctx;
+    if (rw->email) {
+        char email[XB_OL_STR_MAX];
+        if (!xb_ol_read_str(saved, L"Email", email, sizeof(email), NULL) ||
+            _stricmp(email, rw->email) != 0)
+            return;
+    }
+    if (rw->unfinished_only) {
+        DWORD state = 0;
+        if (xb_ol_read_dword(saved, L"State", &state) && state == XB_OL_SAVED_BRIDGED)
+            return;
+    }
+    if (xb_ol_restore(layout, profile, id) == XB_OK)
+        rw->restored++;
+    else
+        rw->failed++;
+}
+
+enum xb_err xb_ol_restore_email(const char *email, unsigned *restored, unsigned *failed)
+{
+    struct restore_walk rw = { .email = email };
+    each_saved(restore_one, &rw);
+    if (restored)
+        *restored = rw.restored;
+    if (failed)
+        *failed = rw.failed;
+    return rw.failed ? XB_ERR_IO : XB_OK;
+}
+
+unsigned xb_ol_recover(void)
+{
+    struct restore_walk rw = { .unfinished_only = true };
+    each_saved(restore_one, &rw);
+    return rw.restored;
+}

@@ -1,0 +1,137 @@
+/*
+ * Outlook's POP3 and IMAP accounts as they lie in the current user's registry
+ * (../shared/reference/outlook.md; our decisions in docs/addin.md), and the one way we
+ * change them: bridge (save the originals, then point the account at the companion) and
+ * restore (put the originals back, byte for byte, with their types).
+ *
+ * Windows-only, Win32 and the C library, no COM: the add-in compiles
+ * olprofile.c and olbridge.c as they are, and so does the companion (for RESTORE and
+ * `xoauthbridge restore`). Registry strings are read whether they are REG_BINARY
+ * (UTF-16LE and a NUL) or REG_SZ, and written back in the type already there.
+ *
+ * Crash safety. Before the first value of an account changes, every value of its key is
+ * copied under HKCU\Software\XOAuthBridge\Outlook\<layout>\<profile>\<id>\Original with
+ * the list of value names the bridge will touch and a State:
+ *   1 saving/rewriting   the account may be half-written: recover by restoring
+ *   2 bridged            the account points at the companion
+ *   3 restoring          a restore began: recover by restoring again
+ * A restore writes the touched values back (deleting those that did not exist), reads
+ * them back to compare, and only then deletes the saved copy; so any interruption leaves
+ * a saved copy from which xb_ol_recover() finishes the job. Originals are saved once:
+ * bridging an account again (a new secret) never saves bridged values as originals.
+ */
+#ifndef XB_OLPROFILE_H
+#define XB_OLPROFILE_H
+
+#include <windows.h>
+
+#include <stdbool.h>
+
+#include "../../core/err.h"
+
+enum xb_ol_layout {
+    XB_OL_2010,   /* Windows Messaging Subsystem (Outlook 2010 and older) */
+    XB_OL_2013,   /* Office\15.0 */
+    XB_OL_2016,   /* Office\16.0: 2016, 2019, 2021, 365 */
+    XB_OL_LAYOUTS
+};
+
+enum xb_ol_kind {
+    XB_OL_POP3 = 1,
+    XB_OL_IMAP = 2,
+};
+
+/* States of an account's saved copy (above). */
+enum xb_ol_saved {
+    XB_OL_SAVED_NONE = 0,
+    XB_OL_SAVED_SAVING = 1,
+    XB_OL_SAVED_BRIDGED = 2,
+    XB_OL_SAVED_RESTORING = 3,
+};
+
+#define XB_OL_PROFILE_MAX 128   /* characters of a profile name */
+#define XB_OL_ID_MAX      16    /* characters of an account key name ("00000002") */
+#define XB_OL_STR_MAX     512   /* bytes of a UTF-8 string read from an account */
+
+struct xb_ol_account {
+    enum xb_ol_layout layout;
+    wchar_t profile[XB_OL_PROFILE_MAX];
+    wchar_t id[XB_OL_ID_MAX];
+    enum xb_ol_kind kind;
+    char name[XB_OL_STR_MAX];        /* "Account Name" (UTF-8; "" if absent) */
+    char email[XB_OL_STR_MAX];       /* "Email" */
+    char server[XB_OL_STR_MAX];      /* "POP3 Server" / "IMAP Server" */
+    DWORD port;                      /* 0 if absent */
+    char user[XB_OL_STR_MAX];        /* "POP3 User" / "IMAP User" */
+    char smtp_server[XB_OL_STR_MAX]; /* "SMTP Server" */
+    enum xb_ol_saved saved;          /* our saved copy, if any */
+};
+
+/* "2010", "2013", "2016": names in logs and in the saved copy's key. */
+const char *xb_ol_layout_name(enum xb_ol_layout layout);
+
+/* The layout of an Outlook whose Application.Version is version ("16.0.5000.1000"):
+ * 16 and later 2016, 15 2013, anything else (14, 12, garbage) 2010. */
+enum xb_ol_layout xb_ol_layout_for_version(const char *version);
+
+/* The profile Outlook opens without asking (DefaultProfile); false if none. */
+bool xb_ol_default_profile(enum xb_ol_layout layout, wchar_t *out, size_t n);
+
+/* Calls fn for every POP3 and IMAP account of profile (NULL: of every profile) in the
+ * layout's key. A key that vanishes while it is read, or a value of the wrong type or
+ * size, is skipped (the value reads as absent). Returns the number of accounts seen. */
+typedef void xb_ol_each_fn(void *ctx, const struct xb_ol_account *a);
+unsigned xb_ol_scan(enum xb_ol_layout layout, const wchar_t *profile, xb_ol_each_fn *fn,
+                    void *ctx);
+
+/* Points the account at the companion: host and ports, encryption off (loopback), user
+ * name and password (DPAPI, Outlook's format) for the incoming and the SMTP side. Saves
+ * the originals first (see above). On failure the account is put back as it was. */
+struct xb_ol_endpoint {
+    const char *host;
+    DWORD in_port;                   /* the port for a->kind */
+    DWORD smtp_port;
+    const char *user;
+    const char *secret;
+    const char *email;               /* the companion's account, kept with the copy */
+};
+enum xb_err xb_ol_bridge(const struct xb_ol_account *a, const struct xb_ol_endpoint *ep);
+
+/* Puts one account's originals back. XB_ERR_NOTFOUND: nothing saved for it. */
+enum xb_err xb_ol_restore(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id);
+
+/* Restores every saved account whose companion account is email (NULL: all of them),
+ * in every layout and profile. *restored and *failed count accounts (may be NULL). */
+enum xb_err xb_ol_restore_email(const char *email, unsigned *restored, unsigned *failed);
+
+/* Finishes whatever a crash interrupted: every saved copy whose State is not
+ * "bridged" is restored. Returns the number of accounts put back. */
+unsigned xb_ol_recover(void);
+
+/* Outlook's password format: one byte 0x02, then CryptProtectData (this user, no
+ * entropy) of the UTF-16LE password and its NUL. out holds at most *len bytes; *len
+ * is set to the size written. */
+enum xb_err xb_ol_password_encode(const char *password, BYTE *out, DWORD *len);
+/* The reverse; out receives UTF-8. XB_ERR_INVAL: not in that format. */
+enum xb_err xb_ol_password_decode(const BYTE *in, DWORD len, char *out, size_t size);
+
+/* --- shared by olprofile.c and olbridge.c ---------------------------------------------- */
+
+#define XB_OL_ACCOUNTS_KEY L"9375CFF0413111d3B88A00104B2A6676"
+
+/* HKCU path of the layout's Profiles key. */
+const wchar_t *xb_ol_root(enum xb_ol_layout layout);
+/* HKCU path of one account's key; false if it does not fit. */
+bool xb_ol_account_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
+                        wchar_t *out, size_t n);
+/* HKCU path of an account's saved copy (Software\XOAuthBridge\Outlook\<layout>\...). */
+#define XB_OL_SAVED_KEY L"Software\\XOAuthBridge\\Outlook"
+bool xb_ol_saved_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
+                      wchar_t *out, size_t n);
+/* A string value (REG_BINARY UTF-16LE, NUL-terminated or not, or REG_SZ) as UTF-8;
+ * *type receives its type. false (out "") if absent, of another type, or too long. */
+bool xb_ol_read_str(HKEY key, const wchar_t *name, char *out, size_t n, DWORD *type);
+/* A REG_DWORD of exactly 4 bytes. */
+bool xb_ol_read_dword(HKEY key, const wchar_t *name, DWORD *out);
+
+#endif

@@ -1,0 +1,541 @@
+"""The Outlook add-in end to end, under Wine, against the real rig (issue 6).
+
+    real Dovecot + oidc-provider + SMTP sink (tests/rig)            Linux
+    xoauthbridge.exe serve (the companion), its browser = test_tray.exe, which records
+      the sign-in URL; this test opens it in real headless Chromium  Wine + Linux
+    test_addin_host.exe --outlook: Outlook as the add-in meets it (fake_outlook.c),
+      loads xoauthbridge-addin64.dll by CLSID, raises SyncObject OnError   Wine
+    olprof.exe: synthetic Outlook profiles in the documented formats     Wine
+
+For each of Outlook 2010's, 2013's and 2016's registry layouts: a Gmail POP3 account, a
+Gmail IMAP account (REG_SZ strings in the 2016 profile) and a non-Gmail one (plus, in
+2016, two malformed accounts). Outlook reports Google's refusals; the add-in bridges
+exactly the Gmail ones through the companion (sign-in completed in the browser), real
+clients then log in with the user name and the password decrypted from the rewritten
+profile and read/send mail, and restore (the pipe's RESTORE through `logout`, and
+`restore --all`) returns every value byte for byte. Then: the "ask" policy (the
+person signs in from the companion, the add-in follows), recovery of an interrupted
+change, and a companion that cannot be reached.
+
+Environment (tests/windows/CMakeLists.txt): XB_EXE, XB_ADDIN, XB_HOST, XB_OLPROF, XB_BROWSER_HELPER.
+"""
+import email
+import imaplib
+import json
+import os
+import poplib
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "rig"))
+sys.path.insert(0, str(HERE))
+
+from rig import Rig  # noqa: E402
+from olprof import OlProf  # noqa: E402
+
+TOOLS = ROOT / "tests" / "tools"
+POP3_CLSID = "{ED475411-B0D6-11D2-8C3B-00104B2A6676}"
+IMAP_CLSID = "{ED475412-B0D6-11D2-8C3B-00104B2A6676}"
+TARO = "taro@example.ac.jp"       # a Google Workspace for Education address
+HANAKO = "hanako@example.ac.jp"
+OTHER = "jiro@example.org"        # not Gmail: must never be touched
+VERSIONS = {"2010": "14.0.7268.5000", "2013": "15.0.5603.1000", "2016": "16.0.17928.20114"}
+PROFILES = {"2010": "Outlook", "2013": "Outlook", "2016": "Default Outlook Profile"}
+POLICY_KEY = r"HKCU\Software\Policies\XOAuthBridge"
+SAVED_KEY = r"Software\XOAuthBridge\Outlook"
+
+WEB_LOGIN = ("Task '{name} - Receiving' reported error (0x800CCC92) : 'Your e-mail server "
+             "rejected your login. Verify your user name and password for this account in "
+             "Account Settings.  The server responded: -ERR [AUTH] Web login required: "
+             "https://support.google.com/mail/answer/78754'")
+IMAP_ALERT = ("Task '{name} - Receiving' reported error (0x800CCCD1) : 'The server responded: "
+              "NO [ALERT] Please log in via your web browser: "
+              "https://support.google.com/mail/accounts/answer/78754 (Failure)'")
+
+
+def need(var):
+    value = os.environ.get(var)
+    if not value or not Path(value).exists():
+        pytest.fail(f"{var} must name a built file (CTest sets it)")
+    return value
+
+
+# --- the world -------------------------------------------------------------------------
+
+class Browser(threading.Thread):
+    """The person at the browser: every sign-in URL the companion opens (test_tray.exe
+    writes it to url_file) goes to real headless Chromium, which completes the consent
+    at the rig's OAuth server and lands on the companion's loopback page."""
+
+    def __init__(self, url_file, out_dir):
+        super().__init__(daemon=True)
+        self.url_file = Path(url_file)
+        self.out_dir = Path(out_dir)
+        self.seen = []
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            # Taken away before the browser runs: the next sign-in may write it again
+            # while this one is still in the browser.
+            taken = self.url_file.with_suffix(".taken")
+            try:
+                os.replace(self.url_file, taken)
+                text = taken.read_text(encoding="utf-8", errors="replace").strip()
+            except FileNotFoundError:
+                text = ""
+            if text:
+                self.seen.append(text)
+                dump = self.out_dir / f"browser-{len(self.seen)}.html"
+                subprocess.run([str(TOOLS / "headless-browser.sh"), text],
+                               env=dict(os.environ, XB_BROWSER_DUMP=str(dump)),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=120)
+            time.sleep(0.2)
+
+
+class World:
+    def __init__(self, rig, work):
+        self.rig = rig
+        self.work = Path(work)
+        self.prefix = self.work / "wine"
+        self.exe = need("XB_EXE")
+        self.addin = need("XB_ADDIN")
+        self.host = need("XB_HOST")
+        self.helper = need("XB_BROWSER_HELPER")
+        self.prof = OlProf(need("XB_OLPROF"), self.prefix)
+        self.env = dict(os.environ, WINEPREFIX=str(self.prefix), WINEDEBUG="-all",
+                        WINEDLLOVERRIDES="mscoree,mshtml=")
+        self.companion = None
+        self.ports = {}
+
+    def win(self, path):
+        return self.prof.winepath(path)
+
+    def wine(self, *args, env=None, timeout=120, check=True):
+        """Runs a Windows program; output through files (see olprof.py)."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(["wine", *map(str, args)], env=env or self.env,
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                               timeout=timeout)
+            out.seek(0)
+            err.seek(0)
+            res = (p.returncode, out.read().decode("utf-8", "replace").replace("\r\n", "\n"),
+                   err.read().decode("utf-8", "replace").replace("\r\n", "\n"))
+        if check and res[0] != 0:
+            raise AssertionError(f"wine {' '.join(map(str, args))}: exit {res[0]}\n"
+                                 f"{res[1]}\n{res[2]}")
+        return res
+
+    def reg(self, *args):
+        self.wine("reg", *args)
+
+    def set_autofix(self, value):
+        self.reg("add", POLICY_KEY, "/v", "AutoFix", "/t", "REG_DWORD", "/d", str(value), "/f")
+
+    @property
+    def appdata(self):
+        users = [u for u in os.listdir(self.prefix / "drive_c" / "users")
+                 if u not in ("Public", "Default")]
+        return self.prefix / "drive_c" / "users" / users[0] / "AppData" / "Local" / "XOAuthBridge"
+
+    def addin_log(self):
+        p = self.appdata / "logs" / "addin.log"
+        return p.read_text(encoding="utf-8", errors="replace") if p.exists() else ""
+
+    def companion_log(self):
+        p = self.work / "companion.log"
+        return p.read_text(encoding="utf-8", errors="replace") if p.exists() else ""
+
+    def start(self):
+        self.wine("wineboot", "-i", timeout=300)
+        r, o = self.rig, self.rig.oauth
+        self.url_file = self.work / "signin-url.txt"
+        (self.work / "state").mkdir(exist_ok=True)
+        conf = self.work / "companion.conf"
+        conf.write_text(f"""# written by tests/windows/test_addin_e2e.py
+[general]
+state_dir = {self.win(self.work / 'state')}
+log_level = debug
+log_file = {self.win(self.work / 'companion.log')}
+browser = {self.win(self.helper)}
+signin_timeout = 180
+
+[proxy]
+imap_listen = 127.0.0.1:0
+pop3_listen = 127.0.0.1:0
+smtp_listen = 127.0.0.1:0
+
+[tls]
+ca_file = {self.win(r.ca_file)}
+
+[provider.google]
+auth_url = {o['authorization_endpoint']}
+token_url = {o['token_endpoint']}
+revoke_url = {o['revocation_endpoint']}
+issuer = {o['issuer']}
+scope = {o['scope']}
+client_id = {o['client_id']}
+client_secret = {o['client_secret']}
+imap = 127.0.0.1:{r.ports['imaps']}
+pop3 = 127.0.0.1:{r.ports['pop3s']}
+smtp = 127.0.0.1:{r.ports['submissions']}
+""", encoding="utf-8")
+        self.conf = conf
+        ready = self.work / "ready.json"
+        self.companion_env = dict(self.env, XB_TEST_URL_FILE=self.win(self.url_file))
+        self.companion_out = open(self.work / "companion.out", "wb")
+        self.companion = subprocess.Popen(
+            ["wine", self.exe, "serve", "--config", self.win(conf), "--ready-file",
+             self.win(ready)], env=self.companion_env, stdin=subprocess.DEVNULL,
+            stdout=self.companion_out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert self.companion.poll() is None, "the companion exited:\n" + self.companion_log()
+            assert time.monotonic() < deadline, "the companion did not start:\n" + self.companion_log()
+            time.sleep(0.1)
+        time.sleep(0.2)
+        addrs = json.loads(ready.read_text())
+        self.ports = {k: int(addrs[k].rsplit(":", 1)[1]) for k in ("imap", "pop3", "smtp")}
+        self.browser = Browser(self.url_file, self.work)
+        self.browser.start()
+
+    def cli(self, *args, check=True):
+        return self.wine(self.exe, *args, "--config", self.win(self.conf),
+                         env=self.companion_env, check=check)
+
+    def outlook(self, layout, wait, errors=(), timeout=240, env=None):
+        """Outlook with the add-in, raising errors [(code, text)]; waits for `wait`."""
+        args = ["--outlook", VERSIONS[layout], PROFILES[layout], wait, str(timeout), self.addin]
+        for code, text in errors:
+            args += [code, text]
+        code, out, err = self.wine(self.host, *args, env=env, timeout=timeout + 60, check=False)
+        assert code == 0, (f"add-in host failed ({code}):\n{out}\n{err}\n--- add-in log:\n"
+                           f"{self.addin_log()}\n--- companion log:\n{self.companion_log()[-4000:]}")
+        return out
+
+    def stop(self):
+        if getattr(self, "browser", None):
+            self.browser.stop.set()
+        if self.companion and self.companion.poll() is None:
+            self.companion.terminate()
+            try:
+                self.companion.wait(10)
+            except subprocess.TimeoutExpired:
+                self.companion.kill()
+        subprocess.run(["wineserver", "-k"], env=self.env, check=False)
+        if getattr(self, "companion_out", None):
+            self.companion_out.close()
+
+
+@pytest.fixture(scope="module")
+def world():
+    rigdir = tempfile.mkdtemp(prefix="xb-rig-")
+    work = tempfile.mkdtemp(prefix="xb-addin-")
+    os.chmod(work, 0o755)
+    keep = os.environ.get("XB_KEEP")
+    try:
+        with Rig(rigdir, users=(TARO, HANAKO)) as rig:
+            w = World(rig, work)
+            try:
+                w.start()
+                yield w
+            finally:
+                w.stop()
+    finally:
+        shutil.rmtree(rigdir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# --- profiles ----------------------------------------------------------------------------
+
+def accounts(layout):
+    """The synthetic profile: Gmail POP3, Gmail IMAP, not Gmail (+ malformed in 2016)."""
+    s = "sz" if layout == "2016" else "str"  # the REG_SZ variant newer builds write
+    result = [
+        ("00000001", [
+            ("sz", "clsid", POP3_CLSID),
+            ("str", "Account Name", TARO),
+            ("str", "Display Name", "Taro Yamada"),
+            ("str", "Email", TARO),
+            ("str", "POP3 Server", "pop.gmail.com"),
+            ("dword", "POP3 Port", 995),
+            ("str", "POP3 User", TARO),
+            ("password", "POP3 Password", "taro-old-password"),
+            ("dword", "POP3 Use SSL", 1),
+            ("dword", "POP3 Use SPA", 0),
+            ("dword", "Leave on Server", 0x00020001),
+            ("str", "SMTP Server", "smtp.gmail.com"),
+            ("dword", "SMTP Port", 465),
+            ("dword", "SMTP Use Auth", 1),
+            ("dword", "SMTP Use SSL", 1),
+            ("hex", "Mini UID", (3, bytes(range(16)))),
+        ]),
+        ("00000002", [
+            ("sz", "clsid", IMAP_CLSID),
+            (s, "Account Name", "Hanako (Gmail)"),
+            (s, "Email", HANAKO),
+            (s, "IMAP Server", "imap.gmail.com"),
+            ("dword", "IMAP Port", 993),
+            (s, "IMAP User", HANAKO),
+            ("password", "IMAP Password", "hanako-old-password"),
+            ("dword", "IMAP Use SSL", 1),
+            (s, "SMTP Server", "smtp.gmail.com"),
+            ("dword", "SMTP Port", 587),
+            ("dword", "SMTP Use Auth", 1),
+            (s, "SMTP User", HANAKO),
+            ("password", "SMTP Password", "hanako-old-password"),
+            ("dword", "SMTP Secure Connection", 2),
+        ]),
+        ("00000003", [
+            ("sz", "clsid", POP3_CLSID),
+            ("str", "Account Name", OTHER),
+            ("str", "Email", OTHER),
+            ("str", "POP3 Server", "mail.example.org"),
+            ("dword", "POP3 Port", 110),
+            ("str", "POP3 User", "jiro"),
+            ("password", "POP3 Password", "jiro-password"),
+            ("str", "SMTP Server", "mail.example.org"),
+            ("dword", "SMTP Port", 25),
+        ]),
+    ]
+    if layout == "2016":
+        result += [
+            # A Gmail-looking account whose server is a DWORD: unreadable, left alone.
+            ("00000004", [
+                ("sz", "clsid", POP3_CLSID),
+                ("str", "Account Name", "broken-1"),
+                ("hex", "POP3 Server", (4, b"\x01\x00\x00\x00")),
+                ("hex", "POP3 Port", (1, "995\0".encode("utf-16-le"))),
+                ("str", "POP3 User", "broken@gmail.com"),
+            ]),
+            # Odd-sized UTF-16 and a 3 kB "address": read as absent, nothing written.
+            ("00000005", [
+                ("sz", "clsid", IMAP_CLSID),
+                ("str", "Account Name", "broken-2"),
+                ("hex", "IMAP Server", (3, b"i\x00m")),
+                ("hex", "Email", (3, ("x" * 1500 + "@gmail.com\0").encode("utf-16-le"))),
+            ]),
+        ]
+    return result
+
+
+def untouched_ids(layout):
+    return ["00000003"] + (["00000004", "00000005"] if layout == "2016" else [])
+
+
+def of(dump, acct):
+    return {name: value for (aid, name), value in dump.items() if aid == acct}
+
+
+def text(dump, acct, name):
+    typ, data = dump[(acct, name)]
+    if typ == 1:
+        return data.decode("utf-16-le").rstrip("\0")
+    assert typ == 3, f"{name} has type {typ}"
+    return data.decode("utf-16-le").rstrip("\0")
+
+
+def dword(dump, acct, name):
+    typ, data = dump[(acct, name)]
+    assert typ == 4 and len(data) == 4
+    return int.from_bytes(data, "little")
+
+
+# --- mail through the rewritten settings ---------------------------------------------------
+
+def read_pop3(port, user, password):
+    c = poplib.POP3("127.0.0.1", port, timeout=30)
+    try:
+        c.user(user)
+        c.pass_(password)
+        count, _ = c.stat()
+        return [b"\r\n".join(c.retr(i + 1)[1]) for i in range(count)]
+    finally:
+        c.quit()
+
+
+def read_imap(port, user, password):
+    c = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    try:
+        c.login(user, password)
+        c.select("INBOX", readonly=True)
+        _, data = c.search(None, "ALL")
+        out = []
+        for num in data[0].split():
+            _, msg = c.fetch(num, "(BODY.PEEK[])")
+            out.append(msg[0][1])
+        return out
+    finally:
+        c.logout()
+
+
+def send_smtp(port, user, password, sender, subject):
+    msg = email.message.EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "someone@example.net"
+    msg["Subject"] = subject
+    msg.set_content("Sent by Outlook's rewritten account through XOAuth Bridge.\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.ehlo("outlook.test")
+        s.login(user, password)
+        s.send_message(msg)
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["2016", "2013", "2010"])
+def test_bridge_and_restore(world, layout):
+    w = world
+    profile = PROFILES[layout]
+    w.prof.make(layout, profile, accounts(layout))
+    before = w.prof.dump(layout, profile)
+    assert before and text(before, "00000001", "POP3 Server") == "pop.gmail.com"
+    w.set_autofix(2)  # automatic: bridge as soon as Google refuses the password
+    marker = f"{layout}-{time.time_ns()}"
+    w.rig.add_message(TARO, f"Subject: pop3 {marker}\r\nTo: {TARO}\r\n\r\nbody {marker}\r\n".encode())
+    w.rig.add_message(HANAKO, f"Subject: imap {marker}\r\nTo: {HANAKO}\r\n\r\nbody {marker}\r\n".encode())
+
+    out = w.outlook(layout, "bridged:2", [
+        ("0x800CCC92", WEB_LOGIN.format(name=TARO)),
+        ("0x800CCCD1", IMAP_ALERT.format(name="Hanako (Gmail)")),
+    ])
+    print(out)
+    log = w.addin_log()
+    assert "bridged to 127.0.0.1" in log
+    after = w.prof.dump(layout, profile)
+
+    # Only the Gmail accounts changed; the others are byte-identical.
+    for aid in untouched_ids(layout):
+        assert of(after, aid) == of(before, aid), f"account {aid} was touched"
+
+    # POP3 stays POP3, pointed at the companion; strings keep their registry type.
+    assert text(after, "00000001", "POP3 Server") == "127.0.0.1"
+    assert after[("00000001", "POP3 Server")][0] == before[("00000001", "POP3 Server")][0]
+    assert dword(after, "00000001", "POP3 Port") == w.ports["pop3"]
+    assert dword(after, "00000001", "POP3 Use SSL") == 0
+    assert dword(after, "00000001", "SMTP Port") == w.ports["smtp"]
+    assert dword(after, "00000001", "SMTP Use SSL") == 0
+    assert after[("00000001", "Leave on Server")] == before[("00000001", "Leave on Server")]
+    assert after[("00000001", "Mini UID")] == before[("00000001", "Mini UID")]
+    assert text(after, "00000002", "IMAP Server") == "127.0.0.1"
+    assert after[("00000002", "IMAP Server")][0] == before[("00000002", "IMAP Server")][0]
+    assert dword(after, "00000002", "IMAP Port") == w.ports["imap"]
+    assert dword(after, "00000002", "SMTP Secure Connection") == 0
+
+    # The passwords are Outlook's format (0x02 + DPAPI) and really log in.
+    taro_pw = w.prof.password(layout, profile, "00000001", "POP3 Password")
+    assert w.prof.password(layout, profile, "00000001", "SMTP Password") == taro_pw
+    hanako_pw = w.prof.password(layout, profile, "00000002", "IMAP Password")
+    assert taro_pw != "taro-old-password" and len(taro_pw) >= 20
+    user = text(after, "00000001", "POP3 User")
+    assert any(marker.encode() in m for m in read_pop3(w.ports["pop3"], user, taro_pw))
+    assert any(marker.encode() in m
+               for m in read_imap(w.ports["imap"], text(after, "00000002", "IMAP User"),
+                                  hanako_pw))
+    before_sent = len(w.rig.sink_messages())
+    send_smtp(w.ports["smtp"], text(after, "00000002", "SMTP User"),
+              w.prof.password(layout, profile, "00000002", "SMTP Password"), HANAKO,
+              f"sent {marker}")
+    sent = w.rig.sink_messages()
+    assert len(sent) == before_sent + 1 and f"sent {marker}".encode() in sent[-1][1]
+
+    # The companion heard about it (and told the person to restart Outlook).
+    assert "now goes through the companion" in w.companion_log()
+    # No secret in any log.
+    for secret in (taro_pw, hanako_pw, "taro-old-password", "hanako-old-password"):
+        assert secret not in log and secret not in w.companion_log()
+
+    # Restore, 1: the pipe's RESTORE (`logout`) puts Taro's account back, byte for byte.
+    w.cli("logout", TARO)
+    mid = w.prof.dump(layout, profile)
+    assert of(mid, "00000001") == of(before, "00000001")
+    assert of(mid, "00000002") == of(after, "00000002")
+    # Restore, 2: `restore --all`, as the uninstaller runs it.
+    code, out, _ = w.cli("restore", "--all")
+    assert "1 Outlook account(s) put back" in out
+    assert w.prof.dump(layout, profile) == before
+    assert w.prof.dumpkey(SAVED_KEY) in (None, {})
+    w.cli("logout", HANAKO)  # the next layout starts from "not signed in"
+    w.prof.delete(layout, profile)
+
+
+def test_ask_policy_bridges_after_the_person_signs_in(world):
+    """AutoFix = ask: the failure is only reported; once the person signs in at the
+    companion (here the CLI's login, as the tray's offer does), the add-in, listening to
+    the companion's events, bridges the account while Outlook runs."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    w.prof.make(layout, profile, accounts(layout)[:1])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(1)
+    done = {}
+
+    def person():
+        # Outlook's failure reaches the companion first; then the person accepts.
+        deadline = time.monotonic() + 120
+        while "reports a POP3 failure" not in w.companion_log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        done["login"] = w.cli("login", TARO, check=False)
+
+    t = threading.Thread(target=person)
+    t.start()
+    w.outlook(layout, "bridged:1", [("0x800CCC92", WEB_LOGIN.format(name=TARO))])
+    t.join(180)
+    assert done["login"][0] == 0, done["login"]
+    log = w.addin_log()
+    assert "waiting for the person to accept" in log
+    assert "is signed in at the companion: bridging" in log
+    assert text(w.prof.dump(layout, profile), "00000001", "POP3 Server") == "127.0.0.1"
+    w.cli("restore", TARO)
+    assert w.prof.dump(layout, profile) == before
+    w.cli("logout", TARO)
+    w.prof.delete(layout, profile)
+
+
+def test_interrupted_change_is_undone_at_next_start(world):
+    """A crash between saving the originals and finishing the rewrite leaves state 1:
+    the next Outlook start puts the account back exactly as it was."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    w.prof.make(layout, profile, accounts(layout)[:1])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(2)
+    w.outlook(layout, "bridged:1", [("0x800CCC92", WEB_LOGIN.format(name=TARO))])
+    # Simulate the crash: state back to "saving", and a value half-written.
+    saved = rf"HKCU\{SAVED_KEY}\2016\{profile}\00000001"
+    w.reg("add", saved, "/v", "State", "/t", "REG_DWORD", "/d", "1", "/f")
+    w.set_autofix(0)  # so that the next start does not bridge it again
+    w.outlook(layout, "log:put back 1 account(s) whose change was interrupted")
+    assert w.prof.dump(layout, profile) == before
+    assert w.prof.dumpkey(SAVED_KEY) in (None, {})
+    w.cli("logout", TARO)
+    w.prof.delete(layout, profile)
+
+
+def test_companion_unreachable(world):
+    """No companion (another pipe name, and no xoauthbridge.exe beside the DLL): the
+    add-in says so in its log, Outlook is not held up, nothing is written."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    w.prof.make(layout, profile, accounts(layout))
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(2)
+    env = dict(w.env, XB_CTL_NAME="nobody-here")
+    out = w.outlook(layout, "log:cannot report the failure of", [
+        ("0x800CCC92", WEB_LOGIN.format(name=TARO))], env=env, timeout=60)
+    assert "OnConnection took" in out
+    assert "is not there" in w.addin_log()
+    assert w.prof.dump(layout, profile) == before
+    w.prof.delete(layout, profile)
