@@ -155,10 +155,21 @@ def check_package(c, msi, arch, args, defs, expected_addin):
             "%s: %s" % (arch, "refuses 64-bit Windows" if arch == "x86"
                         else "no 32-bit-only condition"))
 
-    # --- nothing runs code during installation in this release ---
-    c.check("CustomAction" not in tables or not mc.msiinfo_export(msi, "CustomAction"),
-            "%s: no custom actions (the restore action is a later issue: docs/deployment.md)"
-            % arch)
+    # --- one custom action: the uninstall's restore of the person's Outlook accounts ---
+    cas = mc.msiinfo_export(msi, "CustomAction") if "CustomAction" in tables else []
+    ca = cas[0] if len(cas) == 1 else {}
+    # 18 = an EXE installed by the package; +64 ignore its exit code; +1024 deferred
+    # (in the script); no +2048: impersonated, so it runs as the person, with their HKCU.
+    c.check(ca.get("Action") == "RestoreOutlookAccounts" and int(ca.get("Type", 0)) == 18 + 64 + 1024
+            and ca.get("Source") == "CompanionExe" and ca.get("Target") == "restore --all",
+            "%s: the only custom action runs `xoauthbridge restore --all`, deferred, "
+            "impersonated, never fatal: %s" % (arch, cas))
+    row = seq.get("RestoreOutlookAccounts", {})
+    c.check(row.get("Condition") == 'REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE'
+            and int(seq["InstallInitialize"]["Sequence"]) < int(row.get("Sequence", 0))
+            < int(seq["RemoveFiles"]["Sequence"]),
+            "%s: it runs at uninstall only (not on upgrade), in the script before the files "
+            "go: %s" % (arch, row))
 
     # --- Start menu ---
     sc = mc.msiinfo_export(msi, "Shortcut")

@@ -11,7 +11,10 @@ In a fresh Wine prefix (WORK/prefix, made by wineboot -i):
   4. a package of the next patch version, built into WORK/next by scripts/build-msi.sh,
      upgrades in place: one product registered, new version; a rebuild of that version
      (new ProductCode) replaces it too; the older package refuses to downgrade;
-  5. msiexec /x: the snapshot again, compared with step 1: everything is gone.
+  5. msiexec /x: the snapshot again, compared with step 1: everything is gone, and the
+     Outlook account that the add-in had bridged in this user's profile (set up by hand
+     after the install, in the add-in's documented format: docs/addin.md) is back as it
+     was, byte for byte, by the uninstall's `restore --all` (the upgrades left it alone).
 
 Wine's menu integration writes .desktop files under $HOME, so HOME and XDG_* point into
 WORK as well. Wine quirks met (and allowed, each printed as it is met):
@@ -121,6 +124,67 @@ class Wine:
         return values
 
 
+# --- an Outlook account, and the add-in's saved copy of it (docs/addin.md) -----------------
+OL_ACCOUNT = ("HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\Profiles\\Outlook\\"
+              "9375CFF0413111d3B88A00104B2A6676\\00000001")
+OL_SAVED = "HKCU\\Software\\XOAuthBridge\\Outlook\\2016\\Outlook\\00000001"
+
+
+def utf16z(text):
+    return (text + "\0").encode("utf-16-le").hex()
+
+
+# name -> (type, data for reg add): the account as Outlook wrote it.
+OL_ORIGINAL = {
+    "clsid": ("REG_SZ", "{ED475411-B0D6-11D2-8C3B-00104B2A6676}"),
+    "Account Name": ("REG_BINARY", utf16z("taro@example.ac.jp")),
+    "Email": ("REG_BINARY", utf16z("taro@example.ac.jp")),
+    "POP3 Server": ("REG_BINARY", utf16z("pop.gmail.com")),
+    "POP3 Port": ("REG_DWORD", "995"),
+    "POP3 Use SSL": ("REG_DWORD", "1"),
+}
+# What bridging changed ("SMTP Use Auth" did not exist before: restore deletes it).
+OL_BRIDGED = {
+    "POP3 Server": ("REG_BINARY", utf16z("127.0.0.1")),
+    "POP3 Port": ("REG_DWORD", "40110"),
+    "POP3 Use SSL": ("REG_DWORD", "0"),
+    "SMTP Use Auth": ("REG_DWORD", "1"),
+}
+
+
+def reg_add(wine, key, name, typ, data):
+    rc, out, err, _ = wine.wine("reg", "add", key, "/v", name, "/t", typ, "/d", data, "/f")
+    if rc != 0:
+        mc.die("reg add %s\\%s failed: %s" % (key, name, err))
+
+
+def make_outlook_account(wine):
+    for name, (typ, data) in OL_ORIGINAL.items():
+        reg_add(wine, OL_ACCOUNT, name, typ, data)
+
+
+def bridge_outlook_account(wine):
+    """What the add-in leaves after bridging: the copy first, the state last."""
+    for name, (typ, data) in OL_ORIGINAL.items():
+        reg_add(wine, OL_SAVED + "\\Original", name, typ, data)
+    reg_add(wine, OL_SAVED, "Touched", "REG_MULTI_SZ", "\\0".join(OL_BRIDGED))
+    reg_add(wine, OL_SAVED, "Email", "REG_SZ", "taro@example.ac.jp")
+    reg_add(wine, OL_SAVED, "Kind", "REG_DWORD", "1")
+    reg_add(wine, OL_SAVED, "State", "REG_DWORD", "1")
+    for name, (typ, data) in OL_BRIDGED.items():
+        reg_add(wine, OL_ACCOUNT, name, typ, data)
+    reg_add(wine, OL_SAVED, "State", "REG_DWORD", "2")
+
+
+def outlook_server(wine):
+    values = wine.reg_query(OL_ACCOUNT, "64", "POP3 Server") or {}
+    typ, data = values.get("POP3 Server", (None, ""))
+    try:
+        return bytes.fromhex(data).decode("utf-16-le").rstrip("\0")
+    except ValueError:
+        return None
+
+
 def winpath(path):
     return "Z:" + os.path.abspath(path).replace("/", "\\")
 
@@ -224,13 +288,21 @@ def compare(c, before, after, during):
                                 % (k, sorted(b[k] - a[k]), sorted(a[k] - b[k])))
         c.check(not problems, "registry %s (%s-bit view) after uninstall is as before install%s"
                 % (name, view, "".join("\n#   " + p for p in problems)))
-    added = sorted(f for f in after.files - before.files if f != "windows/Installer")
+    # The add-in, loaded by test_addin_host, logged as it does in Outlook: that is the
+    # person's data (uninstall leaves it, docs/deployment.md), not the package's.
+    runtime = re.compile(r"^users/[^/]+/AppData/Local/XOAuthBridge(/logs(/addin\.log)?)?$")
+    ran = sorted(f for f in after.files - before.files if runtime.match(f))
+    if ran:
+        c.note("per-user data of the add-in's run, left as uninstall leaves it: %s" % ran)
+    added = sorted(f for f in after.files - before.files
+                   if f != "windows/Installer" and not runtime.match(f))
     lost = sorted(before.files - after.files)
     c.check(not added and not lost, "files under C:\\ after uninstall are as before install%s%s"
             % ("".join("\n#   left behind: C:/" + f for f in added),
                "".join("\n#   lost: C:/" + f for f in lost)))
     installed = sorted(f for f in during.files - before.files
                        if not f.startswith(("Program Files/XOAuth Bridge", "windows/Installer"))
+                       and not runtime.match(f)
                        and not f.endswith("/Start Menu/Programs/XOAuth Bridge.lnk"))
     c.check(not installed, "the install wrote files only to Program Files\\XOAuth Bridge, "
             "the Start menu and the Installer cache%s" % "".join("\n#   C:/" + f for f in installed))
@@ -357,6 +429,7 @@ def scenario(c, wine, args, msi64, msi86):
     defs = mc.names(args.source)
 
     c.note("fresh prefix %s: wineboot -i took %.1f s" % (wine.prefix, wine.fresh()))
+    make_outlook_account(wine)
     before = Snapshot(wine, "before")
 
     rc, log, secs = wine.msiexec("/i", winpath(msi86))
@@ -382,6 +455,10 @@ def scenario(c, wine, args, msi64, msi86):
     c.check(rc == 0 and out.startswith("xoauthbridge %s (windows x64)" % args.version),
             "the installed companion runs: %r" % out.split("\n")[0])
     during = Snapshot(wine, "installed")
+    # The add-in, at work for this user (after the snapshot: compare() expects only the
+    # package's own keys in it).
+    bridge_outlook_account(wine)
+    c.check(outlook_server(wine) == "127.0.0.1", "the Outlook account is bridged (set-up)")
 
     # --- upgrade in place, by a newer package built for this test ---
     major, minor, patch = args.version.split(".")
@@ -403,6 +480,16 @@ def scenario(c, wine, args, msi64, msi86):
         c.check(set(prods) == {code}, "%s replaced the product: %s is now %s" % (what, code, prods))
         c.check(related_products(wine, "x64") == {packed_guid(code)},
                 "%s: one product for the UpgradeCode" % what)
+    if outlook_server(wine) != "127.0.0.1":
+        # Windows runs the old package's removal with UPGRADINGPRODUCTCODE set, and the
+        # action's condition (checked by msi.tables) skips it; Wine's RemoveExistingProducts
+        # runs `msiexec /i {old} REMOVE=ALL` without it, so the old package restored.
+        c.note("Wine quirk: the upgrade's removal of the old package ran without "
+               "UPGRADINGPRODUCTCODE, so its restore ran (on Windows the condition "
+               "REMOVE=\"ALL\" AND NOT UPGRADINGPRODUCTCODE skips it); bridging again")
+        c.check(outlook_server(wine) == "pop.gmail.com" and wine.reg_query(OL_SAVED, "64") is None,
+                "that restore put the account back whole and dropped the saved copy")
+        bridge_outlook_account(wine)
     rc, log, secs = wine.msiexec("/i", winpath(msi64))
     text = read_log(log)
     c.check(rc != 0 and set(products(wine)) == {code} and stopped_by_launch_condition(text)
@@ -414,6 +501,9 @@ def scenario(c, wine, args, msi64, msi86):
     c.note("uninstall: exit %d in %.1f s" % (rc, secs))
     c.check(rc == 0, "msiexec /x %s succeeds (log %s)" % (code, log))
     c.check(not products(wine), "no product left")
+    c.check(outlook_server(wine) == "pop.gmail.com",
+            "the uninstall put the Outlook account back (POP3 Server %r)" % outlook_server(wine))
+    c.check(wine.reg_query(OL_SAVED, "64") is None, "the saved copy is gone")
     after = Snapshot(wine, "after")
     compare(c, before, after, during)
 

@@ -345,6 +345,28 @@ out:
     return err;
 }
 
+/* Deletes path, then its parents up to XB_PRODUCT_KEY, while they hold nothing. */
+static void delete_empty_parents(wchar_t *path)
+{
+    static const size_t stop = sizeof("Software\\XOAuthBridge") - 1;
+    for (;;) {
+        wchar_t *slash = wcsrchr(path, L'\\');
+        if (!slash || (size_t)(slash - path) < stop)
+            return;
+        *slash = L'\0';
+        HKEY key;
+        DWORD subkeys = 1, values = 1;
+        if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &key) != ERROR_SUCCESS)
+            return;
+        LONG rc = RegQueryInfoKeyW(key, NULL, NULL, NULL, &subkeys, NULL, NULL, &values, NULL,
+                                   NULL, NULL, NULL);
+        RegCloseKey(key);
+        if (rc != ERROR_SUCCESS || subkeys || values ||
+            RegDeleteKeyW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
+            return;
+    }
+}
+
 enum xb_err xb_ol_restore(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id)
 {
     wchar_t path[512], acct[512];
@@ -381,6 +403,8 @@ forget:
     saved = NULL;
     if (RegDeleteKeyW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
         err = XB_ERR_IO;
+    else
+        delete_empty_parents(path);
 out:
     if (account)
         RegCloseKey(account);
