@@ -59,6 +59,14 @@ void xb_ctl_attach(struct xb_ctl *ctl, struct bufferevent *bev);
 /* The same for a connected socket (what the platform's listener hands over). */
 void xb_ctl_attach_fd(struct xb_ctl *ctl, intptr_t fd);
 
+/* Starts the browser sign-in of email inside the loop, for a person who asked in the
+ * front end (tray "Sign in again", a click on a notification): the same single sign-in
+ * per account as ENROL, so a click while the add-in's ENROL is under way opens its page
+ * again, and ENROL after a click waits for that sign-in. The outcome is stored and told
+ * to the front end (XB_UI_SIGNIN_DONE / _FAILED). An unknown address is enrolled with
+ * the google provider once the sign-in works. */
+enum xb_err xb_ctl_signin(struct xb_ctl *ctl, const char *email);
+
 /* Closes the endpoint and every connection, cancels sign-ins and revocations. */
 void xb_ctl_shutdown(struct xb_ctl *ctl);
 void xb_ctl_free(struct xb_ctl *ctl);

@@ -160,13 +160,76 @@ answer:
     xb_free(e);
 }
 
+/* The sign-in of norm under way, or a new one (want: a provider name, or "" for the
+ * account's, else google). XB_PIPE_ST_OK with *out (and *started when it is new), or the
+ * status to answer with and why. One sign-in per account, whoever asks: the add-in's
+ * ENROL, the CLI's login, the tray's "Sign in again" (xb_ctl_signin). */
+static uint16_t enrol_find_or_start(struct xb_ctl *ctl, const char *norm, const char *want,
+                                    struct xb_enrol **out, bool *started, char *why, size_t n)
+{
+    *out = NULL;
+    *started = false;
+    for (struct xb_enrol *e = ctl->enrols; e; e = e->next) {
+        if (strcmp(e->email, norm) == 0) {
+            *out = e;
+            return XB_PIPE_ST_OK;
+        }
+    }
+    struct xb_account *a = xb_store_find(ctl->store, norm);
+    const char *pname = want[0] ? want : a ? a->provider : "google";
+    const struct xb_provider *p = xb_config_provider(ctl->cfg, pname);
+    if (a && want[0] && strcmp(a->provider, want) != 0) {
+        snprintf(why, n, "%s is enrolled with provider '%s'", norm, a->provider);
+        return XB_PIPE_ST_BAD_REQUEST;
+    }
+    if (!p) {
+        snprintf(why, n, "no provider '%s' in the configuration", pname);
+        return XB_PIPE_ST_NOT_FOUND;
+    }
+    if (!p->client_id) {
+        snprintf(why, n, "provider '%s' has no client_id: the organisation's OAuth client "
+                 "must be configured first", p->name);
+        return XB_PIPE_ST_INTERNAL;
+    }
+    if (!ctl->http) {
+        snprintf(why, n, "this companion cannot sign in");
+        return XB_PIPE_ST_INTERNAL;
+    }
+    if (ctl->nenrols >= CTL_MAX_SIGNINS) {
+        snprintf(why, n, "%u sign-ins are under way already", ctl->nenrols);
+        return XB_PIPE_ST_TEMP;
+    }
+    struct xb_enrol *e = xb_new(struct xb_enrol);
+    if (!e) {
+        snprintf(why, n, "out of memory");
+        return XB_PIPE_ST_INTERNAL;
+    }
+    e->ctl = ctl;
+    snprintf(e->email, sizeof(e->email), "%s", norm);
+    snprintf(e->provider, sizeof(e->provider), "%s", p->name);
+    /* The callback runs from the loop, never from inside the start. */
+    if (xb_signin_start(ctl->base, ctl->http, ctl->cfg, p, e->email, enrol_done, e, &e->si) !=
+        XB_OK) {
+        xb_free(e);
+        snprintf(why, n, "cannot start the sign-in");
+        return XB_PIPE_ST_INTERNAL;
+    }
+    e->next = ctl->enrols;
+    ctl->enrols = e;
+    ctl->nenrols++;
+    *out = e;
+    *started = true;
+    return XB_PIPE_ST_OK;
+}
+
 void xb_ctl_op_enrol(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
-    char email[XB_PIPE_EMAIL_MAX + 1], want[XB_PIPE_PROVIDER_MAX + 1];
+    char email[XB_PIPE_EMAIL_MAX + 1], want[XB_PIPE_PROVIDER_MAX + 1], why[300] = "";
     char *norm = NULL;
     struct xb_enrol *e = NULL;
+    bool started = false;
 
     xb_pipe_str_copy(r->email, email, sizeof(email));
     xb_pipe_str_copy(r->provider, want, sizeof(want));
@@ -175,73 +238,56 @@ void xb_ctl_op_enrol(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
                            "'%s' is not a valid e-mail address", email);
         goto out;
     }
-    for (e = ctl->enrols; e; e = e->next) {
-        if (strcmp(e->email, norm) == 0)
-            break;
-    }
-    if (e) {
-        /* One sign-in per account: wait for the one under way. */
-        struct xb_ctl_waiter *w = waiter_new(c, r);
-        if (!w) {
-            xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
-            goto out;
-        }
-        w->next = e->waiters;
-        e->waiters = w;
-        xb_log_info("control client %lu: waits for the sign-in of %s under way", c->id, norm);
-        e = NULL;
-        goto out;
-    }
-    struct xb_account *a = xb_store_find(ctl->store, norm);
-    const char *pname = want[0] ? want : a ? a->provider : "google";
-    const struct xb_provider *p = xb_config_provider(ctl->cfg, pname);
-    uint16_t st = XB_PIPE_ST_OK;
-    char why[300] = "";
-    if (a && want[0] && strcmp(a->provider, want) != 0) {
-        st = XB_PIPE_ST_BAD_REQUEST;
-        snprintf(why, sizeof(why), "%s is enrolled with provider '%s'", norm, a->provider);
-    } else if (!p) {
-        st = XB_PIPE_ST_NOT_FOUND;
-        snprintf(why, sizeof(why), "no provider '%s' in the configuration", pname);
-    } else if (!p->client_id) {
-        st = XB_PIPE_ST_INTERNAL;
-        snprintf(why, sizeof(why), "provider '%s' has no client_id: the organisation's OAuth "
-                 "client must be configured first", p->name);
-    } else if (!ctl->http) {
-        st = XB_PIPE_ST_INTERNAL;
-        snprintf(why, sizeof(why), "this companion cannot sign in");
-    } else if (ctl->nenrols >= CTL_MAX_SIGNINS) {
-        st = XB_PIPE_ST_TEMP;
-        snprintf(why, sizeof(why), "%u sign-ins are under way already", ctl->nenrols);
-    }
+    uint16_t st = enrol_find_or_start(ctl, norm, want, &e, &started, why, sizeof(why));
     if (st != XB_PIPE_ST_OK) {
         xb_ctl_reply_error(c, h->version, h->op, h->id, st, "%s", why);
         goto out;
     }
-    e = xb_new(struct xb_enrol);
-    if (!e || !(e->waiters = waiter_new(c, r))) {
+    struct xb_ctl_waiter *w = waiter_new(c, r);
+    if (!w) {
+        /* The sign-in goes on; whoever else waits for it gets the answer. */
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
         goto out;
     }
-    e->ctl = ctl;
-    snprintf(e->email, sizeof(e->email), "%s", norm);
-    snprintf(e->provider, sizeof(e->provider), "%s", p->name);
-    if (xb_signin_start(ctl->base, ctl->http, ctl->cfg, p, e->email, enrol_done, e, &e->si) !=
-        XB_OK) {
-        enrol_answer(e, XB_PIPE_ST_INTERNAL, false, "cannot start the sign-in");
-        goto out;
-    }
-    xb_log_info("control client %lu: sign-in of %s started", c->id, e->email);
-    e->next = ctl->enrols;
-    ctl->enrols = e;
-    ctl->nenrols++;
-    e = NULL;
+    w->next = e->waiters;
+    e->waiters = w;
+    if (started)
+        xb_log_info("control client %lu: sign-in of %s started", c->id, e->email);
+    else
+        xb_log_info("control client %lu: waits for the sign-in of %s under way", c->id, norm);
 out:
-    if (e) {
-        enrol_answer(e, XB_PIPE_ST_INTERNAL, false, "out of memory");
-        xb_free(e);
+    xb_free(norm);
+}
+
+enum xb_err xb_ctl_signin(struct xb_ctl *ctl, const char *email)
+{
+    char *norm = NULL;
+    char why[300] = "";
+    struct xb_enrol *e = NULL;
+    bool started = false;
+
+    if (!ctl || xb_store_email_normalize(email, &norm) != XB_OK) {
+        xb_ui_alert(ctl ? &ctl->ui : NULL, XB_UI_SIGNIN_FAILED, email,
+                    "not a valid e-mail address");
+        return XB_ERR_INVAL;
+    }
+    uint16_t st = enrol_find_or_start(ctl, norm, "", &e, &started, why, sizeof(why));
+    enum xb_err err = XB_OK;
+    if (st != XB_PIPE_ST_OK) {
+        xb_log_warn("cannot sign in %s: %s", norm, why);
+        xb_ui_alert(&ctl->ui, XB_UI_SIGNIN_FAILED, norm, why);
+        err = st == XB_PIPE_ST_TEMP ? XB_ERR_TEMP : XB_ERR_INVAL;
+    } else if (started) {
+        xb_log_info("sign-in of %s started from the notification area", norm);
+    } else {
+        /* Someone asked already (the add-in, the CLI, an earlier click): the person
+         * probably lost the page; show it again. */
+        xb_log_info("sign-in of %s is already waiting: opening its page again", norm);
+        if (xb_plat_open_url(ctl->cfg->browser, xb_signin_url(e->si)) != XB_OK)
+            xb_log_warn("could not open a browser for the sign-in of %s", norm);
     }
     xb_free(norm);
+    return err;
 }
 
 /* --- GET_ENDPOINT -------------------------------------------------------------------------- */

@@ -13,7 +13,6 @@ struct xb_config;
 struct xb_ctl;
 struct xb_http;
 struct xb_proxy;
-struct xb_serve_signin;
 struct xb_store;
 struct xb_token_source;
 struct xb_ui;
@@ -58,7 +57,6 @@ struct xb_serve {
                                           wrapper around the hooks' ui (control.h) */
     struct xb_ctl *ctl;                /* the control channel (add-in, CLI) */
     bool paused;                       /* listeners closed by xb_serve_pause */
-    struct xb_serve_signin *signins;   /* sign-ins started here (signin_again.c) */
 };
 
 struct xb_serve_hooks {
@@ -83,13 +81,6 @@ void xb_serve_stop(struct xb_serve *sv);
  * sessions go on). Resume: listen again on the configured addresses. */
 enum xb_err xb_serve_pause(struct xb_serve *sv, bool pause, char **errmsg);
 
-/* signin_again.c: the browser sign-in for an account inside the running loop (tray
- * "Sign in again", a click on a notification). An unknown address is enrolled with the
- * google provider once the sign-in works. The outcome is stored and told to sv->ui
- * (XB_UI_SIGNIN_DONE / _FAILED). A sign-in already running for the account is reused
- * (its page is opened again). */
-enum xb_err xb_serve_signin(struct xb_serve *sv, const char *email);
-void xb_serve_signin_cancel_all(struct xb_serve *sv);
 
 /* ui_console.c: the console daemon's front end: notifications and state changes become
  * log lines, log lines go to logf (stderr or the configured log_file). */

@@ -29,8 +29,7 @@
 void xb_serve_stop(struct xb_serve *sv)
 {
     struct timeval grace = { STOP_GRACE_S, 0 };
-    xb_serve_signin_cancel_all(sv);
-    xb_ctl_shutdown(sv->ctl);
+    xb_ctl_shutdown(sv->ctl);   /* cancels the sign-ins under way too */
     xb_proxy_shutdown(sv->px);
     /* Sessions flush their goodbye lines; whatever is left after the grace is cut. */
     event_base_loopexit(sv->base, &grace);
@@ -146,7 +145,6 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
 out:
     if (started && hooks->stopping)
         hooks->stopping(hooks->arg, &sv);
-    xb_serve_signin_cancel_all(&sv);
     if (sigint)
         event_free(sigint);
     if (sigterm)

@@ -175,6 +175,18 @@ tray)
   [ -s "$url_file" ] || fail "the browser was not started"
   grep -q 'login_hint=taro%40example.ac.jp' "$url_file" || fail "URL: $(cat "$url_file")"
   grep -q 'client_id=from-file' "$url_file" || fail "URL: $(cat "$url_file")"
+  # One sign-in per account, whoever asks: the add-in's ENROL (here the CLI's login over
+  # the pipe) joins the tray's sign-in instead of opening a second one ...
+  rm -f "$url_file"
+  (xb login taro@example.ac.jp >"$XB_OUT/login-join.out" 2>&1 &)
+  wait_log 'waits for the sign-in of taro@example.ac.jp under way'
+  [ "$(grep -c 'sign-in of taro@example.ac.jp: waiting on' "$(logfile)")" = 1 ] ||
+    fail "a second sign-in was started for the same account"
+  # ... and a second click shows the page of the sign-in under way again.
+  wine "$XB_HELPER" click || fail "cannot click"
+  wait_log 'sign-in of taro@example.ac.jp is already waiting: opening its page again'
+  for _ in $(seq 100); do [ -s "$url_file" ] && break; sleep 0.1; done
+  [ -s "$url_file" ] || fail "the page was not opened again"
   # The Event Log source's message table is in the executable.
   wine "$XB_HELPER" eventmsg "$(winpath "$XB_EXE")" || fail "no Event Log message table"
   quit_tray

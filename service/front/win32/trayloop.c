@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "tray.h"
+#include "core/control.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/store.h"
@@ -148,7 +149,7 @@ static void cmd_cb(evutil_socket_t fd, short what, void *arg)
         switch (c->kind) {
         case TRAY_CMD_SIGNIN:
             xb_log_info("tray: sign-in of %s requested", c->email);
-            xb_serve_signin(t->sv, c->email);
+            xb_ctl_signin(t->sv->ctl, c->email);
             break;
         case TRAY_CMD_PAUSE:
         case TRAY_CMD_RESUME:
