@@ -160,8 +160,8 @@ static void add_account(void *ctx, const struct xb_ol_account *ol)
     a->provider = xb_provider_of_host(host, NULL, w->pol.microsoft);
     if (!a->provider && ol->saved != XB_OL_SAVED_NONE) {
         /* Bridged by us: the server is the companion now; the provider was checked
-         * when it was bridged. */
-        a->provider = "google";
+         * when it was bridged, and kept with the saved copy. */
+        a->provider = strcmp(ol->saved_provider, "microsoft") == 0 ? "microsoft" : "google";
     }
     /* Gmail logs in with the Google account's address, which is the user name; the
      * address people send from ("Email") may be an alias. */
@@ -465,7 +465,8 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
         return;
     }
     struct xb_ol_endpoint ep = { .host = host, .smtp_port = smtp, .user = user,
-                                 .secret = secret, .email = target->identity };
+                                 .secret = secret, .email = target->identity,
+                                 .provider = target->provider };
     struct rewrite rw = { .w = w, .identity = target->identity, .ep_in = &ep, .imap = imap,
                           .pop3 = pop3 };
     /* This profile's accounts of the identity, bridged or not, then other profiles'. */
@@ -516,6 +517,18 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
         xb_addin_log("account %ls: not a sign-in failure: nothing to do", a->ol.id);
         return;
     }
+    const bool bridged = a->ol.saved == XB_OL_SAVED_BRIDGED;
+    /* Nothing the person could do would change the account: no notification either. */
+    if (!bridged && w->pol.auto_fix == XB_AUTOFIX_OFF) {
+        xb_addin_log("automatic fix is off (policy AutoFix): Google's refusal of %s is only "
+                     "logged here", a->identity);
+        return;
+    }
+    if (!bridged && !xb_domain_allowed(w->pol.allowed_domains, a->identity)) {
+        xb_addin_log("%s is not in an allowed domain (policy AllowedDomains): left alone",
+                     a->identity);
+        return;
+    }
     uint32_t proto = e.dir == XB_OL_DIR_SENDING ? XB_PIPE_PROTO_SMTP
                    : a->ol.kind == XB_OL_POP3   ? XB_PIPE_PROTO_POP3
                                                 : XB_PIPE_PROTO_IMAP;
@@ -538,12 +551,11 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
     if (err != XB_OK)
         xb_addin_log("cannot report the failure of %s: the companion is not reachable (%s)",
                      a->identity, xb_err_str(err));
-    if (a->ol.saved == XB_OL_SAVED_BRIDGED)
+    if (bridged)
         return; /* the companion's own sign-in prompt is the fix */
     switch (w->pol.auto_fix) {
     case XB_AUTOFIX_OFF:
-        xb_addin_log("automatic fix is off (policy AutoFix): %s stays as it is", a->identity);
-        return;
+        return; /* not reached: see above */
     case XB_AUTOFIX_ASK:
         xb_addin_log("%s: waiting for the person to accept the companion's offer",
                      a->identity);

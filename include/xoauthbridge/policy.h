@@ -4,8 +4,11 @@
  * type, and the companion configuration key (docs/config.md) that it overrides.
  *
  * This table is the one place these names live. installer/policy/XOAuthBridge.admx offers
- * exactly these values (the test msi.policy checks both directions), and the readers in
- * the add-in and the companion (a later issue) take names, types and ranges from here.
+ * exactly these values (the test msi.policy checks both directions), and both readers take
+ * names, types and ranges from here: the companion (service/core/config_policy.c) reads
+ * every value when it starts; the add-in (addin/policy.c) reads AutoFix, AllowedDomains
+ * and MicrosoftEnabled itself, each time Outlook starts. PortRangeStart/End are read and
+ * logged, not used yet.
  *
  * Precedence, per value: HKLM policy, then HKCU policy, then the INI file, then the
  * built-in default. A value of the wrong registry type or outside its range is ignored
@@ -50,8 +53,10 @@ struct xb_policy {
      * Otherwise '|'-separated words: an SZ must be one of them (any case); a DWORD n
      * (min..max) stands for the n-th word (from 0), which is the config value. */
     const char *choices;
-    /* 1: the config key does not exist yet; the add-in/companion reads it in a later
-     * issue (docs/decisions.md, "Policy contract"). */
+    /* 1: the companion's config has no such key (it logs the policy as set and not
+     * used): the add-in reads the value itself (AutoFix, AllowedDomains,
+     * MicrosoftEnabled: addin/policy.c), or nothing uses it yet (PortRangeStart/End).
+     * unit.policy checks the flag against the config parser. */
     int new_key;
 };
 
@@ -73,7 +78,8 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
         .value = "MicrosoftClientSecret", .type = XB_POLICY_SZ,
         .section = "provider.microsoft", .key = "client_secret", .min = 0, .max = 255,
     },
-    /* 0: Microsoft 365 accounts are neither offered nor bridged, whatever the file says. */
+    /* Read by the add-in: 1 and its classifier also counts Microsoft 365 accounts as
+     * its own; 0 or unset, it leaves them alone. */
     [XB_POL_MICROSOFT_ENABLED] = {
         .value = "MicrosoftEnabled", .type = XB_POLICY_DWORD,
         .section = "provider.microsoft", .key = "enabled", .min = 0, .max = 1,
@@ -81,25 +87,25 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
     },
     /* --- Accounts -------------------------------------------------------------------- */
     /* Comma-separated mail domains (spaces around commas ignored, any case, exact match:
-     * no wildcards, a subdomain is listed on its own). Only accounts whose address is in
-     * one of them are bridged and may sign in. Unset or empty: every Google account. */
+     * no wildcards, a subdomain is listed on its own). Read by the add-in: only accounts
+     * whose address is in one of them are bridged; the sign-in itself is not limited.
+     * Unset or empty: any domain. */
     [XB_POL_ALLOWED_DOMAINS] = {
         .value = "AllowedDomains", .type = XB_POLICY_SZ,
         .section = "general", .key = "allowed_domains", .min = 0, .max = 2047,
         .new_key = 1,
     },
-    /* What the add-in does with a Gmail account that fails to sign in: nothing, ask the
-     * user first (the default), or bridge it at once. Google's consent page always needs
-     * the user. */
+    /* Read by the add-in: what it does with a Gmail account that fails to sign in:
+     * nothing, ask the user first (the default), or start the sign-in at once and then
+     * bridge it. Google's consent page always needs the user. */
     [XB_POL_AUTO_FIX] = {
         .value = "AutoFix", .type = XB_POLICY_DWORD,
         .section = "general", .key = "auto_fix", .min = 0, .max = 2,
         .choices = "off|ask|automatic", .new_key = 1,
     },
     /* --- Network: the loopback ports each user's companion may listen on ------------- */
-    /* Both set, start <= end: the companion takes its IMAP, POP3 and SMTP ports from
-     * this range (three per signed-in user on a shared machine), the first free ones, and
-     * tells the add-in over the pipe. Otherwise the [proxy] *_listen ports apply. */
+    /* Read and logged, not used yet: the [proxy] *_listen ports apply. Meant for
+     * per-user port ranges on a shared machine (three ports per user). */
     [XB_POL_PORT_RANGE_START] = {
         .value = "PortRangeStart", .type = XB_POLICY_DWORD,
         .section = "proxy", .key = "port_range_start", .min = 1024, .max = 65535,

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "front.h"
+#include "platform/platform.h"
 #include "core/config.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -166,6 +167,17 @@ int xb_cmd_logout(int argc, char **argv)
         fprintf(stderr, "xoauthbridge: no account '%s'\n", argv[1]);
         goto out;
     }
+    /* As the companion's RESTORE: Outlook's accounts first (they would not work without
+     * the tokens anyway); a failure keeps everything, to be tried again. */
+    unsigned restored = 0, failed = 0;
+    xb_plat_outlook_restore(acct->email, &restored, &failed);
+    if (failed) {
+        fprintf(stderr, "xoauthbridge: %u Outlook account(s) of %s could not be put back; "
+                        "nothing was changed: try again\n", failed, acct->email);
+        goto out;
+    }
+    if (restored)
+        printf("%u Outlook account(s) put back as they were for %s\n", restored, acct->email);
     const struct xb_provider *p = xb_config_provider(env.cfg, acct->provider);
     if (acct->refresh_token && p) {
         w.base = event_base_new();

@@ -8,17 +8,25 @@ In a fresh Wine prefix (WORK/prefix, made by wineboot -i):
   3. msiexec /i XOAuthBridge-<v>-x64.msi /qn: the files in Program Files are those of
      dist/, the keys are in both registry views, nothing under HKCU, the add-in is created
      by CLSID (test_addin_host --installed), the companion runs (--version);
-  4. a package of the next patch version, built into WORK/next by scripts/build-msi.sh,
-     upgrades in place: one product registered, new version; a rebuild of that version
-     (new ProductCode) replaces it too; the older package refuses to downgrade;
+  4. an Outlook account bridged in this user's profile, set up by hand in the add-in's
+     documented format (docs/addin.md); then a package of the next patch version, built
+     into WORK/next-1 by scripts/build-msi.sh, upgrades in place: one product registered,
+     new version; a rebuild of that version (new ProductCode, WORK/next-2) replaces it too.
+     On Windows the action's condition (REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE, checked
+     by msi.tables) skips the restore during an upgrade. Under Wine the old package's
+     removal runs without UPGRADINGPRODUCTCODE, so its restore runs: the test notes the
+     quirk, checks that this restore put the account back whole (original server, saved
+     copy gone), and bridges the account again before the uninstall check. Then the older
+     package refuses to downgrade;
   5. msiexec /x: the snapshot again, compared with step 1: everything is gone, and the
-     Outlook account that the add-in had bridged in this user's profile (set up by hand
-     after the install, in the add-in's documented format: docs/addin.md) is back as it
-     was, byte for byte, by the uninstall's `restore --all` (the upgrades left it alone).
+     bridged Outlook account is back as it was, byte for byte, by the uninstall's
+     `restore --all`, its saved copy gone.
 
 Wine's menu integration writes .desktop files under $HOME, so HOME and XDG_* point into
 WORK as well. Wine quirks met (and allowed, each printed as it is met):
   - ProgramMenuFolder is the per-user Start menu even when ALLUSERS=1;
+  - a major upgrade removes the old package without UPGRADINGPRODUCTCODE, so its
+    uninstall restore runs (step 4);
   - at uninstall Wine's msi also deletes EMPTY parent keys that existed before (e.g.
     EventLog\\Application in a new prefix, where it has no other sources);
   - Windows Installer's own bookkeeping keys (Installer\\UpgradeCodes ...) and the

@@ -224,7 +224,7 @@ static LONG set_state(HKEY saved, enum xb_ol_saved state)
 
 /* Makes the saved copy (or keeps the one there) and marks it "saving". */
 static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
-                                  const char *email, HKEY *saved_out)
+                                  const struct xb_ol_endpoint *ep, HKEY *saved_out)
 {
     wchar_t path[512], names[NAMES_MAX];
     HKEY saved = NULL, orig = NULL;
@@ -258,12 +258,17 @@ static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
         goto out;
     }
     wchar_t w[XB_OL_STR_MAX];
-    if (MultiByteToWideChar(CP_UTF8, 0, email, -1, w, XB_OL_STR_MAX) <= 0)
+    wchar_t prov[16];
+    if (MultiByteToWideChar(CP_UTF8, 0, ep->email, -1, w, XB_OL_STR_MAX) <= 0 ||
+        MultiByteToWideChar(CP_UTF8, 0, ep->provider ? ep->provider : "google", -1, prov,
+                            ARRAYSIZE(prov)) <= 0)
         goto out;
     if (RegSetValueExW(saved, L"Touched", 0, REG_MULTI_SZ, (const BYTE *)names, bytes) !=
             ERROR_SUCCESS ||
         RegSetValueExW(saved, L"Email", 0, REG_SZ, (const BYTE *)w,
                        (DWORD)(wcslen(w) + 1) * sizeof(wchar_t)) != ERROR_SUCCESS ||
+        RegSetValueExW(saved, L"Provider", 0, REG_SZ, (const BYTE *)prov,
+                       (DWORD)(wcslen(prov) + 1) * sizeof(wchar_t)) != ERROR_SUCCESS ||
         write_dword(saved, L"Kind", (DWORD)a->kind) != ERROR_SUCCESS)
         goto out;
     /* The state goes last: a copy with a state is a whole copy. */
@@ -458,7 +463,7 @@ enum xb_err xb_ol_bridge(const struct xb_ol_account *a, const struct xb_ol_endpo
         err = XB_ERR_NOTFOUND;
         goto out;
     }
-    err = save_originals(account, a, ep->email, &saved);
+    err = save_originals(account, a, ep, &saved);
     if (err != XB_OK)
         goto out;
     const struct change *sets[2] = { a->kind == XB_OL_POP3 ? pop3_changes : imap_changes,

@@ -130,7 +130,7 @@ bool xb_ol_default_profile(enum xb_ol_layout layout, wchar_t *out, size_t n)
 /* The state of our saved copy of an account (olbridge.c owns the key; reading it here
  * lets a scan say which accounts are bridged). */
 static enum xb_ol_saved saved_state(enum xb_ol_layout layout, const wchar_t *profile,
-                                    const wchar_t *id)
+                                    const wchar_t *id, char *provider, size_t n)
 {
     wchar_t path[512];
     HKEY key;
@@ -141,6 +141,7 @@ static enum xb_ol_saved saved_state(enum xb_ol_layout layout, const wchar_t *pro
         return XB_OL_SAVED_NONE;
     if (!xb_ol_read_dword(key, L"State", &state) || state > XB_OL_SAVED_RESTORING)
         state = XB_OL_SAVED_SAVING; /* a copy without a readable state: treat as unfinished */
+    xb_ol_read_str(key, L"Provider", provider, n, NULL);
     RegCloseKey(key);
     return (enum xb_ol_saved)state;
 }
@@ -174,7 +175,8 @@ static bool read_account(HKEY accounts, enum xb_ol_layout layout, const wchar_t 
         xb_ol_read_str(key, L"SMTP Server", a->smtp_server, sizeof(a->smtp_server), NULL);
         if (!xb_ol_read_dword(key, pop ? L"POP3 Port" : L"IMAP Port", &a->port))
             a->port = 0;
-        a->saved = saved_state(layout, profile, id);
+        a->saved = saved_state(layout, profile, id, a->saved_provider,
+                               sizeof(a->saved_provider));
     }
     RegCloseKey(key);
     return ok;

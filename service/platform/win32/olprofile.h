@@ -65,6 +65,7 @@ struct xb_ol_account {
     char user[XB_OL_STR_MAX];        /* "POP3 User" / "IMAP User" */
     char smtp_server[XB_OL_STR_MAX]; /* "SMTP Server" */
     enum xb_ol_saved saved;          /* our saved copy, if any */
+    char saved_provider[16];         /* the provider it was bridged for ("" if none) */
 };
 
 /* "2010", "2013", "2016": names in logs and in the saved copy's key. */
@@ -94,6 +95,7 @@ struct xb_ol_endpoint {
     const char *user;
     const char *secret;
     const char *email;               /* the companion's account, kept with the copy */
+    const char *provider;            /* "google", "microsoft": kept with the copy */
 };
 enum xb_err xb_ol_bridge(const struct xb_ol_account *a, const struct xb_ol_endpoint *ep);
 
