@@ -18,14 +18,11 @@ person signs in from the companion, the add-in follows), recovery of an interrup
 change, and a companion that cannot be reached.
 
 Environment (tests/windows/CMakeLists.txt): XB_EXE, XB_ADDIN, XB_HOST, XB_OLPROF, XB_BROWSER_HELPER.
+What tests/demo/demo_outlook.py shares with this test is in outlookrig.py.
 """
-import email
-import imaplib
 import json
 import os
-import poplib
 import shutil
-import smtplib
 import subprocess
 import sys
 import tempfile
@@ -42,25 +39,18 @@ sys.path.insert(0, str(HERE))
 
 from rig import Rig  # noqa: E402
 from olprof import OlProf  # noqa: E402
+from outlookrig import (IMAP_ALERT, IMAP_CLSID, POP3_CLSID, VERSIONS, WEB_LOGIN,  # noqa: E402
+                        WINE_DLL_OVERRIDES, Browser, dword, gmail_imap, gmail_pop3,
+                        local_appdata, of, other_pop3, read_imap, read_pop3,
+                        rig_provider_conf, send_smtp, text, wait_sink)
+from outlookrig import wine as run_wine  # noqa: E402
 
-TOOLS = ROOT / "tests" / "tools"
-POP3_CLSID = "{ED475411-B0D6-11D2-8C3B-00104B2A6676}"
-IMAP_CLSID = "{ED475412-B0D6-11D2-8C3B-00104B2A6676}"
 TARO = "taro@example.ac.jp"       # a Google Workspace for Education address
 HANAKO = "hanako@example.ac.jp"
 OTHER = "jiro@example.org"        # not Gmail: must never be touched
-VERSIONS = {"2010": "14.0.7268.5000", "2013": "15.0.5603.1000", "2016": "16.0.17928.20114"}
 PROFILES = {"2010": "Outlook", "2013": "Outlook", "2016": "Default Outlook Profile"}
 POLICY_KEY = r"HKCU\Software\Policies\XOAuthBridge"
 SAVED_KEY = r"Software\XOAuthBridge\Outlook"
-
-WEB_LOGIN = ("Task '{name} - Receiving' reported error (0x800CCC92) : 'Your e-mail server "
-             "rejected your login. Verify your user name and password for this account in "
-             "Account Settings.  The server responded: -ERR [AUTH] Web login required: "
-             "https://support.google.com/mail/answer/78754'")
-IMAP_ALERT = ("Task '{name} - Receiving' reported error (0x800CCCD1) : 'The server responded: "
-              "NO [ALERT] Please log in via your web browser: "
-              "https://support.google.com/mail/accounts/answer/78754 (Failure)'")
 
 
 def need(var):
@@ -71,38 +61,6 @@ def need(var):
 
 
 # --- the world -------------------------------------------------------------------------
-
-class Browser(threading.Thread):
-    """The person at the browser: every sign-in URL the companion opens (test_tray.exe
-    writes it to url_file) goes to real headless Chromium, which completes the consent
-    at the rig's OAuth server and lands on the companion's loopback page."""
-
-    def __init__(self, url_file, out_dir):
-        super().__init__(daemon=True)
-        self.url_file = Path(url_file)
-        self.out_dir = Path(out_dir)
-        self.seen = []
-        self.stop = threading.Event()
-
-    def run(self):
-        while not self.stop.is_set():
-            # Taken away before the browser runs: the next sign-in may write it again
-            # while this one is still in the browser.
-            taken = self.url_file.with_suffix(".taken")
-            try:
-                os.replace(self.url_file, taken)
-                text = taken.read_text(encoding="utf-8", errors="replace").strip()
-            except FileNotFoundError:
-                text = ""
-            if text:
-                self.seen.append(text)
-                dump = self.out_dir / f"browser-{len(self.seen)}.html"
-                subprocess.run([str(TOOLS / "headless-browser.sh"), text],
-                               env=dict(os.environ, XB_BROWSER_DUMP=str(dump)),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, timeout=120)
-            time.sleep(0.2)
-
 
 class World:
     def __init__(self, rig, work):
@@ -115,7 +73,7 @@ class World:
         self.helper = need("XB_BROWSER_HELPER")
         self.prof = OlProf(need("XB_OLPROF"), self.prefix)
         self.env = dict(os.environ, WINEPREFIX=str(self.prefix), WINEDEBUG="-all",
-                        WINEDLLOVERRIDES="mscoree,mshtml=")
+                        WINEDLLOVERRIDES=WINE_DLL_OVERRIDES)
         self.companion = None
         self.ports = {}
 
@@ -123,19 +81,8 @@ class World:
         return self.prof.winepath(path)
 
     def wine(self, *args, env=None, timeout=120, check=True):
-        """Runs a Windows program; output through files (see olprof.py)."""
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            p = subprocess.run(["wine", *map(str, args)], env=env or self.env,
-                               stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                               timeout=timeout)
-            out.seek(0)
-            err.seek(0)
-            res = (p.returncode, out.read().decode("utf-8", "replace").replace("\r\n", "\n"),
-                   err.read().decode("utf-8", "replace").replace("\r\n", "\n"))
-        if check and res[0] != 0:
-            raise AssertionError(f"wine {' '.join(map(str, args))}: exit {res[0]}\n"
-                                 f"{res[1]}\n{res[2]}")
-        return res
+        """Runs a Windows program; output through files (see outlookrig.wine)."""
+        return run_wine(args, env or self.env, timeout=timeout, check=check)
 
     def reg(self, *args):
         self.wine("reg", *args)
@@ -145,9 +92,7 @@ class World:
 
     @property
     def appdata(self):
-        users = [u for u in os.listdir(self.prefix / "drive_c" / "users")
-                 if u not in ("Public", "Default")]
-        return self.prefix / "drive_c" / "users" / users[0] / "AppData" / "Local" / "XOAuthBridge"
+        return local_appdata(self.prefix)
 
     def addin_log(self):
         p = self.appdata / "logs" / "addin.log"
@@ -159,7 +104,7 @@ class World:
 
     def start(self):
         self.wine("wineboot", "-i", timeout=300)
-        r, o = self.rig, self.rig.oauth
+        r = self.rig
         self.url_file = self.work / "signin-url.txt"
         (self.work / "state").mkdir(exist_ok=True)
         conf = self.work / "companion.conf"
@@ -176,21 +121,7 @@ imap_listen = 127.0.0.1:0
 pop3_listen = 127.0.0.1:0
 smtp_listen = 127.0.0.1:0
 
-[tls]
-ca_file = {self.win(r.ca_file)}
-
-[provider.google]
-auth_url = {o['authorization_endpoint']}
-token_url = {o['token_endpoint']}
-revoke_url = {o['revocation_endpoint']}
-issuer = {o['issuer']}
-scope = {o['scope']}
-client_id = {o['client_id']}
-client_secret = {o['client_secret']}
-imap = 127.0.0.1:{r.ports['imaps']}
-pop3 = 127.0.0.1:{r.ports['pop3s']}
-smtp = 127.0.0.1:{r.ports['submissions']}
-""", encoding="utf-8")
+""" + rig_provider_conf(r, self.win(r.ca_file)), encoding="utf-8")
         self.conf = conf
         ready = self.work / "ready.json"
         self.companion_env = dict(self.env, XB_TEST_URL_FILE=self.win(self.url_file))
@@ -264,51 +195,9 @@ def accounts(layout):
     """The synthetic profile: Gmail POP3, Gmail IMAP, not Gmail (+ malformed in 2016)."""
     s = "sz" if layout == "2016" else "str"  # the REG_SZ variant newer builds write
     result = [
-        ("00000001", [
-            ("sz", "clsid", POP3_CLSID),
-            ("str", "Account Name", TARO),
-            ("str", "Display Name", "Taro Yamada"),
-            ("str", "Email", TARO),
-            ("str", "POP3 Server", "pop.gmail.com"),
-            ("dword", "POP3 Port", 995),
-            ("str", "POP3 User", TARO),
-            ("password", "POP3 Password", "taro-old-password"),
-            ("dword", "POP3 Use SSL", 1),
-            ("dword", "POP3 Use SPA", 0),
-            ("dword", "Leave on Server", 0x00020001),
-            ("str", "SMTP Server", "smtp.gmail.com"),
-            ("dword", "SMTP Port", 465),
-            ("dword", "SMTP Use Auth", 1),
-            ("dword", "SMTP Use SSL", 1),
-            ("hex", "Mini UID", (3, bytes(range(16)))),
-        ]),
-        ("00000002", [
-            ("sz", "clsid", IMAP_CLSID),
-            (s, "Account Name", "Hanako (Gmail)"),
-            (s, "Email", HANAKO),
-            (s, "IMAP Server", "imap.gmail.com"),
-            ("dword", "IMAP Port", 993),
-            (s, "IMAP User", HANAKO),
-            ("password", "IMAP Password", "hanako-old-password"),
-            ("dword", "IMAP Use SSL", 1),
-            (s, "SMTP Server", "smtp.gmail.com"),
-            ("dword", "SMTP Port", 587),
-            ("dword", "SMTP Use Auth", 1),
-            (s, "SMTP User", HANAKO),
-            ("password", "SMTP Password", "hanako-old-password"),
-            ("dword", "SMTP Secure Connection", 2),
-        ]),
-        ("00000003", [
-            ("sz", "clsid", POP3_CLSID),
-            ("str", "Account Name", OTHER),
-            ("str", "Email", OTHER),
-            ("str", "POP3 Server", "mail.example.org"),
-            ("dword", "POP3 Port", 110),
-            ("str", "POP3 User", "jiro"),
-            ("password", "POP3 Password", "jiro-password"),
-            ("str", "SMTP Server", "mail.example.org"),
-            ("dword", "SMTP Port", 25),
-        ]),
+        gmail_pop3("00000001", TARO, "Taro Yamada", "taro-old-password"),
+        gmail_imap("00000002", "Hanako (Gmail)", HANAKO, "hanako-old-password", s),
+        other_pop3("00000003", OTHER, "jiro", "jiro-password"),
     ]
     if layout == "2016":
         result += [
@@ -333,64 +222,6 @@ def accounts(layout):
 
 def untouched_ids(layout):
     return ["00000003"] + (["00000004", "00000005"] if layout == "2016" else [])
-
-
-def of(dump, acct):
-    return {name: value for (aid, name), value in dump.items() if aid == acct}
-
-
-def text(dump, acct, name):
-    typ, data = dump[(acct, name)]
-    if typ == 1:
-        return data.decode("utf-16-le").rstrip("\0")
-    assert typ == 3, f"{name} has type {typ}"
-    return data.decode("utf-16-le").rstrip("\0")
-
-
-def dword(dump, acct, name):
-    typ, data = dump[(acct, name)]
-    assert typ == 4 and len(data) == 4
-    return int.from_bytes(data, "little")
-
-
-# --- mail through the rewritten settings ---------------------------------------------------
-
-def read_pop3(port, user, password):
-    c = poplib.POP3("127.0.0.1", port, timeout=30)
-    try:
-        c.user(user)
-        c.pass_(password)
-        count, _ = c.stat()
-        return [b"\r\n".join(c.retr(i + 1)[1]) for i in range(count)]
-    finally:
-        c.quit()
-
-
-def read_imap(port, user, password):
-    c = imaplib.IMAP4("127.0.0.1", port, timeout=30)
-    try:
-        c.login(user, password)
-        c.select("INBOX", readonly=True)
-        _, data = c.search(None, "ALL")
-        out = []
-        for num in data[0].split():
-            _, msg = c.fetch(num, "(BODY.PEEK[])")
-            out.append(msg[0][1])
-        return out
-    finally:
-        c.logout()
-
-
-def send_smtp(port, user, password, sender, subject):
-    msg = email.message.EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "someone@example.net"
-    msg["Subject"] = subject
-    msg.set_content("Sent by Outlook's rewritten account through XOAuth Bridge.\n")
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
-        s.ehlo("outlook.test")
-        s.login(user, password)
-        s.send_message(msg)
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -448,7 +279,7 @@ def test_bridge_and_restore(world, layout):
     send_smtp(w.ports["smtp"], text(after, "00000002", "SMTP User"),
               w.prof.password(layout, profile, "00000002", "SMTP Password"), HANAKO,
               f"sent {marker}")
-    sent = w.rig.sink_messages()
+    sent = wait_sink(w.rig, before_sent + 1)
     assert len(sent) == before_sent + 1 and f"sent {marker}".encode() in sent[-1][1]
 
     # The companion heard about it (and told the person to restart Outlook).

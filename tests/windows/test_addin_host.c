@@ -6,6 +6,7 @@
  *   test_addin_host.exe PATH\TO\xoauthbridge-addin64.dll
  *   test_addin_host.exe --installed PATH\TO\xoauthbridge-addin64.dll
  *   test_addin_host.exe --outlook VERSION PROFILE WAIT TIMEOUT_S DLL [CODE TEXT]...
+ *   test_addin_host.exe --outlook-installed VERSION PROFILE WAIT TIMEOUT_S [CODE TEXT]...
  *
  * --installed: the MSI registered it (tests/installer/msi_wine.py): check that HKLM's
  * 64-bit view points at that DLL, create it by CLSID only (COM loads it from the
@@ -21,6 +22,13 @@
  *   none        no wait
  * then shuts the add-in down as Outlook does (timed too), checks that every object
  * reference and event connection was given back, and unregisters.
+ *
+ * --outlook-installed: the same Outlook, with the add-in the MSI installed
+ * (tests/demo/demo_outlook.py): nothing is loaded or registered by hand. As Outlook at
+ * its start, it lists HKLM\Software\Microsoft\Office\Outlook\Addins (64-bit view),
+ * takes each add-in whose LoadBehavior is 3, finds its CLSID from the ProgID (the key's
+ * name) and lets COM load the DLL that InprocServer32 names. It leaves the registration
+ * alone.
  */
 #define COBJMACROS
 #include <initguid.h>
@@ -265,28 +273,11 @@ static BOOL waited_enough(const WCHAR *wait)
     return TRUE;
 }
 
-static int outlook_mode(int argc, WCHAR **argv)
+/* Outlook's life with a created add-in: connect, raise the errors (CODE TEXT pairs),
+ * wait for WAIT as Outlook's UI thread would (pumping messages), shut down. Releases ext. */
+static void drive_outlook(IDTExtensibility2 *ext, const WCHAR *version, const WCHAR *profile,
+                          const WCHAR *wait, int timeout_s, int nerr, WCHAR **errors)
 {
-    /* --outlook VERSION PROFILE WAIT TIMEOUT_S DLL [CODE TEXT]... */
-    const WCHAR *version = argv[2], *profile = argv[3], *wait = argv[4];
-    int timeout_s = _wtoi(argv[5]);
-    WCHAR dll[MAX_PATH];
-    if (!GetFullPathNameW(argv[6], MAX_PATH, dll, NULL))
-        return 2;
-    HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-    CHECK(mod != NULL);
-    if (!mod)
-        return 1;
-    HRESULT(STDAPICALLTYPE * reg)(void) = (void *)GetProcAddress(mod, "DllRegisterServer");
-    HRESULT(STDAPICALLTYPE * unreg)(void) = (void *)GetProcAddress(mod, "DllUnregisterServer");
-    CHECK(reg && unreg && reg() == S_OK);
-
-    CHECK(SUCCEEDED(CoInitializeEx(NULL, COINIT_APARTMENTTHREADED)));
-    IDTExtensibility2 *ext = NULL;
-    CHECK(SUCCEEDED(CoCreateInstance(&CLSID_XbAddin, NULL, CLSCTX_INPROC_SERVER,
-                                     &IID_IDTExtensibility2, (void **)&ext)) && ext);
-    if (!ext)
-        return 1;
     static struct fake_outlook ol;
     fake_outlook_init(&ol, version, profile);
     SAFEARRAY *custom = NULL;
@@ -306,9 +297,9 @@ static int outlook_mode(int argc, WCHAR **argv)
            ol.calls, fake_outlook_advised(&ol), FO_SYNCS);
     CHECK(fake_outlook_advised(&ol) == FO_SYNCS);
 
-    for (int i = 7; i + 1 < argc; i += 2) {
-        LONG code = (LONG)wcstoul(argv[i], NULL, 0);
-        CHECK(fake_outlook_raise_error(&ol, code, argv[i + 1]) == 1);
+    for (int i = 0; i + 1 < nerr; i += 2) {
+        LONG code = (LONG)wcstoul(errors[i], NULL, 0);
+        CHECK(fake_outlook_raise_error(&ol, code, errors[i + 1]) == 1);
     }
 
     DWORD start = GetTickCount();
@@ -333,10 +324,94 @@ static int outlook_mode(int argc, WCHAR **argv)
     CHECK(fake_outlook_advised(&ol) == 0);
     CHECK(fake_outlook_extra_refs(&ol) == 0);
     CHECK(ext->lpVtbl->Release(ext) == 0);
+}
+
+static int outlook_mode(int argc, WCHAR **argv)
+{
+    /* --outlook VERSION PROFILE WAIT TIMEOUT_S DLL [CODE TEXT]... */
+    const WCHAR *version = argv[2];
+    WCHAR dll[MAX_PATH];
+    if (!GetFullPathNameW(argv[6], MAX_PATH, dll, NULL))
+        return 2;
+    HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+    CHECK(mod != NULL);
+    if (!mod)
+        return 1;
+    HRESULT(STDAPICALLTYPE * reg)(void) = (void *)GetProcAddress(mod, "DllRegisterServer");
+    HRESULT(STDAPICALLTYPE * unreg)(void) = (void *)GetProcAddress(mod, "DllUnregisterServer");
+    CHECK(reg && unreg && reg() == S_OK);
+
+    CHECK(SUCCEEDED(CoInitializeEx(NULL, COINIT_APARTMENTTHREADED)));
+    IDTExtensibility2 *ext = NULL;
+    CHECK(SUCCEEDED(CoCreateInstance(&CLSID_XbAddin, NULL, CLSCTX_INPROC_SERVER,
+                                     &IID_IDTExtensibility2, (void **)&ext)) && ext);
+    if (!ext)
+        return 1;
+    drive_outlook(ext, version, argv[3], argv[4], _wtoi(argv[5]), argc - 7, argv + 7);
     CoUninitialize();
-    CHECK(unreg() == S_OK);
+    CHECK(unreg && unreg() == S_OK);
     printf("%s - add-in in Outlook %ls (%d failures)\n", failures ? "not ok" : "ok", version,
            failures);
+    return failures ? 1 : 0;
+}
+
+/* The add-ins Outlook would load at its start: every subkey of the machine's Addins key
+ * with LoadBehavior 3 (load at startup, loaded). Creates ours the way Outlook does, by
+ * the ProgID that names the key; NULL if it is not registered. */
+static IDTExtensibility2 *create_registered(void)
+{
+    static const WCHAR addins[] = L"Software\\Microsoft\\Office\\Outlook\\Addins";
+    IDTExtensibility2 *ours = NULL;
+    HKEY k;
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, addins, 0, KEY_READ | KEY_WOW64_64KEY, &k) !=
+        ERROR_SUCCESS) {
+        printf("# no HKLM\\%ls: nothing to load\n", addins);
+        return NULL;
+    }
+    WCHAR name[256], sub[512], dll[MAX_PATH];
+    for (DWORD i = 0;; i++) {
+        DWORD len = ARRAYSIZE(name), lb = 0;
+        if (RegEnumKeyExW(k, i, name, &len, NULL, NULL, NULL, NULL) != ERROR_SUCCESS)
+            break;
+        _snwprintf(sub, ARRAYSIZE(sub), L"%ls\\%ls", addins, name);
+        sub[ARRAYSIZE(sub) - 1] = 0;
+        if (!read_value(HKEY_LOCAL_MACHINE, sub, L"LoadBehavior", REG_DWORD, &lb, sizeof(lb)) ||
+            lb != 3) {
+            printf("# add-in %ls: LoadBehavior %lu, not loaded\n", name, (unsigned long)lb);
+            continue;
+        }
+        CLSID clsid;
+        if (FAILED(CLSIDFromProgID(name, &clsid)) || !IsEqualCLSID(&clsid, &CLSID_XbAddin)) {
+            printf("# add-in %ls: not ours, not loaded\n", name);
+            continue;
+        }
+        if (!read_sz(HKEY_LOCAL_MACHINE, CLSID_KEY L"\\InprocServer32", NULL, dll, sizeof(dll)))
+            dll[0] = 0;
+        HRESULT hr = CoCreateInstance(&clsid, NULL, CLSCTX_INPROC_SERVER, &IID_IDTExtensibility2,
+                                      (void **)&ours);
+        printf("# add-in %ls (LoadBehavior 3): CoCreateInstance 0x%08lx, COM loaded %ls\n",
+               name, (unsigned long)hr, dll);
+        CHECK(SUCCEEDED(hr) && ours);
+        CHECK(dll[0] && GetModuleHandleW(dll) != NULL);
+        break;
+    }
+    RegCloseKey(k);
+    return ours;
+}
+
+static int outlook_installed_mode(int argc, WCHAR **argv)
+{
+    /* --outlook-installed VERSION PROFILE WAIT TIMEOUT_S [CODE TEXT]... */
+    const WCHAR *version = argv[2];
+    CHECK(SUCCEEDED(CoInitializeEx(NULL, COINIT_APARTMENTTHREADED)));
+    IDTExtensibility2 *ext = create_registered();
+    CHECK(ext != NULL);
+    if (ext)
+        drive_outlook(ext, version, argv[3], argv[4], _wtoi(argv[5]), argc - 6, argv + 6);
+    CoUninitialize();
+    CHECK(key_exists(HKEY_LOCAL_MACHINE, CLSID_KEY)); /* the MSI's registration stays */
+    printf("%s - installed add-in in Outlook %ls (%d failures)\n", failures ? "not ok" : "ok",
+           version, failures);
     return failures ? 1 : 0;
 }
 
@@ -345,9 +420,15 @@ int wmain(int argc, WCHAR **argv)
 {
     if (argc >= 7 && lstrcmpW(argv[1], L"--outlook") == 0)
         return outlook_mode(argc, argv);
+    if (argc >= 6 && lstrcmpW(argv[1], L"--outlook-installed") == 0)
+        return outlook_installed_mode(argc, argv);
     BOOL installed = argc == 3 && lstrcmpW(argv[1], L"--installed") == 0;
     if (argc != 2 && !installed) {
-        fprintf(stderr, "usage: test_addin_host [--installed] ADDIN.dll\n");
+        fprintf(stderr, "usage: test_addin_host [--installed] ADDIN.dll\n"
+                        "       test_addin_host --outlook VERSION PROFILE WAIT TIMEOUT_S DLL"
+                        " [CODE TEXT]...\n"
+                        "       test_addin_host --outlook-installed VERSION PROFILE WAIT"
+                        " TIMEOUT_S [CODE TEXT]...\n");
         return 2;
     }
     WCHAR dll[MAX_PATH];
