@@ -45,6 +45,7 @@ struct xb_addin_policy {
     enum xb_autofix auto_fix;
     bool microsoft;
     char allowed_domains[2048 * 3];
+    char google_hosts[2048 * 3];     /* more host names that are Gmail's (GoogleMailHosts) */
 };
 void xb_addin_policy_read(struct xb_addin_policy *pol);
 const char *xb_autofix_name(enum xb_autofix a);

@@ -67,6 +67,7 @@ void xb_addin_policy_read(struct xb_addin_policy *pol)
     if (read_dword(XB_POL_MICROSOFT_ENABLED, &v))
         pol->microsoft = v != 0;
     read_sz(XB_POL_ALLOWED_DOMAINS, pol->allowed_domains, sizeof(pol->allowed_domains));
+    read_sz(XB_POL_GOOGLE_HOSTS, pol->google_hosts, sizeof(pol->google_hosts));
 }
 
 const char *xb_autofix_name(enum xb_autofix a)

@@ -157,7 +157,7 @@ static void add_account(void *ctx, const struct xb_ol_account *ol)
     memset(a, 0, sizeof(*a));
     a->ol = *ol;
     const char *host = ol->saved == XB_OL_SAVED_NONE ? ol->server : NULL;
-    a->provider = xb_provider_of_host(host, NULL, w->pol.microsoft);
+    a->provider = xb_provider_of_host(host, w->pol.google_hosts, w->pol.microsoft);
     if (!a->provider && ol->saved != XB_OL_SAVED_NONE) {
         /* Bridged by us: the server is the companion now; the provider was checked
          * when it was bridged, and kept with the saved copy. */

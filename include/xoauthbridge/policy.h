@@ -34,6 +34,7 @@ enum xb_policy_id {
     XB_POL_MICROSOFT_CLIENT_SECRET,
     XB_POL_MICROSOFT_ENABLED,
     XB_POL_ALLOWED_DOMAINS,
+    XB_POL_GOOGLE_HOSTS,
     XB_POL_AUTO_FIX,
     XB_POL_PORT_RANGE_START,
     XB_POL_PORT_RANGE_END,
@@ -93,6 +94,14 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
     [XB_POL_ALLOWED_DOMAINS] = {
         .value = "AllowedDomains", .type = XB_POLICY_SZ,
         .section = "general", .key = "allowed_domains", .min = 0, .max = 2047,
+        .new_key = 1,
+    },
+    /* Read by the add-in: more mail server names (comma-separated, exact, any case) whose
+     * accounts are Google's, besides *.gmail.com and *.googlemail.com: for organisations
+     * whose Outlook profiles name Gmail through a host name of their own. */
+    [XB_POL_GOOGLE_HOSTS] = {
+        .value = "GoogleMailHosts", .type = XB_POLICY_SZ,
+        .section = "general", .key = "google_hosts", .min = 0, .max = 2047,
         .new_key = 1,
     },
     /* Read by the add-in: what it does with a Gmail account that fails to sign in:

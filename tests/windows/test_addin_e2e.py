@@ -370,3 +370,73 @@ def test_companion_unreachable(world):
     assert "is not there" in w.addin_log()
     assert w.prof.dump(layout, profile) == before
     w.prof.delete(layout, profile)
+
+
+def test_companion_that_hangs_never_holds_outlook(world, tmp_path):
+    """A companion that takes the connection and never answers: Outlook's shutdown,
+    which comes while the add-in waits for that answer, still returns at once (the
+    add-in cancels its pipe I/O rather than wait out its 15 s timeout)."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    w.prof.make(layout, profile, accounts(layout)[:1])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(2)
+    out_file = tmp_path / "silent.out"
+    with open(out_file, "wb") as out:
+        hang = subprocess.Popen(["wine", w.helper, "silentpipe", "hangs", "90"], env=w.env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while b"silent on" not in out_file.read_bytes():
+            assert hang.poll() is None and time.monotonic() < deadline, out_file.read_bytes()
+            time.sleep(0.1)
+        env = dict(w.env, XB_CTL_NAME="hangs")
+        # Shut down as soon as the failure is being handled: the add-in is then waiting
+        # for the silent companion's answer to HELLO.
+        out = w.outlook(layout, "log:Outlook reports error 0x800CCC92", [
+            ("0x800CCC92", WEB_LOGIN.format(name=TARO))], env=env, timeout=60)
+        shutdown_ms = float(out.split("OnBeginShutdown + OnDisconnection took ")[1].split()[0])
+        assert shutdown_ms < 2000, out   # not the 15 s the pipe call would have taken
+        assert w.prof.dump(layout, profile) == before
+    finally:
+        hang.kill()
+        hang.wait()
+    w.prof.delete(layout, profile)
+
+
+def test_policy_hosts_and_domains(world):
+    """GoogleMailHosts makes an organisation's own host name count as Gmail's;
+    AllowedDomains keeps an account of another domain out (not reported, not touched)."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    spec = accounts(layout)
+    taro = [(k, n, "mail.example.ac.jp" if n == "POP3 Server" else v) for k, n, v in spec[0][1]]
+    other = "hanako@other.example"
+    hanako = [(k, n, other if n in ("IMAP User", "Email", "SMTP User") else v)
+              for k, n, v in spec[1][1]]
+    w.prof.make(layout, profile, [("00000001", taro), ("00000002", hanako)])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(2)
+    w.reg("add", POLICY_KEY, "/v", "GoogleMailHosts", "/t", "REG_SZ", "/d",
+          "imap.example.ac.jp, MAIL.example.ac.jp", "/f")
+    w.reg("add", POLICY_KEY, "/v", "AllowedDomains", "/t", "REG_SZ", "/d", "example.ac.jp", "/f")
+    try:
+        # Hanako's failure first: the worker handles failures in order.
+        w.outlook(layout, "bridged:1", [
+            ("0x800CCCD1", IMAP_ALERT.format(name="Hanako (Gmail)")),
+            ("0x800CCC92", WEB_LOGIN.format(name=TARO)),
+        ])
+        after = w.prof.dump(layout, profile)
+        assert text(after, "00000001", "POP3 Server") == "127.0.0.1"
+        assert of(after, "00000002") == of(before, "00000002")
+        log = w.addin_log()
+        assert "mail.example.ac.jp:995: google, not bridged" in log
+        assert f"{other} is not in an allowed domain (policy AllowedDomains): left alone" in log
+        assert f"failure for {other}" not in w.companion_log()
+        w.cli("restore", TARO)
+        assert w.prof.dump(layout, profile) == before
+        w.cli("logout", TARO)
+    finally:
+        w.reg("delete", POLICY_KEY, "/v", "GoogleMailHosts", "/f")
+        w.reg("delete", POLICY_KEY, "/v", "AllowedDomains", "/f")
+        w.prof.delete(layout, profile)

@@ -12,6 +12,9 @@
  *                             Event Viewer does, and checks the text comes back
  *   test_tray http...         "the browser": writes the URL it was given to the file
  *                             named by XB_TEST_URL_FILE (config: browser = test_tray.exe)
+ *   test_tray silentpipe NAME S  a companion that hangs: serves this user's pipe
+ *                             \\.\pipe\xoauthbridge-<SID>-NAME for S seconds, takes every
+ *                             connection and request, and never answers
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <wchar.h>
 
 #include <windows.h>
+#include <sddl.h>
 #include <shellapi.h>
 
 #include "front/win32/tray.h"
@@ -73,6 +77,65 @@ static int eventmsg(const wchar_t *exe)
     return n && wcsncmp(buf, L"probe line", 10) == 0 ? 0 : 1;
 }
 
+/* This user's pipe name with the instance NAME (as $XB_CTL_NAME makes it), and a
+ * security descriptor that makes this user its owner, as the companion's is. */
+static bool pipe_name(const wchar_t *inst, wchar_t *out, size_t n, PSECURITY_DESCRIPTOR *sd)
+{
+    HANDLE tok = NULL;
+    union {
+        TOKEN_USER tu;
+        unsigned char raw[256];
+    } u;
+    DWORD got = 0;
+    wchar_t *sid = NULL;
+    bool ok = OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok) &&
+              GetTokenInformation(tok, TokenUser, &u, sizeof(u), &got) &&
+              ConvertSidToStringSidW(u.tu.User.Sid, &sid);
+    if (tok)
+        CloseHandle(tok);
+    if (ok) {
+        wchar_t sddl[512];
+        _snwprintf(out, n, L"\\\\.\\pipe\\xoauthbridge-%ls-%ls", sid, inst);
+        _snwprintf(sddl, 512, L"O:%lsD:P(A;;GA;;;%ls)", sid, sid);
+        ok = ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, sd,
+                                                                  NULL);
+    }
+    if (sid)
+        LocalFree(sid);
+    return ok;
+}
+
+static int silent_pipe(const wchar_t *inst, DWORD seconds)
+{
+    wchar_t name[256];
+    HANDLE pipes[8];
+    unsigned n = 0;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    if (!pipe_name(inst, name, 256, &sd))
+        return 1;
+    SECURITY_ATTRIBUTES sa = { sizeof(sa), sd, FALSE };
+    DWORD end = GetTickCount() + seconds * 1000u;
+    printf("silent on %ls\n", name);
+    fflush(stdout);
+    while (GetTickCount() < end && n < 8) {
+        HANDLE p = CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX | (n ? 0 : FILE_FLAG_FIRST_PIPE_INSTANCE),
+                                    PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
+                                    PIPE_REJECT_REMOTE_CLIENTS, 8, 65536, 65536, 0, &sa);
+        if (p == INVALID_HANDLE_VALUE)
+            return 1;
+        /* Takes the connection (and whatever is sent), answers nothing. */
+        if (ConnectNamedPipe(p, NULL) || GetLastError() == ERROR_PIPE_CONNECTED)
+            pipes[n++] = p;
+        else
+            CloseHandle(p);
+    }
+    while (GetTickCount() < end)
+        Sleep(100);
+    for (unsigned i = 0; i < n; i++)
+        CloseHandle(pipes[i]);
+    return 0;
+}
+
 int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
@@ -113,5 +176,7 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(argv[1], L"eventmsg") == 0 && argc > 2)
         return eventmsg(argv[2]);
+    if (wcscmp(argv[1], L"silentpipe") == 0 && argc > 3)
+        return silent_pipe(argv[2], (DWORD)wcstoul(argv[3], NULL, 10));
     return 2;
 }
