@@ -465,16 +465,27 @@ static void start_login(struct xb_session *s)
 
 static void relay_drained_cb(struct bufferevent *to, void *arg);
 
+/* Nothing more to read upstream right now: no decrypted bytes left in OpenSSL, none in
+ * the kernel. */
+static bool upstream_idle(const struct xb_session *s)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
+    if (ssl && SSL_pending(ssl) > 0)
+        return false;
+    return xb_plat_sock_readable((intptr_t)bufferevent_getfd(s->up)) == 0;
+}
+
 /* Moves everything readable from one side to the other; stops reading when the other
  * side's output is full (back-pressure), until it drains to half. */
 static void relay(struct xb_session *s, struct bufferevent *from, struct bufferevent *to)
 {
     struct evbuffer *in = bufferevent_get_input(from), *out = bufferevent_get_output(to);
-    /* Toward the mail program (a plain loopback socket) with nothing queued: write now
-     * instead of on the loop's next turn. One epoll_wait less on every answer the
-     * program waits for. What the socket does not take (or an error, which its write
-     * event then reports) is queued as usual. */
-    if (to == s->client && evbuffer_get_length(out) == 0)
+    /* Toward the mail program (a plain loopback socket), when this is the whole answer
+     * (nothing queued, nothing more decrypted or waiting upstream): write now instead of
+     * on the loop's next turn, one epoll_wait less on every answer the program waits for.
+     * In the middle of a bulk transfer the bytes are queued and go out together. What the
+     * socket does not take (or an error, which its write event then reports) is queued. */
+    if (to == s->client && evbuffer_get_length(out) == 0 && upstream_idle(s))
         (void)evbuffer_write(in, bufferevent_getfd(to));
     evbuffer_add_buffer(out, in);
     if (evbuffer_get_length(out) >= XB_RELAY_HIGH) {

@@ -46,6 +46,8 @@ const char *xb_plat_ui_language(void);
 /* net.c: TCP_NODELAY on a connected socket (every command is a small write followed
  * by a wait: without it each one pays the peer's delayed ACK). */
 void xb_plat_sock_nodelay(intptr_t fd);
+/* Bytes the kernel holds for reading on a socket (0 also when it cannot tell). */
+size_t xb_plat_sock_readable(intptr_t fd);
 
 /* ctlsock.c: the listening end of the control channel (docs/pipe-protocol.md), named
  * by xb_ctl_endpoint_name (ctlclient.h). POSIX: a Unix socket, 0600 in a 0700
