@@ -326,6 +326,21 @@ static void drive_outlook(IDTExtensibility2 *ext, const WCHAR *version, const WC
     CHECK(ext->lpVtbl->Release(ext) == 0);
 }
 
+typedef HRESULT(STDAPICALLTYPE *dll_fn)(void);
+
+/* Loads the add-in as regsvr32 does and finds its (un)registration entry points. */
+static BOOL load_dll(const WCHAR *dll, dll_fn *reg, dll_fn *unreg)
+{
+    HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+    CHECK(mod != NULL);
+    if (!mod)
+        return FALSE;
+    *reg = (dll_fn)(void *)GetProcAddress(mod, "DllRegisterServer");
+    *unreg = (dll_fn)(void *)GetProcAddress(mod, "DllUnregisterServer");
+    CHECK(*reg && *unreg);
+    return *reg && *unreg;
+}
+
 static int outlook_mode(int argc, WCHAR **argv)
 {
     /* --outlook VERSION PROFILE WAIT TIMEOUT_S DLL [CODE TEXT]... */
@@ -333,13 +348,10 @@ static int outlook_mode(int argc, WCHAR **argv)
     WCHAR dll[MAX_PATH];
     if (!GetFullPathNameW(argv[6], MAX_PATH, dll, NULL))
         return 2;
-    HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-    CHECK(mod != NULL);
-    if (!mod)
+    dll_fn reg = NULL, unreg = NULL;
+    if (!load_dll(dll, &reg, &unreg))
         return 1;
-    HRESULT(STDAPICALLTYPE * reg)(void) = (void *)GetProcAddress(mod, "DllRegisterServer");
-    HRESULT(STDAPICALLTYPE * unreg)(void) = (void *)GetProcAddress(mod, "DllUnregisterServer");
-    CHECK(reg && unreg && reg() == S_OK);
+    CHECK(reg() == S_OK);
 
     CHECK(SUCCEEDED(CoInitializeEx(NULL, COINIT_APARTMENTTHREADED)));
     IDTExtensibility2 *ext = NULL;
@@ -445,14 +457,8 @@ int wmain(int argc, WCHAR **argv)
         return failures ? 1 : 0;
     }
 
-    HMODULE mod = LoadLibraryExW(dll, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-    CHECK(mod != NULL);
-    if (!mod)
-        return 1;
-    HRESULT(STDAPICALLTYPE * reg)(void) = (void *)GetProcAddress(mod, "DllRegisterServer");
-    HRESULT(STDAPICALLTYPE * unreg)(void) = (void *)GetProcAddress(mod, "DllUnregisterServer");
-    CHECK(reg && unreg);
-    if (!reg || !unreg)
+    dll_fn reg = NULL, unreg = NULL;
+    if (!load_dll(dll, &reg, &unreg))
         return 1;
 
     /* Register as regsvr32 does (machine-wide) and look at what it wrote. */
