@@ -1,7 +1,8 @@
 /*
- * libFuzzer target: the SMTP command parser over a client byte stream, fed whole and in
- * pseudo-random chunks; the results must agree and satisfy the header's promises. The
- * first byte picks the line limit. Any failure aborts.
+ * libFuzzer target: the POP3 or the SMTP command parser (both "KEYWORD args" lines; built
+ * twice, as fuzz_pop3 with FUZZ_POP3 and as fuzz_smtp with FUZZ_SMTP) over a client byte
+ * stream, fed whole and in pseudo-random chunks; the results must agree and satisfy the
+ * header's promises. The first byte picks the line limit. Any failure aborts.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,14 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(FUZZ_POP3)
+#include "core/pop3_parse.h"
+#define NAME       "fuzz_pop3"
+#define CMD        struct xb_pop3_cmd
+#define VERB       enum xb_pop3_verb
+#define VERB_AUTH  XB_POP3_AUTH
+#define PARSE      xb_pop3_parse
+#define SEED       0x85ebca6bu
+#elif defined(FUZZ_SMTP)
 #include "core/smtp_parse.h"
+#define NAME       "fuzz_smtp"
+#define CMD        struct xb_smtp_cmd
+#define VERB       enum xb_smtp_verb
+#define VERB_AUTH  XB_SMTP_AUTH
+#define PARSE      xb_smtp_parse
+#define SEED       0xc2b2ae35u
+#else
+#error "define FUZZ_POP3 or FUZZ_SMTP"
+#endif
 
 #define MAX_RESULTS 4096
 
 struct result {
     enum xb_parse_rc rc;
     size_t consumed;
-    enum xb_smtp_verb verb;
+    VERB verb;
     size_t name_len, arg_off, arg_len, arg1_len, arg2_off, arg2_len;
 };
 
@@ -28,7 +47,7 @@ struct trace {
 
 static void fail(const char *why)
 {
-    fprintf(stderr, "fuzz_smtp: %s\n", why);
+    fprintf(stderr, NAME ": %s\n", why);
     abort();
 }
 
@@ -41,18 +60,36 @@ static size_t off_in(struct xb_view v, const char *base, size_t len)
     return (size_t)(v.p - base);
 }
 
-static void check_ok(const struct xb_smtp_cmd *c, const char *base, size_t consumed,
-                     struct result *r)
+/* POP3: 3-4 letters (RFC 1939); SMTP: an Ldh-str of 1-32 (RFC 5321). */
+static void check_keyword(struct xb_view name)
 {
-    size_t line = consumed - 1 - (consumed >= 2 && base[consumed - 2] == '\r');
-    if (c->name.p != base || c->name.len < 1 || c->name.len > 32)
+#if defined(FUZZ_POP3)
+    if (name.len < 3 || name.len > 4)
+        fail("keyword is not 3-4 bytes at the start");
+    for (size_t i = 0; i < name.len; i++) {
+        char ch = name.p[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')))
+            fail("keyword not alphabetic");
+    }
+#else
+    if (name.len < 1 || name.len > 32)
         fail("keyword is not 1-32 bytes at the start");
-    for (size_t i = 0; i < c->name.len; i++) {
-        char ch = c->name.p[i];
+    for (size_t i = 0; i < name.len; i++) {
+        char ch = name.p[i];
         bool alpha = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
         if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '-')))
             fail("keyword is not an Ldh-str");
     }
+#endif
+}
+
+static void check_ok(const CMD *c, const char *base, size_t consumed,
+                     struct result *r)
+{
+    size_t line = consumed - 1 - (consumed >= 2 && base[consumed - 2] == '\r');
+    if (c->name.p != base)
+        fail("keyword not at the start");
+    check_keyword(c->name);
     r->arg_off = off_in(c->arg, base, line);
     if (c->arg.len && r->arg_off != c->name.len + 1)
         fail("arg does not follow the first space");
@@ -60,7 +97,7 @@ static void check_ok(const struct xb_smtp_cmd *c, const char *base, size_t consu
     r->arg2_off = off_in(c->arg2, base, line);
     if (memchr(base, '\0', line) || memchr(base, '\r', line))
         fail("a control character was accepted");
-    if (c->verb != XB_SMTP_AUTH && c->arg2.len)
+    if (c->verb != VERB_AUTH && c->arg2.len)
         fail("arg2 outside AUTH");
     if (c->arg1.len > c->arg.len || (c->arg1.len && c->arg1.p != c->arg.p))
         fail("arg1 is not the start of arg");
@@ -82,13 +119,13 @@ static uint32_t rng_next(uint32_t *s)
 static void play(const char *data, size_t total, size_t line_max, bool whole, struct trace *t)
 {
     size_t base = 0, avail = 0;
-    uint32_t seed = 0xc2b2ae35u ^ (uint32_t)total;
+    uint32_t seed = SEED ^ (uint32_t)total;
     t->n = 0;
     t->closed = false;
     for (;;) {
-        struct xb_smtp_cmd cmd;
+        CMD cmd;
         size_t consumed = 0, len = avail - base;
-        enum xb_parse_rc rc = xb_smtp_parse(data + base, len, line_max, &cmd, &consumed);
+        enum xb_parse_rc rc = PARSE(data + base, len, line_max, &cmd, &consumed);
         if (rc == XB_PARSE_AGAIN) {
             if (avail == total)
                 return;
