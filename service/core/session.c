@@ -504,12 +504,20 @@ static void relay_drained_cb(struct bufferevent *to, void *arg)
     set_normal_callbacks(s, to);
     bufferevent_setwatermark(to, EV_WRITE, 0, 0);
     s->relay_paused = false;
-    if (from)
-        bufferevent_enable(from, EV_READ);
+    if (!from)
+        return;
+    bufferevent_enable(from, EV_READ);
+    /* What OpenSSL read ahead while the client's side was full gets no socket event. */
+    if (from == s->up) {
+        SSL *ssl = bufferevent_openssl_get_ssl(s->up);
+        if (ssl && SSL_has_pending(ssl))
+            up_read_cb(s->up, s); /* may free s: nothing after this */
+    }
 }
 
 static void start_relay(struct xb_session *s)
 {
+    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
     struct timeval idle = { (long)s->px->cfg->idle_timeout, 0 };
     evtimer_del(s->timer);
     clear_login(s);
@@ -522,6 +530,10 @@ static void start_relay(struct xb_session *s)
      * 16 KiB per call. */
     bufferevent_set_max_single_read(s->client, XB_RELAY_IO);
     bufferevent_set_max_single_write(s->client, XB_RELAY_IO);
+    /* From here up_read_cb decrypts everything OpenSSL has read (drain_tls). Not before:
+     * during the login, libevent alone reads, and it cannot see read-ahead bytes. */
+    if (ssl)
+        SSL_set_read_ahead(ssl, 1);
     bufferevent_enable(s->client, EV_READ);
     /* Bytes that arrived behind the login line, on either side, go on now. */
     if (evbuffer_get_length(bufferevent_get_input(s->up)))
@@ -693,13 +705,55 @@ static void uplogin_input(struct xb_session *s)
     }
 }
 
+/* In relay, OpenSSL reads ahead (whole socket reads, not a header and a body per
+ * record), and everything it has read is decrypted here, straight into the input:
+ * libevent 2.1 decrypts at most two records per readiness event and only asks
+ * SSL_pending(), which does not count read-ahead bytes, so without this they would wait
+ * for the next packet. Returns 0, or the bufferevent event (EOF, error) that a failed
+ * read stands for; the caller reports it after relaying what came before. */
+static short drain_tls(struct xb_session *s)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
+    struct evbuffer *in = bufferevent_get_input(s->up);
+    struct evbuffer *out = bufferevent_get_output(s->client);
+    if (!ssl)
+        return 0;
+    while (evbuffer_get_length(in) + evbuffer_get_length(out) < XB_RELAY_HIGH) {
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
+            return 0;
+        ERR_clear_error();
+        int n = SSL_read(ssl, v.iov_base, v.iov_len > 16384 ? 16384 : (int)v.iov_len);
+        if (n > 0) {
+            v.iov_len = (size_t)n;
+            evbuffer_commit_space(in, &v, 1);
+            continue;
+        }
+        switch (SSL_get_error(ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+        case SSL_ERROR_WANT_WRITE: /* a key update: libevent's next read deals with it */
+            return 0;
+        case SSL_ERROR_ZERO_RETURN:
+            return BEV_EVENT_EOF | BEV_EVENT_READING;
+        default:
+            return BEV_EVENT_ERROR | BEV_EVENT_READING;
+        }
+    }
+    return 0;
+}
+
 static void up_read_cb(struct bufferevent *bev, void *arg)
 {
     struct xb_session *s = arg;
     s->last_up = now_sec(s);
-    if (s->state == XB_SESS_RELAY)
+    if (s->state == XB_SESS_RELAY) {
+        short ended = drain_tls(s);
         relay(s, s->up, s->client);
-    else if (s->state == XB_SESS_UPLOGIN)
+        if (ended)
+            up_event_cb(bev, ended, s); /* may free s: nothing after this */
+        return;
+    }
+    if (s->state == XB_SESS_UPLOGIN)
         uplogin_input(s);
 }
 
