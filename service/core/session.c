@@ -465,12 +465,12 @@ static void start_login(struct xb_session *s)
 
 static void relay_drained_cb(struct bufferevent *to, void *arg);
 
-/* Nothing more to read upstream right now: no decrypted bytes left in OpenSSL, none in
- * the kernel. */
+/* Nothing more to read upstream right now: nothing held in OpenSSL (decrypted, or read
+ * ahead and not yet decrypted), nothing in the kernel. */
 static bool upstream_idle(const struct xb_session *s)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    if (ssl && SSL_pending(ssl) > 0)
+    if (ssl && SSL_has_pending(ssl))
         return false;
     return xb_plat_sock_readable((intptr_t)bufferevent_getfd(s->up)) == 0;
 }
@@ -709,16 +709,23 @@ static void uplogin_input(struct xb_session *s)
  * record), and everything it has read is decrypted here, straight into the input:
  * libevent 2.1 decrypts at most two records per readiness event and only asks
  * SSL_pending(), which does not count read-ahead bytes, so without this they would wait
- * for the next packet. Returns 0, or the bufferevent event (EOF, error) that a failed
- * read stands for; the caller reports it after relaying what came before. */
-static short drain_tls(struct xb_session *s)
+ * for the next packet, or for ever at the end of an answer. Stops when the mail
+ * program's side holds XB_RELAY_HIGH (*full set: OpenSSL may hold more). Returns 0, or
+ * the bufferevent event (EOF, error) that a failed read stands for; the caller reports
+ * it after relaying what came before. */
+static short drain_tls(struct xb_session *s, bool *full)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(s->up);
     struct evbuffer *in = bufferevent_get_input(s->up);
     struct evbuffer *out = bufferevent_get_output(s->client);
+    *full = false;
     if (!ssl)
         return 0;
-    while (evbuffer_get_length(in) + evbuffer_get_length(out) < XB_RELAY_HIGH) {
+    for (;;) {
+        if (evbuffer_get_length(in) + evbuffer_get_length(out) >= XB_RELAY_HIGH) {
+            *full = true;
+            return 0;
+        }
         struct evbuffer_iovec v;
         if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
             return 0;
@@ -739,7 +746,6 @@ static short drain_tls(struct xb_session *s)
             return BEV_EVENT_ERROR | BEV_EVENT_READING;
         }
     }
-    return 0;
 }
 
 static void up_read_cb(struct bufferevent *bev, void *arg)
@@ -747,8 +753,14 @@ static void up_read_cb(struct bufferevent *bev, void *arg)
     struct xb_session *s = arg;
     s->last_up = now_sec(s);
     if (s->state == XB_SESS_RELAY) {
-        short ended = drain_tls(s);
-        relay(s, s->up, s->client);
+        bool full;
+        short ended;
+        do {
+            ended = drain_tls(s, &full);
+            relay(s, s->up, s->client);
+            /* Stopped for room, and the mail program's socket took it all at once
+             * (relay did not pause): OpenSSL's bytes get no socket event, go on. */
+        } while (full && !ended && !s->relay_paused);
         if (ended)
             up_event_cb(bev, ended, s); /* may free s: nothing after this */
         return;

@@ -2,6 +2,7 @@
 """Benchmarks of the proxy against a direct TLS client, in one run, on the same Dovecot.
 
     tests/bench/bench.py [--exe build/linux/service/xoauthbridge] [--rounds 5] [--quick]
+                         [--only imap,pop3,smtp,noop,login,burst,held]
 
 Every figure is measured both ways, alternating direct and proxied runs, and reported as
 medians side by side. It prints figures; it asserts nothing (see docs/performance.md).
@@ -29,6 +30,7 @@ from bridge import Bridge  # noqa: E402
 
 MiB = 1024 * 1024
 BIG = "bench-big@example.com"
+GROUPS = ("imap", "pop3", "smtp", "noop", "login", "burst", "held")
 SMALL = "bench-small@example.com"
 
 
@@ -231,6 +233,23 @@ def burst(side, email, n):
     return len(ok), time.perf_counter() - t0
 
 
+def held_sessions(side, email, n, pid, results):
+    conns = []
+    for _ in range(n):
+        c = side.imap(email)
+        select(c)
+        conns.append(c)
+    time.sleep(0.5)
+    results["held_sessions"] = n
+    results["held_rss_kib"] = proc_kib(pid, "VmRSS")
+    results["peak_rss_kib"] = proc_kib(pid, "VmHWM")
+    for c in conns:
+        c.close()
+    print("%-34s %d sessions: RSS %.1f MB (peak %.1f MB, %.1f KB a session)"
+          % ("held sessions", n, results["held_rss_kib"] / 1024, results["peak_rss_kib"] / 1024,
+             (results["held_rss_kib"] - results["idle_rss_kib"]) / n), flush=True)
+
+
 def proc_kib(pid, field):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(field + ":"):
@@ -248,7 +267,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--only", help="comma-separated groups: " + ",".join(GROUPS))
     a = ap.parse_args()
+    only = set(a.only.split(",")) if a.only else set(GROUPS)
+    if not only <= set(GROUPS):
+        ap.error("--only: unknown group(s) %s" % ",".join(sorted(only - set(GROUPS))))
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -275,10 +298,15 @@ def main():
                 results["idle_rss_kib"] = proc_kib(pid, "VmRSS")
 
                 def both(label, fn, unit, higher_better=True):
+                    if label.split()[0] not in only:
+                        return
                     vals = {"direct": [], "proxy": []}
                     for _ in range(a.rounds):
                         for s in sides:
-                            vals[s.name].append(fn(s))
+                            try:
+                                vals[s.name].append(fn(s))
+                            except Exception as e:
+                                raise RuntimeError("%s, %s side: %r" % (label, s.name, e)) from e
                     d, p = med(vals["direct"]), med(vals["proxy"])
                     ratio = p / d if higher_better else p - d
                     results[label] = {"direct": d, "proxy": p, "unit": unit}
@@ -296,19 +324,20 @@ def main():
                 both("noop round trip (median)", lambda s: noop_rtt(s, xb.email), "ms", False)
 
                 logins = {s.name: [] for s in sides}
-                for _ in range(a.rounds):
+                for _ in range(a.rounds if "login" in only else 0):
                     for s in sides:
                         logins[s.name] += login_times(s, xb.email, 40)
-                for s in sides:
+                for s in sides if "login" in only else ():
                     xs = sorted(logins[s.name])
                     results["login_" + s.name] = {"median_ms": med(xs),
                                                   "p99_ms": xs[int(len(xs) * 0.99) - 1]}
-                d, p = results["login_direct"], results["login_proxy"]
-                print("%-34s direct %10.3f  proxy %10.3f ms      added %+.3f ms (p99 %.3f vs %.3f)"
-                      % ("login latency (median)", d["median_ms"], p["median_ms"],
-                         p["median_ms"] - d["median_ms"], d["p99_ms"], p["p99_ms"]), flush=True)
+                if "login" in only:
+                    d, p = results["login_direct"], results["login_proxy"]
+                    print("%-34s direct %10.3f  proxy %10.3f ms      added %+.3f ms (p99 %.3f vs %.3f)"
+                          % ("login latency (median)", d["median_ms"], p["median_ms"],
+                             p["median_ms"] - d["median_ms"], d["p99_ms"], p["p99_ms"]), flush=True)
 
-                for n in bursts:
+                for n in bursts if "burst" in only else ():
                     row = {}
                     for s in sides:
                         row[s.name] = burst(s, SMALL, n)
@@ -318,21 +347,8 @@ def main():
                              row["proxy"][0], row["proxy"][1], row["proxy"][1] / row["direct"][1]),
                           flush=True)
 
-                conns = []
-                for _ in range(held):
-                    c = sides[1].imap(xb.email)
-                    select(c)
-                    conns.append(c)
-                time.sleep(0.5)
-                results["held_sessions"] = held
-                results["held_rss_kib"] = proc_kib(pid, "VmRSS")
-                results["peak_rss_kib"] = proc_kib(pid, "VmHWM")
-                for c in conns:
-                    c.close()
-                print("%-34s %d sessions: RSS %.1f MB (peak %.1f MB, %.1f KB a session)"
-                      % ("held sessions", held, results["held_rss_kib"] / 1024,
-                         results["peak_rss_kib"] / 1024,
-                         (results["held_rss_kib"] - results["idle_rss_kib"]) / held), flush=True)
+                if "held" in only:
+                    held_sessions(sides[1], xb.email, held, pid, results)
                 print("%-34s %.1f MB" % ("idle RSS (at start)", results["idle_rss_kib"] / 1024))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
