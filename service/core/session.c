@@ -29,6 +29,8 @@
  * whatever the speed difference between the two sides. */
 #define XB_RELAY_HIGH (512 * 1024)
 #define XB_RELAY_IO (128 * 1024)
+/* What one TLS record holds, and what libevent hands SSL_write at most at a time. */
+#define XB_TLS_RECORD 16384
 
 static const char *const state_names[] = {
     [XB_SESS_PREAUTH] = "preauth", [XB_SESS_TOKEN] = "token",   [XB_SESS_CONNECT] = "connect",
@@ -466,13 +468,40 @@ static void start_login(struct xb_session *s)
 static void relay_drained_cb(struct bufferevent *to, void *arg);
 
 /* Nothing more to read upstream right now: nothing held in OpenSSL (decrypted, or read
- * ahead and not yet decrypted), nothing in the kernel. */
+ * ahead and not yet decrypted), and the read that drain_tls just made found the socket
+ * empty (no FIONREAD needed: OpenSSL reads ahead until the kernel has nothing). */
 static bool upstream_idle(const struct xb_session *s)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    if (ssl && SSL_has_pending(ssl))
-        return false;
+    if (ssl)
+        return s->up_dry && !SSL_has_pending(ssl);
     return xb_plat_sock_readable((intptr_t)bufferevent_getfd(s->up)) == 0;
+}
+
+/* Toward the server, when nothing is queued and the bytes fit in one TLS record (a
+ * command, not a message body): encrypt and send them now rather than on the loop's next
+ * turn, which saves two epoll_ctl and an epoll_wait on every command the mail program
+ * waits for. If OpenSSL cannot finish (the socket is full; it keeps the record and wants
+ * the same bytes again), they stay in `in`, go to the output contiguous and first, and
+ * libevent's next SSL_write, which starts at the front of the output and takes up to
+ * 16 KiB, repeats exactly them (libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). An
+ * error is left for that write to report. */
+static void up_write_now(struct xb_session *s, struct evbuffer *in)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
+    size_t len = evbuffer_get_length(in);
+    if (!ssl || len == 0 || len > XB_TLS_RECORD)
+        return;
+    unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
+    if (!p)
+        return;
+    ERR_clear_error();
+    int n = SSL_write(ssl, p, (int)len);
+    if (n > 0)
+        evbuffer_drain(in, (size_t)n); /* all of it: libevent leaves partial writes off */
+    else
+        xb_sess_log(s, XB_LOG_DEBUG, "upstream not writable now (%d): %zu bytes queued",
+                    SSL_get_error(ssl, n), len);
 }
 
 /* Moves everything readable from one side to the other; stops reading when the other
@@ -487,6 +516,8 @@ static void relay(struct xb_session *s, struct bufferevent *from, struct buffere
      * socket does not take (or an error, which its write event then reports) is queued. */
     if (to == s->client && evbuffer_get_length(out) == 0 && upstream_idle(s))
         (void)evbuffer_write(in, bufferevent_getfd(to));
+    else if (to == s->up && evbuffer_get_length(out) == 0)
+        up_write_now(s, in);
     evbuffer_add_buffer(out, in);
     if (evbuffer_get_length(out) >= XB_RELAY_HIGH) {
         bufferevent_disable(from, EV_READ);
@@ -719,6 +750,7 @@ static short drain_tls(struct xb_session *s, bool *full)
     struct evbuffer *in = bufferevent_get_input(s->up);
     struct evbuffer *out = bufferevent_get_output(s->client);
     *full = false;
+    s->up_dry = false;
     if (!ssl)
         return 0;
     for (;;) {
@@ -738,6 +770,8 @@ static short drain_tls(struct xb_session *s, bool *full)
         }
         switch (SSL_get_error(ssl, n)) {
         case SSL_ERROR_WANT_READ:
+            s->up_dry = true;
+            return 0;
         case SSL_ERROR_WANT_WRITE: /* a key update: libevent's next read deals with it */
             return 0;
         case SSL_ERROR_ZERO_RETURN:

@@ -124,6 +124,7 @@ struct xb_session {
     int64_t last_client, last_up;      /* seconds of the last bytes from each side */
     bool up_tls_upgraded;              /* STARTTLS upstream done */
     bool relay_paused;                 /* one side waits for the other's output to drain */
+    bool up_dry;                       /* relay: the last upstream read found the socket empty */
     bool up_draining;                  /* client gone; writing its last bytes upstream */
     bool discard_line;                 /* dropping the rest of an over-long client line */
 

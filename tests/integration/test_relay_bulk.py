@@ -5,6 +5,7 @@ a relay that leaves bytes inside OpenSSL (read ahead, never announced by a socke
 shows up here as an answer that never ends.
 
 Its own rig: the INBOX of a thousand messages would slow the other modules' tests."""
+import base64
 import hashlib
 import socket
 import ssl
@@ -164,3 +165,47 @@ def test_slow_reader_gets_everything(rig, xb, mailbox):
         assert c.answer(b"\r\nf OK", size=4096) == want
         c.line()
         c.close()
+
+
+def send_in_pieces(xb, body, piece=2048):
+    c = Conn(xb.smtp_port)
+    c.line()
+    c.send(b"EHLO pieces\r\n")
+    while not c.line().startswith(b"250 "):
+        pass
+    pl = base64.b64encode(b"\0" + xb.email.encode() + b"\0" + xb.secret.encode())
+    c.send(b"AUTH PLAIN " + pl + b"\r\n")
+    assert c.line().startswith(b"235")
+    c.send(b"MAIL FROM:<" + xb.email.encode() + b">\r\n")
+    assert c.line().startswith(b"250")
+    c.send(b"RCPT TO:<sink@example.org>\r\n")
+    assert c.line().startswith(b"250")
+    c.send(b"DATA\r\n")
+    assert c.line().startswith(b"354")
+    for i in range(0, len(body), piece):
+        c.send(body[i:i + piece])
+    c.send(b".\r\n")
+    ln = c.line()
+    assert ln.startswith(b"250"), ln
+    c.send(b"QUIT\r\n")
+    c.close()
+
+
+def test_message_sent_in_small_pieces_arrives_whole(rig, xb):
+    """Small pieces go to the server as soon as they arrive (one TLS record each, not
+    queued for the loop's next turn); when the server's side is full, OpenSSL must get the
+    same bytes again, from libevent's queue. A 10 MiB message in 2 KB pieces, faster than
+    the submission server passes it on, must reach the sink byte for byte, and (within
+    three messages) the server's side must have been full at least once, so that this
+    test has seen the repeat."""
+    full = "upstream not writable now"
+    seen = xb.log_path.read_text().count(full)
+    for attempt in range(3):
+        body = message_of_size(10 << 20, subject="pieces %d" % attempt, to="sink@example.org")
+        before = len(rig.sink_messages())
+        send_in_pieces(xb, body)
+        got = rig.sink_messages()
+        assert len(got) == before + 1 and got[-1][1].endswith(body)
+        if xb.log_path.read_text().count(full) > seen:
+            return
+    pytest.fail("the submission server's side was never full: the repeat went untested")
