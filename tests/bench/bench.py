@@ -2,10 +2,12 @@
 """Benchmarks of the proxy against a direct TLS client, in one run, on the same Dovecot.
 
     tests/bench/bench.py [--exe build/linux/service/xoauthbridge] [--rounds 5] [--quick]
-                         [--only imap,pop3,smtp,noop,login,burst,held]
+                         [--only imap,pop3,smtp,noop,seq,login,burst,held]
 
-Every figure is measured both ways, alternating direct and proxied runs, and reported as
-medians side by side. It prints figures; it asserts nothing (see docs/performance.md).
+Every figure is measured both ways, alternating direct and proxied runs (and which of the
+two goes first), and reported as medians side by side, with the median of the per-round
+ratios ("paired"); the NOOP round trip alternates command by command on two sessions open
+side by side. It prints figures; it asserts nothing (see docs/performance.md).
 """
 import argparse
 import base64
@@ -30,8 +32,10 @@ from bridge import Bridge  # noqa: E402
 
 MiB = 1024 * 1024
 BIG = "bench-big@example.com"
-GROUPS = ("imap", "pop3", "smtp", "noop", "login", "burst", "held")
+GROUPS = ("imap", "pop3", "smtp", "noop", "seq", "login", "burst", "held")
 SMALL = "bench-small@example.com"
+SEQ = "bench-seq@example.com"
+SEQ_SIZES = (4096, 65536, 262144, 1 << 20)
 
 
 # --- a minimal IMAP/POP3/SMTP client over a plain or TLS socket -----------------------------
@@ -205,6 +209,37 @@ def noop_pairs(sides, email, n):
     return {k: statistics.median(v) for k, v in times.items()}, statistics.median(diffs)
 
 
+def fetch_one_by_one(sides, email, n):
+    """FETCH of one message at a time (what a mail program does when it opens a message),
+    for each size in SEQ_SIZES, on a direct and a proxied session open side by side,
+    alternating fetch by fetch. Returns {size: {side: median ms}}."""
+    conns = {}
+    for s in sides:
+        c = s.imap(email)
+        c.send(b"s SELECT INBOX\r\n")
+        while not (ln := c.line()).startswith(b"s "):
+            if ln.endswith(b" EXISTS\r"):
+                exists = int(ln.split()[1])
+        conns[s.name] = c
+    first = exists - len(SEQ_SIZES) + 1  # the sized messages were delivered last
+    out = {}
+    for k, size in enumerate(SEQ_SIZES):
+        times = {name: [] for name in conns}
+        for i in range(n):
+            for name in (list(conns) if i % 2 == 0 else list(conns)[::-1]):
+                c = conns[name]
+                t0 = time.perf_counter()
+                c.send(b"f FETCH %d BODY.PEEK[]\r\n" % (first + k))
+                got = c.until(b"\r\nf OK")
+                times[name].append((time.perf_counter() - t0) * 1000)
+                if got < size:
+                    raise RuntimeError("FETCH of %d bytes returned %d" % (size, got))
+        out[size] = {k2: statistics.median(v) for k2, v in times.items()}
+    for c in conns.values():
+        c.close()
+    return out
+
+
 def login_times(side, email, n):
     out = []
     for _ in range(n):
@@ -293,35 +328,38 @@ def main():
     rigdir = Path(tempfile.mkdtemp(prefix="xb-bench-rig-"))  # entered by Dovecot's user
     results = {}
     try:
-        with Rig(rigdir, users=("user@example.com", BIG, SMALL)) as rig:
+        with Rig(rigdir, users=("user@example.com", BIG, SMALL, SEQ)) as rig:
             rig.add_message(BIG, message_of_size(big, to=BIG))
             for i in range(nsmall):
                 rig.add_message(SMALL, message_of_size(2000 + (i * 37) % 3000, to=SMALL))
+            for size in SEQ_SIZES:
+                rig.add_message(SEQ, message_of_size(size, to=SEQ))
             with Bridge(a.exe, rig, tmp / "xb", log_level="info") as xb:
                 secrets = {xb.email: xb.secret}
-                for email in (BIG, SMALL):
+                for email in (BIG, SMALL, SEQ):
                     secrets[email] = xb.add_account(email)
                 tokens = {e: rig.mint_token(e)["access_token"] for e in secrets}
                 sides = [Side("direct", rig, xb, secrets, tokens), Side("proxy", rig, xb, secrets, tokens)]
                 pid = xb.proc.pid
                 results["idle_rss_kib"] = proc_kib(pid, "VmRSS")
 
-                def both(label, fn, unit, higher_better=True):
+                def both(label, fn, unit):
                     if label.split()[0] not in only:
                         return
                     vals = {"direct": [], "proxy": []}
-                    for _ in range(a.rounds):
-                        for s in sides:
+                    for r in range(a.rounds):
+                        for s in (sides if r % 2 == 0 else sides[::-1]):
                             try:
                                 vals[s.name].append(fn(s))
                             except Exception as e:
                                 raise RuntimeError("%s, %s side: %r" % (label, s.name, e)) from e
                     d, p = med(vals["direct"]), med(vals["proxy"])
-                    ratio = p / d if higher_better else p - d
-                    results[label] = {"direct": d, "proxy": p, "unit": unit}
-                    rel = ("%.3fx" % ratio) if higher_better else ("%+.3f %s" % (ratio, unit))
-                    print("%-34s direct %10.3f  proxy %10.3f %-6s  %s" % (label, d, p, unit, rel),
-                          flush=True)
+                    # Each round's two runs are back to back: the median of the per-round
+                    # ratios cancels what drifts slowly on a shared machine.
+                    paired = med([y / x for x, y in zip(vals["direct"], vals["proxy"])])
+                    results[label] = {"direct": d, "proxy": p, "unit": unit, "paired_ratio": paired}
+                    print("%-34s direct %10.3f  proxy %10.3f %-6s  %.3fx (paired: %.3fx)"
+                          % (label, d, p, unit, p / d, paired), flush=True)
 
                 msg10 = message_of_size((2 if a.quick else 10) * MiB, to="sink@example.org")
                 both("imap fetch %d MiB" % (big // MiB), lambda s: imap_fetch(s, BIG, b"*"), "MiB/s")
@@ -337,6 +375,14 @@ def main():
                     print("%-34s direct %10.3f  proxy %10.3f ms      %+.3f ms (paired: %+.3f ms)"
                           % ("noop round trip (median)", m["direct"], m["proxy"],
                              m["proxy"] - m["direct"], diff), flush=True)
+
+                if "seq" in only:
+                    for size, m in fetch_one_by_one(sides, SEQ, 40 * a.rounds).items():
+                        label = "fetch one %s message" % (
+                            "%d KiB" % (size // 1024) if size < MiB else "%d MiB" % (size // MiB))
+                        results[label] = {"direct": m["direct"], "proxy": m["proxy"], "unit": "ms"}
+                        print("%-34s direct %10.3f  proxy %10.3f ms      %+.3f ms"
+                              % (label, m["direct"], m["proxy"], m["proxy"] - m["direct"]), flush=True)
 
                 logins = {s.name: [] for s in sides}
                 for _ in range(a.rounds if "login" in only else 0):
