@@ -357,7 +357,8 @@ def main():
                     # Each round's two runs are back to back: the median of the per-round
                     # ratios cancels what drifts slowly on a shared machine.
                     paired = med([y / x for x, y in zip(vals["direct"], vals["proxy"])])
-                    results[label] = {"direct": d, "proxy": p, "unit": unit, "paired_ratio": paired}
+                    results[label] = {"direct": d, "proxy": p, "unit": unit, "paired_ratio": paired,
+                                      "rounds": vals}
                     print("%-34s direct %10.3f  proxy %10.3f %-6s  %.3fx (paired: %.3fx)"
                           % (label, d, p, unit, p / d, paired), flush=True)
 
