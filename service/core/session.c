@@ -500,8 +500,8 @@ static void up_write_now(struct xb_session *s, struct evbuffer *in)
     if (n > 0)
         evbuffer_drain(in, (size_t)n); /* all of it: libevent leaves partial writes off */
     else
-        xb_sess_log(s, XB_LOG_DEBUG, "upstream not writable now (%d): %zu bytes queued",
-                    SSL_get_error(ssl, n), len);
+        xb_sess_log(s, XB_LOG_DEBUG, "upstream not writable now (%d): %lu bytes queued",
+                    SSL_get_error(ssl, n), (unsigned long)len);
 }
 
 /* Moves everything readable from one side to the other; stops reading when the other
@@ -741,23 +741,19 @@ static void uplogin_input(struct xb_session *s)
  * libevent 2.1 decrypts at most two records per readiness event and only asks
  * SSL_pending(), which does not count read-ahead bytes, so without this they would wait
  * for the next packet, or for ever at the end of an answer. Stops when the mail
- * program's side holds XB_RELAY_HIGH (*full set: OpenSSL may hold more). Returns 0, or
- * the bufferevent event (EOF, error) that a failed read stands for; the caller reports
- * it after relaying what came before. */
-static short drain_tls(struct xb_session *s, bool *full)
+ * program's side holds XB_RELAY_HIGH: OpenSSL may hold more, but up_dry stays false, so
+ * relay() queues everything and pauses, and relay_drained_cb comes back here. Returns 0,
+ * or the bufferevent event (EOF, error) that a failed read stands for; the caller
+ * reports it after relaying what came before. */
+static short drain_tls(struct xb_session *s)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(s->up);
     struct evbuffer *in = bufferevent_get_input(s->up);
     struct evbuffer *out = bufferevent_get_output(s->client);
-    *full = false;
     s->up_dry = false;
     if (!ssl)
         return 0;
-    for (;;) {
-        if (evbuffer_get_length(in) + evbuffer_get_length(out) >= XB_RELAY_HIGH) {
-            *full = true;
-            return 0;
-        }
+    while (evbuffer_get_length(in) + evbuffer_get_length(out) < XB_RELAY_HIGH) {
         struct evbuffer_iovec v;
         if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
             return 0;
@@ -780,6 +776,7 @@ static short drain_tls(struct xb_session *s, bool *full)
             return BEV_EVENT_ERROR | BEV_EVENT_READING;
         }
     }
+    return 0;
 }
 
 static void up_read_cb(struct bufferevent *bev, void *arg)
@@ -787,14 +784,8 @@ static void up_read_cb(struct bufferevent *bev, void *arg)
     struct xb_session *s = arg;
     s->last_up = now_sec(s);
     if (s->state == XB_SESS_RELAY) {
-        bool full;
-        short ended;
-        do {
-            ended = drain_tls(s, &full);
-            relay(s, s->up, s->client);
-            /* Stopped for room, and the mail program's socket took it all at once
-             * (relay did not pause): OpenSSL's bytes get no socket event, go on. */
-        } while (full && !ended && !s->relay_paused);
+        short ended = drain_tls(s);
+        relay(s, s->up, s->client);
         if (ended)
             up_event_cb(bev, ended, s); /* may free s: nothing after this */
         return;
