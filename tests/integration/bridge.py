@@ -167,8 +167,13 @@ client_secret = {o['client_secret']}
         self.enrol()
         return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *exc):
+        rc = self.stop()
+        # A daemon that crashes at exit, or (sanitizer build) reports an error or a leak,
+        # fails the test that used it, with what it printed.
+        if exc_type is None and rc != 0:
+            err = self.proc.stderr.read().decode(errors="replace") if self.proc else ""
+            raise BridgeError(f"serve exited with {rc}: {err[-6000:]}")
 
     @property
     def imap_port(self):
