@@ -7,8 +7,7 @@
  * exactly these values (the test msi.policy checks both directions), and both readers take
  * names, types and ranges from here: the companion (service/core/config_policy.c) reads
  * every value when it starts; the add-in (addin/policy.c) reads AutoFix, AllowedDomains
- * and MicrosoftEnabled itself, each time Outlook starts. PortRangeStart/End are read and
- * logged, not used yet.
+ * and MicrosoftEnabled itself, each time Outlook starts.
  *
  * Precedence, per value: HKLM policy, then HKCU policy, then the INI file, then the
  * built-in default. A value of the wrong registry type or outside its range is ignored
@@ -56,7 +55,7 @@ struct xb_policy {
     const char *choices;
     /* 1: the companion's config has no such key (it logs the policy as set and not
      * used): the add-in reads the value itself (AutoFix, AllowedDomains,
-     * MicrosoftEnabled: addin/policy.c), or nothing uses it yet (PortRangeStart/End).
+     * MicrosoftEnabled: addin/policy.c).
      * unit.policy checks the flag against the config parser. */
     int new_key;
 };
@@ -113,17 +112,15 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
         .choices = "off|ask|automatic", .new_key = 1,
     },
     /* --- Network: the loopback ports each user's companion may listen on ------------- */
-    /* Read and logged, not used yet: the [proxy] *_listen ports apply. Meant for
-     * per-user port ranges on a shared machine (three ports per user). */
+    /* Per-user ports on a shared machine: each user's companion takes one slot of the
+     * range (one port per listener), kept from one start to the next (proxy.c). */
     [XB_POL_PORT_RANGE_START] = {
         .value = "PortRangeStart", .type = XB_POLICY_DWORD,
         .section = "proxy", .key = "port_range_start", .min = 1024, .max = 65535,
-        .new_key = 1,
     },
     [XB_POL_PORT_RANGE_END] = {
         .value = "PortRangeEnd", .type = XB_POLICY_DWORD,
         .section = "proxy", .key = "port_range_end", .min = 1024, .max = 65535,
-        .new_key = 1,
     },
     /* --- Logging ---------------------------------------------------------------------- */
     [XB_POL_LOG_LEVEL] = {

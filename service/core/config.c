@@ -224,11 +224,13 @@ static const struct key general_keys[] = {
     TIMEOUT(signin_timeout),
 };
 
-enum { PX_IMAP_LISTEN, PX_POP3_LISTEN, PX_SMTP_LISTEN };
+enum { PX_IMAP_LISTEN, PX_POP3_LISTEN, PX_SMTP_LISTEN, PX_RANGE_START, PX_RANGE_END };
 static const struct key proxy_keys[] = {
     [PX_IMAP_LISTEN] = KEY("imap_listen", K_LISTEN, CFG(imap)),
     [PX_POP3_LISTEN] = KEY("pop3_listen", K_LISTEN, CFG(pop3)),
     [PX_SMTP_LISTEN] = KEY("smtp_listen", K_LISTEN, CFG(smtp)),
+    [PX_RANGE_START] = NUM("port_range_start", K_UINT, CFG(port_range_start), 1024, 65535),
+    [PX_RANGE_END] = NUM("port_range_end", K_UINT, CFG(port_range_end), 1024, 65535),
     KEY("allow_non_loopback", K_BOOL, CFG(allow_non_loopback)),
     KEY("local_starttls", K_BOOL, CFG(local_starttls)),
     NUM("max_sessions", K_UINT, CFG(max_sessions), 1, 100000),
@@ -586,6 +588,31 @@ static enum xb_err check_listeners(struct parser *ps)
     return XB_OK;
 }
 
+/* port_range_start and port_range_end: both or neither, in order, and room for one port
+ * per listener that is on. */
+static enum xb_err check_port_range(struct parser *ps)
+{
+    const struct xb_config *c = ps->cfg;
+    unsigned sline = ps->fixed[S_PROXY].key_line[PX_RANGE_START];
+    unsigned eline = ps->fixed[S_PROXY].key_line[PX_RANGE_END];
+    unsigned on = (c->imap.addr != NULL) + (c->pop3.addr != NULL) + (c->smtp.addr != NULL);
+    if (!c->port_range_start && !c->port_range_end)
+        return XB_OK;
+    if (!c->port_range_start || !c->port_range_end)
+        return fail(ps, sline ? sline : eline, "key '%s' in [proxy]: set port_range_start and "
+                    "port_range_end together", sline ? "port_range_start" : "port_range_end");
+    if (c->port_range_end < c->port_range_start)
+        return fail(ps, eline, "key 'port_range_end' in [proxy]: %u is below port_range_start "
+                    "(%u)", c->port_range_end, c->port_range_start);
+    if (c->port_range_end - c->port_range_start + 1 < on)
+        return fail(ps, eline > sline ? eline : sline, "key '%s' in [proxy]: %u..%u holds "
+                    "%u port(s); each user needs %u (one per listener that is on)",
+                    eline > sline ? "port_range_end" : "port_range_start",
+                    c->port_range_start, c->port_range_end,
+                    c->port_range_end - c->port_range_start + 1, on);
+    return XB_OK;
+}
+
 static enum xb_tls_mode tls_for_port(int proto, unsigned port)
 {
     static const unsigned plain[3][2] = { { 143, 143 }, { 110, 110 }, { 587, 25 } };
@@ -744,7 +771,8 @@ enum xb_err xb_config_parse(const char *name, const char *text, size_t len,
         if (err)
             goto out;
     }
-    if ((err = check_listeners(&ps)) || (err = apply_providers(&ps)))
+    if ((err = check_listeners(&ps)) || (err = check_port_range(&ps)) ||
+        (err = apply_providers(&ps)))
         goto out;
     if (!ps.cfg->state_dir) {
         unsigned line = ps.fixed[S_GENERAL].key_line[0];

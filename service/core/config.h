@@ -62,6 +62,9 @@ struct xb_config {
     char *log_file;           /* NULL: standard error */
 
     struct xb_listen imap, pop3, smtp;
+    /* Per-user ports on a shared machine: when set, the listeners' ports come from this
+     * range (proxy.c, "port range"), not from *_listen. 0: not set. */
+    unsigned port_range_start, port_range_end;
     bool allow_non_loopback;  /* listening on other addresses needs this, explicitly */
     bool local_starttls;      /* offer STARTTLS to local clients (needs cert/key) */
 

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "log.h"
 #include "mem.h"
+#include "portrange.h"
 #include "tls.h"
 
 /* Bursts of hundreds of clients connecting at once must not be dropped by the kernel. */
@@ -80,8 +81,9 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
     xb_log_error("accept failed: %s", evutil_socket_error_to_string(err));
 }
 
+/* Listens on addr ("host:port"), or on its host and `port` when that is not 0. */
 static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const char *addr,
-                              char **errmsg)
+                              unsigned port_override, char **errmsg)
 {
     struct sockaddr_storage ss;
     int sslen = 0;
@@ -89,6 +91,8 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
     unsigned port = 0;
     memset(&ss, 0, sizeof(ss));
     if (xb_hostport_parse_port0(addr, host, sizeof(host), &port, true)) {
+        if (port_override)
+            port = port_override;
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
         if (strcmp(host, "localhost") == 0)
@@ -114,8 +118,13 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, XB_LISTEN_BACKLOG,
         (struct sockaddr *)&ss, sslen);
     if (!px->listeners[id]) {
-        snprintf(buf, sizeof(buf), "%s_listen: cannot listen on %s: %s", protos[id]->name, addr,
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        const char *why = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
+        if (strchr(host, ':'))
+            snprintf(buf, sizeof(buf), "%s_listen: cannot listen on [%s]:%u: %s",
+                     protos[id]->name, host, port, why);
+        else
+            snprintf(buf, sizeof(buf), "%s_listen: cannot listen on %s:%u: %s",
+                     protos[id]->name, host, port, why);
         *errmsg = xb_strdup(buf);
         return XB_ERR_NET;
     }
@@ -123,6 +132,57 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
     xb_proxy_listen_addr(px, id, buf, sizeof(buf));
     xb_log_info("%s: listening on %s", protos[id]->name, buf);
     return XB_OK;
+}
+
+/* One slot of the port range (portrange.h): the listeners that are on, in the order
+ * IMAP, POP3, SMTP, on consecutive ports; all or none. */
+static bool listen_slot(struct xb_proxy *px, const struct xb_listen *const cfg[],
+                        unsigned first, char **why)
+{
+    unsigned port = first;
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
+        if (!cfg[i]->addr)
+            continue;
+        if (listen_one(px, (enum xb_proto_id)i, cfg[i]->addr, port++, why) != XB_OK) {
+            xb_proxy_close_listeners(px);
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum xb_err listen_in_range(struct xb_proxy *px, const struct xb_listen *const cfg[],
+                                   unsigned width, char **errmsg)
+{
+    const struct xb_config *c = px->cfg;
+    unsigned nslots = xb_portrange_slots(c, width);
+    bool saved;
+    unsigned first = xb_portrange_first_slot(c, width, &saved);
+    for (unsigned k = 0; k < nslots; k++) {
+        unsigned slot = (first + k) % nslots;
+        char *why = NULL;
+        bool ok = listen_slot(px, cfg, xb_portrange_port(c, width, slot), &why);
+        if (!ok && saved && k == 0)
+            xb_log_warn("the ports used last time (from %u) are taken now (%s); looking for "
+                        "others in %u..%u: Outlook accounts bridged to the old ports must be "
+                        "bridged again", xb_portrange_port(c, width, slot), why ? why : "",
+                        c->port_range_start, c->port_range_end);
+        else if (!ok)
+            xb_log_debug("ports from %u are taken (%s)", xb_portrange_port(c, width, slot),
+                         why ? why : "");
+        xb_free(why);
+        if (ok) {
+            if (!saved || k != 0)
+                xb_portrange_save(c, width, slot);
+            return XB_OK;
+        }
+    }
+    char buf[256];
+    snprintf(buf, sizeof(buf), "port_range_start/port_range_end: every port of %u..%u is "
+             "taken (%u users' worth of %u ports): widen the range", c->port_range_start,
+             c->port_range_end, nslots, width);
+    *errmsg = xb_strdup(buf);
+    return XB_ERR_NET;
 }
 
 enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
@@ -139,10 +199,15 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
                             "loopback side is plain text (docs/proxy.md); remove the key");
         return XB_ERR_UNSUPPORTED;
     }
+    unsigned width = 0;
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        width += cfg[i]->addr != NULL;
+    if (xb_portrange_slots(px->cfg, width))
+        return listen_in_range(px, cfg, width, errmsg);
     for (int i = 0; i < XB_PROTO__COUNT; i++) {
         if (!cfg[i]->addr)
             continue;
-        enum xb_err err = listen_one(px, (enum xb_proto_id)i, cfg[i]->addr, errmsg);
+        enum xb_err err = listen_one(px, (enum xb_proto_id)i, cfg[i]->addr, 0, errmsg);
         if (err != XB_OK)
             return err;
     }

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from bridge import BridgeError
 from conftest import Bridge, bridge_exe
 from rig import xoauth2
 
@@ -584,3 +585,75 @@ def test_clean_shutdown_and_no_secret_in_logs(rig, xb):
     for line in log.splitlines():
         assert "Bearer" not in line and "auth=" not in line
     assert xb.stop() == 0
+
+
+def _free_run(n):
+    """A run of n consecutive ports, none in use now, away from the kernel's ephemeral range."""
+    import random
+    for _ in range(50):
+        lo = random.randrange(20000, 30000)
+        socks = []
+        try:
+            for p in range(lo, lo + n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return lo
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no run of %d free ports" % n)
+
+
+def test_port_range_gives_each_user_a_slot_kept_across_starts(rig, tmp_path):
+    """On a shared machine (Remote Desktop), each user's companion takes a slot of the
+    range (IMAP, POP3, SMTP on consecutive ports), keeps it from one start to the next,
+    moves when something else holds it, and says clearly when the range is full."""
+    lo = _free_run(6)
+    extra = f"port_range_start = {lo}\nport_range_end = {lo + 5}\n"
+
+    def slot(b):
+        p = b.ports
+        assert p["pop3"] == p["imap"] + 1 and p["smtp"] == p["imap"] + 2, p
+        assert p["imap"] in (lo, lo + 3), (lo, p)
+        return p["imap"]
+
+    a = Bridge(bridge_exe(), rig, tmp_path / "user-a", extra_config=extra)
+    b = Bridge(bridge_exe(), rig, tmp_path / "user-b", extra_config=extra)
+    with a, b:
+        first_a, first_b = slot(a), slot(b)
+        assert first_a != first_b
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port)
+        assert m.login(b.email, b.secret)[0] == "OK"
+        m.logout()
+        assert (a.dir / "state" / "listen-ports").read_text() == f"{first_a}\n"
+        # The same ports again at the next start (Outlook's accounts point to them).
+        a.stop()
+        a.start()
+        assert slot(a) == first_a
+        # The range is full: a third user is told so, and which keys to change.
+        c = Bridge(bridge_exe(), rig, tmp_path / "user-c", extra_config=extra)
+        with pytest.raises(BridgeError) as e:
+            c.__enter__()
+        assert f"every port of {lo}..{lo + 5} is taken" in str(e.value)
+        c.stop()
+        # Something else took a's POP3 port while a was stopped, and b has gone: a moves
+        # to the free slot, warns, and keeps the new one from then on.
+        a.stop()
+        b.stop()
+        squatter = socket.socket()
+        squatter.bind(("127.0.0.1", first_a + 1))
+        squatter.listen(1)
+        try:
+            a.start()
+            assert slot(a) == first_b
+            assert "the ports used last time (from %d) are taken now" % first_a in a.log_text()
+            a.stop()
+        finally:
+            squatter.close()
+        a.start()
+        assert slot(a) == first_b
+        b.start()
+        assert slot(b) == first_a

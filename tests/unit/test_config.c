@@ -392,6 +392,34 @@ static void custom_provider(void)
                  "token_url, scope, a server");
 }
 
+static void port_range(void)
+{
+    struct xb_config *cfg = parse_ok("[proxy]\nport_range_start = 41000\n"
+                                     "port_range_end = 41299\n");
+    CHECK(cfg && cfg->port_range_start == 41000 && cfg->port_range_end == 41299);
+    xb_config_free(cfg);
+    cfg = parse_ok("[proxy]\n");
+    CHECK(cfg && cfg->port_range_start == 0 && cfg->port_range_end == 0);
+    xb_config_free(cfg);
+    /* Two listeners on need two ports; one end alone, or the ends swapped, is a mistake. */
+    cfg = parse_ok("[proxy]\npop3_listen = off\nport_range_start = 41000\n"
+                   "port_range_end = 41001\n");
+    CHECK(cfg != NULL);
+    xb_config_free(cfg);
+    EXPECT_ERROR("[proxy]\nport_range_start = 41000\nport_range_end = 41001\n",
+                 "t.ini:3: key 'port_range_end' in [proxy]: 41000..41001 holds 2 port(s); "
+                 "each user needs 3 (one per listener that is on)");
+    EXPECT_ERROR("[proxy]\nport_range_end = 41001\n",
+                 "t.ini:2: key 'port_range_end' in [proxy]: set port_range_start and "
+                 "port_range_end together");
+    EXPECT_ERROR("[proxy]\nport_range_start = 41000\nport_range_end = 40000\n",
+                 "t.ini:3: key 'port_range_end' in [proxy]: 40000 is below port_range_start "
+                 "(41000)");
+    EXPECT_ERROR("[proxy]\nport_range_start = 80\n",
+                 "t.ini:2: key 'port_range_start' in [proxy]: '80' is not a whole number from 1024 "
+                 "to 65535");
+}
+
 static void ipv6_listen(void)
 {
     struct xb_config *cfg = parse_ok("[proxy]\nimap_listen = [::1]:1143\n"
@@ -667,5 +695,5 @@ static void load_file(void)
 
 XBTEST_MAIN(XBTEST(defaults), XBTEST(default_state_dir), XBTEST(full_file),
             XBTEST(crlf_bom_comments_blanks), XBTEST(quoted_values),
-            XBTEST(preset_partial_override), XBTEST(custom_provider), XBTEST(ipv6_listen),
+            XBTEST(preset_partial_override), XBTEST(custom_provider), XBTEST(ipv6_listen), XBTEST(port_range),
             XBTEST(error_messages), XBTEST(hostport), XBTEST(load_file))

@@ -93,7 +93,14 @@ static void sample_ini(const struct xb_policy *p, char *out, size_t size)
     } else if (p->type == XB_POLICY_DWORD) {
         snprintf(value, sizeof(value), "%u", p->min);
     }
-    snprintf(out, size, "[%s]\n%s = %s\n", p->section, p->key, value);
+    /* The two ends of the port range go together (the ADMX sets both in one policy),
+     * and the range must hold a user's ports. */
+    if (strcmp(p->key, "port_range_end") == 0)
+        snprintf(value, sizeof(value), "%u", p->max);
+    const char *partner = strcmp(p->key, "port_range_start") == 0 ? "port_range_end = 65535\n"
+                          : strcmp(p->key, "port_range_end") == 0 ? "port_range_start = 1024\n"
+                                                                  : "";
+    snprintf(out, size, "[%s]\n%s = %s\n%s", p->section, p->key, value, partner);
 }
 
 static void config_keys_exist_unless_new(void)
