@@ -204,6 +204,12 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
         width += cfg[i]->addr != NULL;
     if (xb_portrange_slots(px->cfg, width))
         return listen_in_range(px, cfg, width, errmsg);
+    if (px->cfg->port_range_start || px->cfg->port_range_end)
+        /* Only by policy (the file's own mistakes stop at parsing): one end set alone,
+         * or a range that holds no slot. */
+        xb_log_warn("port range %u..%u (port_range_start, port_range_end) holds no slot of "
+                    "%u ports, or one end is not set: listening on the [proxy] *_listen ports",
+                    px->cfg->port_range_start, px->cfg->port_range_end, width);
     for (int i = 0; i < XB_PROTO__COUNT; i++) {
         if (!cfg[i]->addr)
             continue;

@@ -94,6 +94,15 @@ int xb_cmd_config(int argc, char **argv)
     num("login_timeout", c->login_timeout);
     num("idle_timeout", c->idle_timeout);
     num("preauth_timeout", c->preauth_timeout);
+    for (int end = 0; end < 2; end++) {
+        const char *key = end ? "port_range_end" : "port_range_start";
+        unsigned v = end ? c->port_range_end : c->port_range_start;
+        origin(applied, "proxy", key);
+        if (v)
+            num(key, v);
+        else
+            printf("%s =\n", key);
+    }
 
     printf("\n[tls]\n");
     str(applied, "tls", "ca_file", c->ca_file);

@@ -9,7 +9,8 @@
 #                           Event Log message table, clean quit
 #   tray-test.sh single     one companion per user: a second start hands over and exits;
 #                           commands handed over (--signin, --pause, --resume, --quit)
-#   tray-test.sh policy     HKLM over HKCU over the per-user file (`xoauthbridge config`)
+#   tray-test.sh policy     HKLM over HKCU over the per-user file (`xoauthbridge config`),
+#                           and the per-user port range (PortRangeStart/End) in the tray
 #   tray-test.sh autostart  autostart on|off|status in HKCU\...\Run
 #
 # Environment (set by tests/windows/CMakeLists.txt): WINEPREFIX, XB_EXE, XB_HELPER,
@@ -228,6 +229,7 @@ single)
   ;;
 
 policy)
+  start_x # before Wine's first program: the tray is started at the end
   fresh_state
   wineserver -p 2>/dev/null || true
   pol='Software\Policies\XOAuthBridge'
@@ -252,6 +254,30 @@ policy)
   wine reg delete "HKLM\\$pol" /f >/dev/null
   wine reg delete "HKCU\\$pol" /f >/dev/null
   xb config | grep -qx 'client_id = from-file' || fail "the file is not back"
+  # Per-user ports by policy: the companion listens on a slot of the range (IMAP, POP3,
+  # SMTP on consecutive ports), saves it, and takes it again at the next start.
+  lo=$((30000 + RANDOM % 20000))
+  wine reg add "HKLM\\$pol" /v PortRangeStart /t REG_DWORD /d $lo /f >/dev/null
+  wine reg add "HKLM\\$pol" /v PortRangeEnd /t REG_DWORD /d $((lo + 5)) /f >/dev/null
+  xb config >"$XB_OUT/config-ports.txt" || fail "config with a port range"
+  grep -qx "port_range_start = $lo" "$XB_OUT/config-ports.txt" || fail "PortRangeStart not applied"
+  grep -qx "port_range_end = $((lo + 5))" "$XB_OUT/config-ports.txt" || fail "PortRangeEnd not applied"
+  start_tray
+  wait_log "smtp: listening on 127\.0\.0\.1:($((lo + 2))|$((lo + 5)))\b"
+  imap=$(grep -Eo 'imap: listening on 127\.0\.0\.1:[0-9]+' "$(logfile)" | tail -1 | cut -d: -f3)
+  [ "$imap" = "$lo" ] || [ "$imap" = "$((lo + 3))" ] || fail "IMAP on $imap, not a slot of $lo..$((lo + 5))"
+  grep -q "pop3: listening on 127\.0\.0\.1:$((imap + 1))\b" "$(logfile)" || fail "POP3 not next to IMAP"
+  [ "$(tr -d '\r\n' <"$(appdata)/listen-ports")" = "$imap" ] || fail "slot not saved"
+  quit_tray
+  start_tray
+  for _ in $(seq 100); do # the second start's listeners
+    [ "$(grep -c 'smtp: listening on' "$(logfile)")" -ge 2 ] && break
+    sleep 0.1
+  done
+  [ "$(grep -Eo 'imap: listening on 127\.0\.0\.1:[0-9]+' "$(logfile)" | tail -1 | cut -d: -f3)" = "$imap" ] ||
+    fail "another slot at the next start"
+  quit_tray
+  wine reg delete "HKLM\\$pol" /f >/dev/null
   ;;
 
 autostart)
