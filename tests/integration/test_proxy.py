@@ -557,36 +557,6 @@ def test_upstream_closing_mid_data_never_reports_sent(rig, xb):
     assert len(sink_bodies(rig)) == before
 
 
-def test_oauth_server_down_is_a_temporary_failure(rig, xb):
-    # Last in this module: the OAuth server keeps its tokens in memory only.
-    rig._procs["oauth"].kill()
-    time.sleep(0.3)
-    m = imaplib.IMAP4("127.0.0.1", xb.imap_port, timeout=30)
-    with pytest.raises(imaplib.IMAP4.error) as e:
-        m.login(xb.email, xb.secret)
-    assert "UNAVAILABLE" in str(e.value)
-    p = poplib.POP3("127.0.0.1", xb.pop3_port, timeout=30)
-    p.user(xb.email)
-    with pytest.raises(poplib.error_proto) as e:
-        p.pass_(xb.secret)
-    assert b"SYS/TEMP" in e.value.args[0]
-    s = smtplib.SMTP("127.0.0.1", xb.smtp_port, timeout=30)
-    s.ehlo("x")
-    with pytest.raises(smtplib.SMTPException) as e:
-        s.login(xb.email, xb.secret)
-    assert "454" in str(e.value)
-
-
-def test_clean_shutdown_and_no_secret_in_logs(rig, xb):
-    log = xb.log_text()
-    assert "local login accepted" in log  # the log is really there
-    for secret in [xb.secret, *xb.tokens_seen]:
-        assert secret not in log
-    for line in log.splitlines():
-        assert "Bearer" not in line and "auth=" not in line
-    assert xb.stop() == 0
-
-
 def _free_run(n):
     """A run of n consecutive ports, none in use now, away from the kernel's ephemeral range."""
     import random
@@ -657,3 +627,34 @@ def test_port_range_gives_each_user_a_slot_kept_across_starts(rig, tmp_path):
         assert slot(a) == first_b
         b.start()
         assert slot(b) == first_a
+
+
+def test_oauth_server_down_is_a_temporary_failure(rig, xb):
+    # Last in this module: the OAuth server keeps its tokens in memory only.
+    rig._procs["oauth"].kill()
+    time.sleep(0.3)
+    m = imaplib.IMAP4("127.0.0.1", xb.imap_port, timeout=30)
+    with pytest.raises(imaplib.IMAP4.error) as e:
+        m.login(xb.email, xb.secret)
+    assert "UNAVAILABLE" in str(e.value)
+    p = poplib.POP3("127.0.0.1", xb.pop3_port, timeout=30)
+    p.user(xb.email)
+    with pytest.raises(poplib.error_proto) as e:
+        p.pass_(xb.secret)
+    assert b"SYS/TEMP" in e.value.args[0]
+    s = smtplib.SMTP("127.0.0.1", xb.smtp_port, timeout=30)
+    s.ehlo("x")
+    with pytest.raises(smtplib.SMTPException) as e:
+        s.login(xb.email, xb.secret)
+    assert "454" in str(e.value)
+
+
+def test_clean_shutdown_and_no_secret_in_logs(rig, xb):
+    log = xb.log_text()
+    assert "local login accepted" in log  # the log is really there
+    for secret in [xb.secret, *xb.tokens_seen]:
+        assert secret not in log
+    for line in log.splitlines():
+        assert "Bearer" not in line and "auth=" not in line
+    assert xb.stop() == 0
+

@@ -256,7 +256,7 @@ policy)
   xb config | grep -qx 'client_id = from-file' || fail "the file is not back"
   # Per-user ports by policy: the companion listens on a slot of the range (IMAP, POP3,
   # SMTP on consecutive ports), saves it, and takes it again at the next start.
-  lo=$((30000 + RANDOM % 20000))
+  lo=$((20000 + RANDOM % 10000)) # below the ephemeral ports
   wine reg add "HKLM\\$pol" /v PortRangeStart /t REG_DWORD /d $lo /f >/dev/null
   wine reg add "HKLM\\$pol" /v PortRangeEnd /t REG_DWORD /d $((lo + 5)) /f >/dev/null
   xb config >"$XB_OUT/config-ports.txt" || fail "config with a port range"
