@@ -232,6 +232,7 @@ static const struct key proxy_keys[] = {
     [PX_RANGE_START] = NUM("port_range_start", K_UINT, CFG(port_range_start), 1024, 65535),
     [PX_RANGE_END] = NUM("port_range_end", K_UINT, CFG(port_range_end), 1024, 65535),
     KEY("allow_non_loopback", K_BOOL, CFG(allow_non_loopback)),
+    KEY("same_user_only", K_BOOL, CFG(same_user_only)),
     KEY("local_starttls", K_BOOL, CFG(local_starttls)),
     NUM("max_sessions", K_UINT, CFG(max_sessions), 1, 100000),
     NUM("line_max", K_SIZE, CFG(line_max), 512, 1048576),
@@ -714,6 +715,7 @@ enum xb_err xb_config_new_default(struct xb_config **out)
         return XB_ERR_NOMEM;
     cfg->log_level = XB_LOG_INFO;
     cfg->max_sessions = 1000;
+    cfg->same_user_only = true;
     cfg->line_max = 8192;
     cfg->literal_max = 65536;
     cfg->connect_timeout = 30;

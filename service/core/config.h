@@ -66,6 +66,7 @@ struct xb_config {
      * range (proxy.c, "port range"), not from *_listen. 0: not set. */
     unsigned port_range_start, port_range_end;
     bool allow_non_loopback;  /* listening on other addresses needs this, explicitly */
+    bool same_user_only;      /* refuse loopback clients that run as another user */
     bool local_starttls;      /* offer STARTTLS to local clients (needs cert/key) */
 
     unsigned max_sessions;

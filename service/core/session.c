@@ -889,6 +889,19 @@ void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_
         close_after_flush(s);
         return;
     }
+    /* A loopback port does not say who connects: on a shared machine it may be a program
+     * of another user, trying this user's local secret. */
+    unsigned long owner = 0;
+    int same = px->cfg->same_user_only ? xb_plat_sock_peer_same_user(fd, &owner) : 1;
+    if (same < 0)
+        xb_sess_log(s, XB_LOG_DEBUG, "cannot tell which user the connecting program runs as");
+    if (same == 0) {
+        xb_sess_log(s, XB_LOG_WARN, "refused: the program connecting runs as another user "
+                    "(owner %lu); this companion serves only its own user", owner);
+        proto->goodbye(s, "This XOAuth Bridge belongs to another user of this computer");
+        close_after_flush(s);
+        return;
+    }
     proto->greet(s);
     arm_timer(s, px->cfg->preauth_timeout);
     bufferevent_enable(s->client, EV_READ | EV_WRITE);

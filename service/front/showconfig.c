@@ -85,8 +85,9 @@ int xb_cmd_config(int argc, char **argv)
     printf("imap_listen = %s\npop3_listen = %s\nsmtp_listen = %s\n",
            c->imap.addr ? c->imap.addr : "off", c->pop3.addr ? c->pop3.addr : "off",
            c->smtp.addr ? c->smtp.addr : "off");
-    printf("allow_non_loopback = %s\nlocal_starttls = %s\n", c->allow_non_loopback ? "yes" : "no",
-           c->local_starttls ? "yes" : "no");
+    printf("allow_non_loopback = %s\nlocal_starttls = %s\nsame_user_only = %s\n",
+           c->allow_non_loopback ? "yes" : "no", c->local_starttls ? "yes" : "no",
+           c->same_user_only ? "yes" : "no");
     num("max_sessions", c->max_sessions);
     num("line_max", (unsigned long)c->line_max);
     num("literal_max", (unsigned long)c->literal_max);

@@ -49,6 +49,13 @@ void xb_plat_sock_nodelay(intptr_t fd);
 /* Bytes the kernel holds for reading on a socket (0 also when it cannot tell). */
 size_t xb_plat_sock_readable(intptr_t fd);
 
+/* peer.c: whether the program at the other end of an accepted loopback TCP connection
+ * runs as the same user as this process (a loopback port does not say who connects: on
+ * a shared machine another user could use it). 1 yes; 0 another user, whose id (uid;
+ * Windows: the owning process id) goes to *owner; -1 cannot tell (not loopback, or the
+ * system would not say), which the caller treats as allowed. */
+int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner);
+
 /* ctlsock.c: the listening end of the control channel (docs/pipe-protocol.md), named
  * by xb_ctl_endpoint_name (ctlclient.h). POSIX: a Unix socket, 0600 in a 0700
  * directory, each peer's uid checked with SO_PEERCRED. Windows: the per-user named pipe

@@ -629,6 +629,39 @@ def test_port_range_gives_each_user_a_slot_kept_across_starts(rig, tmp_path):
         assert slot(b) == first_a
 
 
+def test_a_program_of_another_user_is_refused(xb):
+    """A loopback port does not say who connects: on a shared machine another user's
+    program could try this user's local secret. The daemon asks the kernel who owns the
+    client's socket and refuses other users, in the protocol's own words."""
+    import os
+    import pwd
+    import shutil
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.fail("needs root and setpriv to act as another user")
+    nobody = pwd.getpwnam("nobody")
+    client = ("import socket,sys\n"
+              "s=socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=10)\n"
+              "d=b''\n"
+              "while True:\n"
+              "    c=s.recv(4096)\n"
+              "    if not c: break\n"
+              "    d+=c\n"
+              "sys.stdout.write(d.decode())\n")
+    for port, want in ((xb.imap_port, "* BYE This XOAuth Bridge belongs to another user"),
+                       (xb.pop3_port, "-ERR"), (xb.smtp_port, "421")):
+        p = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                            "--clear-groups", "/usr/bin/python3", "-c", client, str(port)],
+                           capture_output=True, timeout=30)
+        out = p.stdout.decode()
+        assert p.returncode == 0 and out.startswith(want), (p.returncode, out, p.stderr)
+        assert "another user" in out
+    assert "runs as another user (owner %d)" % nobody.pw_uid in xb.log_text()
+    # The same user is served as always.
+    m = imaplib.IMAP4("127.0.0.1", xb.imap_port)
+    assert m.login(xb.email, xb.secret)[0] == "OK"
+    m.logout()
+
+
 def test_oauth_server_down_is_a_temporary_failure(rig, xb):
     # Last in this module: the OAuth server keeps its tokens in memory only.
     rig._procs["oauth"].kill()

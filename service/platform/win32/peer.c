@@ -1,0 +1,113 @@
+/* Who is at the other end of an accepted loopback TCP connection (platform.h).
+ * Windows: the TCP table with owning process ids gives the client's process; a process
+ * in another logon session (another person on a Remote Desktop host, fast user
+ * switching) is another user's; in this session, the process token's user is compared
+ * when it can be read (a program started with other credentials). */
+#include "../platform.h"
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <iphlpapi.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.S_un.S_un_b.s_b1 == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return false;
+}
+
+/* The process owning the client's end: local = peer, remote = self. 0 if not found. */
+static DWORD owner_pid(const struct sockaddr_storage *peer, const struct sockaddr_storage *self)
+{
+    ULONG family = peer->ss_family, size = 0;
+    DWORD pid = 0;
+    void *table = NULL;
+    for (int tries = 0; tries < 4; tries++) {
+        DWORD rc = GetExtendedTcpTable(table, &size, FALSE, family,
+                                       TCP_TABLE_OWNER_PID_CONNECTIONS, 0);
+        if (rc == NO_ERROR)
+            break;
+        free(table);
+        table = NULL;
+        if (rc != ERROR_INSUFFICIENT_BUFFER || !(table = malloc(size + 4096)))
+            return 0;
+        size += 4096; /* connections come and go between the two calls */
+    }
+    if (!table)
+        return 0;
+    if (family == AF_INET) {
+        const MIB_TCPTABLE_OWNER_PID *t = table;
+        const struct sockaddr_in *p = (const struct sockaddr_in *)peer;
+        const struct sockaddr_in *s = (const struct sockaddr_in *)self;
+        for (DWORD i = 0; i < t->dwNumEntries && !pid; i++) {
+            const MIB_TCPROW_OWNER_PID *r = &t->table[i];
+            if (r->dwLocalAddr == p->sin_addr.s_addr && (u_short)r->dwLocalPort == p->sin_port &&
+                r->dwRemoteAddr == s->sin_addr.s_addr && (u_short)r->dwRemotePort == s->sin_port)
+                pid = r->dwOwningPid;
+        }
+    } else {
+        const MIB_TCP6TABLE_OWNER_PID *t = table;
+        const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)peer;
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)self;
+        for (DWORD i = 0; i < t->dwNumEntries && !pid; i++) {
+            const MIB_TCP6ROW_OWNER_PID *r = &t->table[i];
+            if (memcmp(r->ucLocalAddr, &p->sin6_addr, 16) == 0 &&
+                (u_short)r->dwLocalPort == p->sin6_port &&
+                memcmp(r->ucRemoteAddr, &s->sin6_addr, 16) == 0 &&
+                (u_short)r->dwRemotePort == s->sin6_port)
+                pid = r->dwOwningPid;
+        }
+    }
+    free(table);
+    return pid;
+}
+
+/* The token user of a process, into buf; false if it cannot be read. */
+static bool token_user(HANDLE process, unsigned char *buf, DWORD size)
+{
+    HANDLE tok;
+    DWORD len = 0;
+    if (!OpenProcessToken(process, TOKEN_QUERY, &tok))
+        return false;
+    bool ok = GetTokenInformation(tok, TokenUser, buf, size, &len) != 0;
+    CloseHandle(tok);
+    return ok;
+}
+
+int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
+{
+    struct sockaddr_storage peer, self;
+    int plen = sizeof(peer), slen = sizeof(self);
+    if (getpeername((SOCKET)fd, (struct sockaddr *)&peer, &plen) != 0 ||
+        getsockname((SOCKET)fd, (struct sockaddr *)&self, &slen) != 0 ||
+        peer.ss_family != self.ss_family || !is_loopback(&peer))
+        return -1;
+    DWORD pid = owner_pid(&peer, &self), theirs = 0, ours = 0;
+    if (!pid)
+        return -1;
+    *owner = pid;
+    if (pid == GetCurrentProcessId())
+        return 1;
+    if (!ProcessIdToSessionId(pid, &theirs) ||
+        !ProcessIdToSessionId(GetCurrentProcessId(), &ours))
+        return -1;
+    if (theirs != ours)
+        return 0;
+    /* The same session: another user only if its token says so (a program started
+     * with other credentials); an unreadable token (an elevated Outlook) is not that. */
+    unsigned char a[256], b[256];
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (!h)
+        return 1;
+    bool both = token_user(h, a, sizeof(a)) && token_user(GetCurrentProcess(), b, sizeof(b));
+    CloseHandle(h);
+    if (!both)
+        return 1;
+    return EqualSid(((TOKEN_USER *)(void *)a)->User.Sid, ((TOKEN_USER *)(void *)b)->User.Sid) ? 1 : 0;
+}
