@@ -1,8 +1,8 @@
 /* Who is at the other end of an accepted loopback TCP connection (platform.h).
- * Windows: the TCP table with owning process ids gives the client's process; a process
- * in another logon session (another person on a Remote Desktop host, fast user
- * switching) is another user's; in this session, the process token's user is compared
- * when it can be read (a program started with other credentials). */
+ * Windows: the TCP table with owning process ids gives the client's process. Another
+ * user's process (another person on a Remote Desktop host, fast user switching) cannot
+ * be opened by this user; one that can is compared by its token's user when the token
+ * can be read (a program started with other credentials). */
 #include "../platform.h"
 
 #include <winsock2.h>
@@ -88,23 +88,21 @@ int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
         getsockname((SOCKET)fd, (struct sockaddr *)&self, &slen) != 0 ||
         peer.ss_family != self.ss_family || !is_loopback(&peer))
         return -1;
-    DWORD pid = owner_pid(&peer, &self), theirs = 0, ours = 0;
+    DWORD pid = owner_pid(&peer, &self);
     if (!pid)
         return -1;
     *owner = pid;
     if (pid == GetCurrentProcessId())
         return 1;
-    if (!ProcessIdToSessionId(pid, &theirs) ||
-        !ProcessIdToSessionId(GetCurrentProcessId(), &ours))
-        return -1;
-    if (theirs != ours)
-        return 0;
-    /* The same session: another user only if its token says so (a program started
-     * with other credentials); an unreadable token (an elevated Outlook) is not that. */
-    unsigned char a[256], b[256];
+    /* A user's own processes, elevated ones too, let the user query them; another user's
+     * do not (their DACL names that user, SYSTEM and administrators). */
     HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
     if (!h)
-        return 1;
+        return GetLastError() == ERROR_ACCESS_DENIED ? 0 : -1;
+    /* Opened: another user only if its token says so (a program started with other
+     * credentials in this session); an unreadable token (an elevated Outlook) is not
+     * that. */
+    unsigned char a[256], b[256];
     bool both = token_user(h, a, sizeof(a)) && token_user(GetCurrentProcess(), b, sizeof(b));
     CloseHandle(h);
     if (!both)
