@@ -129,9 +129,19 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
         return XB_ERR_NET;
     }
     evconnlistener_set_error_cb(px->listeners[id], accept_error_cb);
-    xb_proxy_listen_addr(px, id, buf, sizeof(buf));
-    xb_log_info("%s: listening on %s", protos[id]->name, buf);
     return XB_OK;
+}
+
+/* Said once every listener is up (a slot of a port range may be tried and given up). */
+static void log_listening(struct xb_proxy *px)
+{
+    char buf[300];
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
+        if (!px->listeners[i])
+            continue;
+        xb_proxy_listen_addr(px, (enum xb_proto_id)i, buf, sizeof(buf));
+        xb_log_info("%s: listening on %s", protos[i]->name, buf);
+    }
 }
 
 /* One slot of the port range (portrange.h): the listeners that are on, in the order
@@ -174,6 +184,7 @@ static enum xb_err listen_in_range(struct xb_proxy *px, const struct xb_listen *
         if (ok) {
             if (!saved || k != 0)
                 xb_portrange_save(c, width, slot);
+            log_listening(px);
             return XB_OK;
         }
     }
@@ -217,6 +228,7 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
         if (err != XB_OK)
             return err;
     }
+    log_listening(px);
     return XB_OK;
 }
 
