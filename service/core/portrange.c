@@ -39,7 +39,8 @@ static bool saved_slot(const struct xb_config *cfg, unsigned width, unsigned *sl
     if (!slot_path(cfg, path, sizeof(path)) ||
         xb_plat_file_read(path, &data, &len, sizeof(text) - 1) != XB_OK)
         return false;
-    memcpy(text, data, len);
+    if (len)
+        memcpy(text, data, len);
     text[len] = '\0';
     xb_free(data);
     size_t i = 0;
