@@ -35,6 +35,12 @@ if(WIN32)
     target_link_options(xb_flags INTERFACE -Wl,--high-entropy-va)
   endif()
   # GCC has no Control Flow Guard (-mguard=cf is clang/LLVM only): see docs/build.md.
+  # Nothing of the build machine in what ships: source and build paths that __FILE__
+  # (assertions) and debug information carry become relative (the installed PEs are
+  # stripped as well; tests/tools/releasecheck.py checks).
+  target_compile_options(xb_flags INTERFACE
+    -ffile-prefix-map=${CMAKE_SOURCE_DIR}/=
+    -ffile-prefix-map=${CMAKE_BINARY_DIR}/=build/)
 else()
   target_compile_definitions(xb_flags INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
   set(CMAKE_POSITION_INDEPENDENT_CODE ON)

@@ -30,9 +30,21 @@ out=$cache/$triple
 jobs=$(nproc)
 mkdir -p "$src" "$out"
 
+# Nothing of this machine may end up in what ships (docs/decisions.md "Nothing of the
+# build machine"): source paths that __FILE__ and debug information would carry are
+# rewritten to "deps/..." for the CMake-built libraries (OpenSSL builds in its own tree
+# with relative paths, and prints its compiler flags into the library: no map there).
+prefix_map="-ffile-prefix-map=$cache=deps"
+
+# Where OpenSSL would look for its configuration, engines, providers and default CA
+# files. '<' and '>' are not allowed in Windows file names, so no folder of this name
+# can exist on any drive, whatever the current directory is: nothing another user
+# plants can be read. (The Linux daemon uses Debian's OpenSSL, not this build.)
+ossl_nodir='<no-openssl-files>'
+
 # Bump a package's recipe number when its build below changes: the cache key is
 # <package>-<Debian version>+xb<recipe>, so a changed recipe rebuilds.
-declare -A recipe=([openssl]=1 [libevent]=1 [curl]=1 [cjson]=2)
+declare -A recipe=([openssl]=3 [libevent]=2 [curl]=2 [cjson]=3)
 
 log() { printf 'deps[%s]: %s\n' "$triple" "$*" >&2; }
 
@@ -67,7 +79,7 @@ if [ "$triple" = native ]; then
   cmake_common=(
     -G Ninja
     -DCMAKE_BUILD_TYPE=Release
-    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fcf-protection=full"
+    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fcf-protection=full $prefix_map"
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON
   )
 else
@@ -81,7 +93,7 @@ else
     -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY
     -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY
     -DCMAKE_BUILD_TYPE=Release
-    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2"
+    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 $prefix_map"
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON
   )
 fi
@@ -89,12 +101,18 @@ fi
 build_openssl() {
   local dir=$1 prefix=$2 b=$2.build
   rm -rf "$b"; cp -a "$dir" "$b"
+  # No DLL can be loaded by OpenSSL (no-dso, no-engine, no-module) and no configuration
+  # file is read unless asked for (no-autoload-config; the companion never asks).
+  # The three directories are given on make's command line: Configure would turn a
+  # Windows path into one under the build prefix.
+  local dirs=(OPENSSLDIR="$ossl_nodir" ENGINESDIR="$ossl_nodir" MODULESDIR="$ossl_nodir")
   ( cd "$b" &&
-    ./Configure "$ossl_target" no-shared no-tests no-module $ossl_extra \
+    ./Configure "$ossl_target" no-shared no-tests no-module no-dso no-engine \
+      no-autoload-config $ossl_extra \
       --cross-compile-prefix="$triple-" --prefix="$prefix" --libdir=lib \
       -fstack-protector-strong >/dev/null &&
-    make -j"$jobs" build_libs >/dev/null &&
-    make install_dev >/dev/null )
+    make -j"$jobs" "${dirs[@]}" build_libs >/dev/null &&
+    make "${dirs[@]}" install_dev >/dev/null )
   rm -rf "$b"
 }
 
@@ -118,14 +136,21 @@ build_curl() {
   # HTTPS only: the companion talks to token endpoints and nothing else. Windows links
   # the static OpenSSL built above; native uses Debian's.
   local ssl=()
+  # On Windows the trust decision is Windows' own (service/platform/win32/tlstrust.c):
+  # no default CA file or folder compiled in (they would be read relative to the current
+  # drive, where any user may create them), and OpenSSL's configuration never loaded.
+  local trust=()
   [ "$triple" = native ] || ssl=(-DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix"
                                  -DOPENSSL_ROOT_DIR="$openssl_prefix" -DOPENSSL_USE_STATIC_LIBS=ON)
+  [ "$triple" = native ] || trust=(-DCURL_CA_BUNDLE=none -DCURL_CA_PATH=none
+                                   -DCURL_CA_FALLBACK=OFF
+                                   -DCURL_DISABLE_OPENSSL_AUTO_LOAD_CONFIG=ON)
   cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" "${ssl[@]}" \
     -DBUILD_SHARED_LIBS=OFF -DCURL_STATICLIB=ON -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF \
     -DCURL_USE_OPENSSL=ON -DCURL_USE_SCHANNEL=OFF -DHTTP_ONLY=ON -DCURL_ZLIB=OFF \
     -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF -DUSE_NGHTTP2=OFF -DCURL_BROTLI=OFF \
     -DCURL_ZSTD=OFF -DENABLE_THREADED_RESOLVER=ON -DCURL_DISABLE_LDAP=ON -DCURL_USE_LIBPSL=OFF \
-    -DCURL_USE_GSSAPI=OFF -DENABLE_UNIX_SOCKETS=OFF >/dev/null
+    -DCURL_USE_GSSAPI=OFF -DENABLE_UNIX_SOCKETS=OFF "${trust[@]}" >/dev/null
   cmake --build "$b" -j "$jobs" >/dev/null
   cmake --install "$b" >/dev/null
   rm -rf "$b"
@@ -136,7 +161,7 @@ build_cjson() {
   rm -rf "$b"
   # CJSON_HIDE_SYMBOLS: a static cJSON must not make our .exe export its functions.
   cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
-    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DCJSON_HIDE_SYMBOLS" \
+    -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DCJSON_HIDE_SYMBOLS $prefix_map" \
     -DBUILD_SHARED_LIBS=OFF -DBUILD_SHARED_AND_STATIC_LIBS=OFF -DENABLE_CJSON_TEST=OFF \
     -DENABLE_CJSON_UTILS=OFF -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_TARGET_EXPORT=OFF >/dev/null
   cmake --build "$b" -j "$jobs" >/dev/null

@@ -18,10 +18,13 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <xoauthbridge/version.h>
 
 #include "log.h"
+#include "../platform/platform.h"
 
 #define XB_HTTP_DEFAULT_TIMEOUT 30u   /* seconds, when 0 is asked for: never "no limit" */
 #define XB_HTTP_CONNECT_TIMEOUT 10u
@@ -237,7 +240,10 @@ static void check_done(struct xb_http *http)
             const char *what = req->errbuf[0] ? req->errbuf : curl_easy_strerror(rc);
             snprintf(req->why, sizeof(req->why), "%s", what);
             xb_log_debug("http: POST to %s failed after %ld ms: %s", req->host, ms, req->why);
-            req_finish(req, XB_ERR_TEMP, 0, req->why);
+            /* A certificate this system does not trust is not "try again": somebody
+             * must act (the log line of tlstrust.c says why). */
+            req_finish(req, rc == CURLE_PEER_FAILED_VERIFICATION ? XB_ERR_TLS : XB_ERR_TEMP, 0,
+                       req->why);
         }
     }
 }
@@ -422,7 +428,32 @@ struct xb_http_req *xb_http_fail_later(struct xb_http *http, enum xb_err err,
 }
 
 /* The URL's host, for log lines only. */
-static void url_host(const char *url, char *out, size_t size)
+/* libcurl makes a TLS context per connection and calls this before the connection's SSL
+ * exists: the host to check goes into the context's parameters (which the SSL copies),
+ * and the system judges the chain (platform tlstrust.c) as it does for the mail servers.
+ * libcurl checks the host name again itself. Runs only while req's transfer connects. */
+static CURLcode ssl_ctx_cb(CURL *easy, void *sslctx, void *arg)
+{
+    struct xb_http_req *req = arg;
+    SSL_CTX *ctx = sslctx;
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+    char host[sizeof(req->host)];
+    size_t n = strlen(req->host);
+    (void)easy;
+    /* An IPv6 literal comes bracketed from the URL. */
+    if (n > 2 && req->host[0] == '[' && req->host[n - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), req->host + 1);
+    else
+        snprintf(host, sizeof(host), "%s", req->host);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 &&
+        X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)
+        return CURLE_SSL_CERTPROBLEM;
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    xb_plat_tls_trust(ctx);
+    return CURLE_OK;
+}
+
+void xb_http_url_host(const char *url, char *out, size_t size)
 {
     snprintf(out, size, "(bad URL)");
     CURLU *u = curl_url();
@@ -443,7 +474,7 @@ struct xb_http_req *xb_http_post_form(struct xb_http *http, const char *url,
         return NULL;
     }
     req->form = form;
-    url_host(url, req->host, sizeof(req->host));
+    xb_http_url_host(url, req->host, sizeof(req->host));
     req->easy = curl_easy_init();
     if (!req->easy)
         goto fail;
@@ -472,12 +503,11 @@ struct xb_http_req *xb_http_post_form(struct xb_http *http, const char *url,
         (long)(http->timeout < XB_HTTP_CONNECT_TIMEOUT ? http->timeout : XB_HTTP_CONNECT_TIMEOUT));
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    /* The same trust decision as the mail servers' (ssl_ctx_cb); ca_file only adds. */
     if (http->ca_file)
         SET(CURLOPT_CAINFO, http->ca_file);
-#ifdef _WIN32
-    /* Trust what Windows trusts (plus ca_file): there is no CA bundle file there. */
-    SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
-#endif
+    SET(CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+    SET(CURLOPT_SSL_CTX_DATA, req);
     SET(CURLOPT_USERAGENT, "XOAuthBridge/" XB_VERSION);
     SET(CURLOPT_HTTPHEADER, req->headers);
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);

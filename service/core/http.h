@@ -1,8 +1,8 @@
 /*
  * HTTPS requests on the event loop: libcurl's multi interface driven by libevent, so a
  * token refresh never blocks a mail session. Only what OAuth needs: POST of a form,
- * a bounded response body, timeouts. TLS always verified (on Windows against the
- * system store, CURLSSLOPT_NATIVE_CA; plus the configured CA file).
+ * a bounded response body, timeouts. TLS always verified, the same way as the mail
+ * servers (platform tlstrust.c: Windows' chain engine on Windows; plus the CA file).
  */
 #ifndef XB_HTTP_H
 #define XB_HTTP_H
@@ -21,6 +21,7 @@ struct xb_http_req;
 /* The outcome of one request. err XB_OK: an HTTP response arrived (any status; status
  * says which; body is NUL-terminated, len bytes, valid during the call only).
  * XB_ERR_TEMP: no response (cannot connect, timed out, TLS failure ...), why says what;
+ * XB_ERR_TLS: the server's certificate is not trusted here (why says what);
  * XB_ERR_RANGE: the body was too long. */
 typedef void xb_http_cb(void *arg, enum xb_err err, long status, const char *body, size_t len,
                         const char *why);
@@ -50,6 +51,10 @@ void xb_http_cancel(struct xb_http_req *req);
 /* Appends "&name=value" (without "&" when *form is empty) with value percent-encoded
  * (RFC 3986 unreserved kept). *form grows as needed and stays a secret. */
 enum xb_err xb_form_add(struct xb_secret **form, const char *name, const char *value);
+
+/* The host of url ("oauth2.googleapis.com"; "[::1]" for IPv6) into out, for log lines and
+ * notifications; "(bad URL)" when url does not parse. */
+void xb_http_url_host(const char *url, char *out, size_t size);
 
 /* Percent-encodes value for URLs (query strings); a new string. */
 char *xb_url_encode(const char *value);

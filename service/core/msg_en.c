@@ -36,6 +36,11 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
                                     "Close and reopen Outlook to finish.",
     [XB_MSG_NOTE_SIGNIN_FAILED] = "Signing in %s did not work: %s. Click here to try again.",
     [XB_MSG_NOTE_PROBLEM] = "XOAuth Bridge cannot work: %s. The log has the details.",
+    [XB_MSG_NOTE_UNTRUSTED] = "XOAuth Bridge did not connect to %s: this computer does not "
+                              "trust the certificate it presented (%s). Mail waits until this "
+                              "is fixed. Tell your IT department that XOAuth Bridge must reach "
+                              "%s without TLS inspection, or with the inspection's root "
+                              "certificate trusted by Windows.",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
                                     "notification area.",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "Sign-in needed",
@@ -45,6 +50,7 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_OUTLOOK_BRIDGED] = "Restart Outlook",
     [XB_MSG_TITLE_SIGNIN_FAILED] = "Sign-in did not work",
     [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge has a problem",
+    [XB_MSG_TITLE_UNTRUSTED] = "Secure connection refused",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: mail is working",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: no accounts yet",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: an account needs you",

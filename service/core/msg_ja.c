@@ -40,6 +40,11 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_NOTE_SIGNIN_FAILED] = "%s のサインインができませんでした（%s）。"
                                   "ここをクリックしてもう一度お試しください。",
     [XB_MSG_NOTE_PROBLEM] = "XOAuth Bridge が動作できません（%s）。詳しくはログをご覧ください。",
+    [XB_MSG_NOTE_UNTRUSTED] = "XOAuth Bridge は %s に接続しませんでした。このコンピューターは、"
+                              "サーバーが示した証明書を信頼していません（%s）。解決するまでメールは"
+                              "送受信されません。XOAuth Bridge が TLS インスペクションを経ずに %s "
+                              "に接続できるようにするか、インスペクション装置のルート証明書を "
+                              "Windows に信頼させるよう、IT 部門に依頼してください。",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
                                     "アイコンは通知領域にあります。",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
@@ -49,6 +54,7 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_OUTLOOK_BRIDGED] = "Outlook を再起動してください",
     [XB_MSG_TITLE_SIGNIN_FAILED] = "サインインできませんでした",
     [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge に問題があります",
+    [XB_MSG_TITLE_UNTRUSTED] = "安全な接続を確立できません",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: アカウントはまだありません",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: 操作が必要なアカウントがあります",

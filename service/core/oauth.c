@@ -424,7 +424,11 @@ static void parse_answer(bool revoke, enum xb_err http_err, long status, const c
     if (http_err != XB_OK) {
         char text[160];
         server_text(http_why, 150, text, sizeof(text));
-        if (http_err == XB_ERR_TEMP || http_err == XB_ERR_NET || http_err == XB_ERR_TLS) {
+        if (http_err == XB_ERR_TLS) {
+            /* Somebody must act (IT: TLS inspection, a missing root): not a sign-in. */
+            out->err = XB_ERR_TLS;
+            set_why(out, "the %s's certificate is not trusted: %s", ep, text[0] ? text : "?");
+        } else if (http_err == XB_ERR_TEMP || http_err == XB_ERR_NET) {
             set_why(out, "cannot reach the %s: %s", ep, text[0] ? text : "no answer");
         } else {
             /* Found before sending (no revocation endpoint, bad arguments). */

@@ -31,7 +31,9 @@ char *xb_oauth_auth_url(const struct xb_provider *p, const struct xb_pkce *pkce,
 /* What a token endpoint said. */
 struct xb_token_result {
     enum xb_err err;            /* XB_OK; XB_ERR_AUTH: a person must sign in again (or the
-                                   client is misconfigured); XB_ERR_TEMP: try again later */
+                                   client is misconfigured); XB_ERR_TEMP: try again later;
+                                   XB_ERR_TLS: the endpoint's certificate is not trusted
+                                   here (retried later like TEMP; IT must act) */
     struct xb_secret *access_token;
     struct xb_secret *refresh_token;   /* NULL if the response had none */
     int64_t expires_in;         /* seconds; 3600 when the response did not say */

@@ -296,6 +296,11 @@ void xb_proxy_shutdown(struct xb_proxy *px)
     }
 }
 
+void xb_proxy_set_ui(struct xb_proxy *px, struct xb_ui *ui)
+{
+    px->ui = ui;
+}
+
 void xb_proxy_free(struct xb_proxy *px)
 {
     if (!px)

@@ -14,6 +14,7 @@ struct evconnlistener;
 struct evdns_base;
 struct xb_store;
 struct xb_tls;
+struct xb_ui;
 struct xb_token_source;
 
 struct xb_proxy {
@@ -23,6 +24,7 @@ struct xb_proxy {
     struct xb_store *store;
     struct xb_token_source *tokens;
     struct xb_tls *tls;
+    struct xb_ui *ui;                  /* who to tell about refused certificates; may be NULL */
     struct evconnlistener *listeners[XB_PROTO__COUNT];
     unsigned nsessions;
     unsigned long next_id;
@@ -32,6 +34,8 @@ struct xb_proxy {
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
                          struct xb_store *store, struct xb_token_source *tokens,
                          struct xb_proxy **out, char **errmsg);
+/* Who hears of problems only the person or IT can fix (a refused certificate). */
+void xb_proxy_set_ui(struct xb_proxy *px, struct xb_ui *ui);
 /* Binds the configured listeners; *errmsg names the one that failed and why. */
 enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg);
 /* Closes the listeners only (pause: new connections are refused, sessions go on);

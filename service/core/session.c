@@ -22,6 +22,7 @@
 #include "store.h"
 #include "tls.h"
 #include "tokens.h"
+#include "ui.h"
 #include "../platform/platform.h"
 
 /* The relay moves at most this much into the other side's output before it stops
@@ -830,19 +831,28 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 
     char why[256] = "connection closed";
+    bool untrusted = false;
     unsigned long ssl_err = bufferevent_get_openssl_error(bev);
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     int dns_err = bufferevent_socket_get_dns_error(bev);
     if (dns_err)
         snprintf(why, sizeof(why), "cannot resolve %s: %s", s->server->host,
                  evutil_gai_strerror(dns_err));
-    else if (ssl && (ssl_err || SSL_get_verify_result(ssl) != X509_V_OK || !SSL_is_init_finished(ssl)))
+    else if (ssl && (ssl_err || SSL_get_verify_result(ssl) != X509_V_OK || !SSL_is_init_finished(ssl))) {
         xb_tls_describe_error(ssl, ssl_err, why, sizeof(why));
+        untrusted = SSL_get_verify_result(ssl) != X509_V_OK;
+    }
     else if (what & BEV_EVENT_ERROR)
         snprintf(why, sizeof(why), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     ERR_clear_error();
     xb_sess_log(s, XB_LOG_WARN, "upstream %s:%u failed while in %s: %s", s->server->host,
                 s->server->port, state_names[s->state], why);
+    /* Not the person's to fix, and retrying will not help: say who can (IT). */
+    if (untrusted) {
+        char sys_why[200];
+        xb_ui_alert(s->px->ui, XB_UI_UNTRUSTED, s->server->host,
+                    xb_plat_tls_refusal(s->server->host, sys_why, sizeof(sys_why)) ? sys_why : why);
+    }
     login_refused(s, XB_ERR_TEMP, "Cannot reach the mail server securely; try again later");
 }
 

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "../platform/platform.h"
 #include "mem.h"
 #include "msg.h"
 #include "oauth.h"
@@ -245,6 +246,12 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
     xb_log_warn("%s: %s", rt->email, why);
     if (set_state(src, acct, XB_ACCT_TEMP_ERROR, why, XB_UI_SIGNIN_NEEDED))
         save(src);
+    if (r->err == XB_ERR_TLS && p) {
+        char host[128], sys_why[200];
+        xb_http_url_host(p->token_url, host, sizeof(host));
+        xb_ui_alert(src->ui, XB_UI_UNTRUSTED, host,
+                    xb_plat_tls_refusal(host, sys_why, sizeof(sys_why)) ? sys_why : r->why);
+    }
     complete_waiters(rt, XB_ERR_TEMP, NULL, why);
 }
 

@@ -31,6 +31,7 @@ static const char *const kind_names[XB_UI_KIND__COUNT] = {
     [XB_UI_OUTLOOK_BRIDGED] = "outlook-bridged",
     [XB_UI_SIGNIN_FAILED] = "signin-failed",
     [XB_UI_PROBLEM] = "problem",
+    [XB_UI_UNTRUSTED] = "untrusted",
 };
 
 const char *xb_ui_kind_name(enum xb_ui_kind kind)
@@ -141,6 +142,9 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         break;
     case XB_UI_PROBLEM:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_PROBLEM, d);
+        break;
+    case XB_UI_UNTRUSTED:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_UNTRUSTED, a, d, a);
         break;
     default:
         return false;

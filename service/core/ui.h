@@ -33,6 +33,7 @@ enum xb_ui_kind {
     XB_UI_OUTLOOK_BRIDGED, /* the add-in pointed an account at us: restart Outlook */
     XB_UI_SIGNIN_FAILED,   /* the person's sign-in did not work (not rate limited) */
     XB_UI_PROBLEM,         /* the companion itself cannot work (e.g. a port is taken) */
+    XB_UI_UNTRUSTED,       /* a server's certificate was refused (account: the server) */
     XB_UI_KIND__COUNT
 };
 
@@ -71,8 +72,9 @@ bool xb_ui_notify_at(struct xb_ui *ui, enum xb_ui_kind kind, const char *account
                      const char *text, int64_t now);
 
 /* Notifies with the standard text for kind from the message tables, for example
- * "taro@example.jp needs you to sign in again ...". detail fills XB_UI_SIGNIN_FAILED
- * and XB_UI_PROBLEM (English detail from a server or the system); else unused. */
+ * "taro@example.jp needs you to sign in again ...". detail fills XB_UI_SIGNIN_FAILED,
+ * XB_UI_UNTRUSTED and XB_UI_PROBLEM (English detail from a server or the system); else
+ * unused. */
 bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
                  const char *detail);
 

@@ -113,6 +113,7 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
     xb_tokens_oauth_set_ui(sv.tokens, sv.ui);
     if (xb_proxy_new(sv.base, sv.cfg, sv.store, sv.tokens, &sv.px, &errmsg) == XB_OK) {
         xb_ctl_set_proxy(sv.ctl, sv.px);
+        xb_proxy_set_ui(sv.px, sv.ui);
         if (xb_ctl_listen(sv.ctl, &errmsg) != XB_OK) {
             xb_log_error("%s", errmsg ? errmsg : "cannot open the control channel");
             xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot open the "
@@ -138,6 +139,8 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
     if (hooks->started && hooks->started(hooks->arg, &sv) != 0)
         goto out;
     started = true;
+    if (xb_plat_harden_gap())
+        xb_log_warn("%s", xb_plat_harden_gap());
     xb_log_info("ready");
     event_base_dispatch(sv.base);
     xb_log_info("stopped");

@@ -6,6 +6,7 @@
 #ifndef XB_PLATFORM_H
 #define XB_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -16,8 +17,16 @@
 enum xb_err xb_plat_random(void *buf, size_t len);
 
 /* sys.c: once per process, before anything else: sockets ready (WSAStartup), SIGPIPE
- * ignored (a peer closing must not kill the process). Returns 0 on success. */
+ * ignored (a peer closing must not kill the process), on Windows OpenSSL initialised
+ * without its configuration file. Returns 0 on success. */
 int xb_plat_init(void);
+
+/* sys.c: the very first call of a program: on Windows, run-time DLL loads restricted to
+ * System32 (SetDefaultDllDirectories), safe SearchPath, heap corruption fatal. POSIX:
+ * nothing. xb_plat_harden_gap says what could not be done (NULL: nothing), for the log
+ * once there is one. */
+void xb_plat_harden(void);
+const char *xb_plat_harden_gap(void);
 
 /* sys.c: the thread's last error (errno, and GetLastError on Windows), saved and
  * restored around code that must not disturb it, such as logging. */
@@ -74,10 +83,22 @@ const char *xb_plat_ctl_name(const struct xb_plat_ctl *ctl);
 /* Stops listening and ends the connections not yet handed over; NULL-safe. */
 void xb_plat_ctl_close(struct xb_plat_ctl *ctl);
 
-/* tlsroots.c: adds the system's trusted root certificates to an OpenSSL X509_STORE
- * (POSIX: OpenSSL's default paths; Windows: the ROOT certificate store). */
-struct x509_store_st;
-enum xb_err xb_plat_tls_system_roots(struct x509_store_st *store);
+/* tlstrust.c: makes an OpenSSL client context judge server certificates the way this
+ * system does, for every connection made with it (the host name to check is the one set
+ * on the connection: SSL_set1_host, or the context's X509_VERIFY_PARAM).
+ * POSIX: OpenSSL's verification against the system's roots.
+ * Windows: Windows' chain engine and SSL policy judge the chain the server sent (roots
+ * fetched as Windows does, the Disallowed store, the organisation's roots, revocation);
+ * the context's own store starts empty, and certificates added to it later ([tls]
+ * ca_file) are a second chance judged by OpenSSL. A refusal is logged with the host and
+ * the system's reason. XB_ERR_TLS (logged) when the system's roots cannot be used. */
+struct ssl_ctx_st;
+enum xb_err xb_plat_tls_trust(struct ssl_ctx_st *ctx);
+/* tlstrust.c: the system's own words for the last certificate of host it refused, for
+ * a notification ("the chain ends in a root Windows does not trust (CERT_E_UNTRUSTEDROOT,
+ * 0x800B0109)"); false when there are none (POSIX: OpenSSL's error says it all). Loop
+ * thread only. */
+bool xb_plat_tls_refusal(const char *host, char *buf, size_t size);
 
 /* file.c: whole-file read and atomic replace (temporary file in the same directory,
  * flushed to disk, renamed over the target). Files are created readable by the owner

@@ -6,6 +6,7 @@
 
 int main(int argc, char **argv)
 {
+    xb_plat_harden();
     if (xb_plat_init() != 0) {
         fprintf(stderr, "xoauthbridge: cannot initialise the process\n");
         return 1;

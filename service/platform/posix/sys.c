@@ -5,6 +5,15 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+void xb_plat_harden(void)
+{
+}
+
+const char *xb_plat_harden_gap(void)
+{
+    return NULL;
+}
+
 int xb_plat_init(void)
 {
     struct sigaction sa = { .sa_handler = SIG_IGN };

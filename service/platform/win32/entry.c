@@ -22,6 +22,7 @@
 
 int wmain(int argc, wchar_t **wargv);
 
+
 static bool usable(DWORD which)
 {
     HANDLE h = GetStdHandle(which);
@@ -51,6 +52,7 @@ static UINT attach_console(void)
 
 int wmain(int argc, wchar_t **wargv)
 {
+    xb_plat_harden();
     /* Room for the implicit "tray" verb. */
     char **argv = xb_new_array(char *, (size_t)argc + 2);
     UINT restore_cp = 0;
