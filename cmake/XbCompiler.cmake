@@ -40,7 +40,8 @@ if(WIN32)
   # stripped as well; tests/tools/releasecheck.py checks).
   target_compile_options(xb_flags INTERFACE
     -ffile-prefix-map=${CMAKE_SOURCE_DIR}/=
-    -ffile-prefix-map=${CMAKE_BINARY_DIR}/=build/)
+    -ffile-prefix-map=${CMAKE_BINARY_DIR}/=build/
+    -ffile-prefix-map=${XB_DEPS_CACHE}/=deps/)
 else()
   target_compile_definitions(xb_flags INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
   set(CMAKE_POSITION_INDEPENDENT_CODE ON)

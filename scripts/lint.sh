@@ -11,4 +11,21 @@ if [ -n "$hits" ]; then
   echo "$hits"
   exit 1
 fi
+# LoadLibraryEx must say where to look: a flag, never 0 (the default search order
+# includes folders other users can write to).
+hits=$(git ls-files -co --exclude-standard -- '*.c' '*.h' |
+       xargs -r grep -nE 'LoadLibraryEx[AW]?[[:space:]]*\([^;]*,[[:space:]]*0[[:space:]]*\)' || true)
+if [ -n "$hits" ]; then
+  echo "lint: LoadLibraryEx without a search flag (LOAD_LIBRARY_SEARCH_SYSTEM32 ...):"
+  echo "$hits"
+  exit 1
+fi
+# The add-in lives in Outlook's process: it must not change process-wide settings.
+hits=$(git ls-files -co --exclude-standard -- 'addin/*.c' |
+       xargs -r grep -nE '\b(SetDefaultDllDirectories|SetDllDirectory[AW]?|SetSearchPathMode|SetProcessMitigationPolicy)[[:space:]]*\(' || true)
+if [ -n "$hits" ]; then
+  echo "lint: the add-in changes Outlook's process-wide settings:"
+  echo "$hits"
+  exit 1
+fi
 echo "lint: no banned functions in $(git ls-files -co --exclude-standard -- '*.c' '*.h' | wc -l) C files"

@@ -43,11 +43,7 @@ for f in "$@"; do
   [ -f "$f" ] || { echo "sign: $f does not exist" >&2; exit 1; }
   tmp="$f.signing"
   rm -f "$tmp"
-  # A file signed before (a rebuild that kept it) is signed afresh, not twice.
-  if osslsigncode extract-signature -in "$f" -out /dev/null >/dev/null 2>&1; then
-    osslsigncode remove-signature -in "$f" -out "$tmp" >/dev/null
-    mv -f "$tmp" "$f"
-  fi
+  # A file signed before is signed afresh: osslsigncode replaces the signature.
   if ! osslsigncode sign "${opts[@]}" -readpass /dev/fd/3 -in "$f" -out "$tmp" \
        3<<<"$password" >"$tmp.log" 2>&1; then
     echo "sign: signing $f failed:" >&2

@@ -96,6 +96,8 @@ def main():
     for flag, name in ((DYNAMIC_BASE, "DYNAMIC_BASE (ASLR)"), (NX_COMPAT, "NX_COMPAT (DEP)")):
         if not pe.dllchars & flag:
             errors.append("missing " + name)
+    if pe.dllchars & DYNAMIC_BASE and not (pe.dirs[5][0] and pe.dirs[5][1]):
+        errors.append("DYNAMIC_BASE without base relocations: ASLR cannot move it")
     if a.arch == "x64" and not pe.dllchars & HIGH_ENTROPY_VA:
         errors.append("missing HIGH_ENTROPY_VA")
     if a.subsystem and pe.subsystem != SUBSYSTEMS[a.subsystem]:

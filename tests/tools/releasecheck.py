@@ -88,7 +88,37 @@ def dep_libs(cache):
     return libs
 
 
+def selftest(dist):
+    """The check can fail: a copy of a shipped PE with the 0.1 kind of string appended and
+    one with ASLR switched off are both caught."""
+    import struct
+    src = sorted(Path(dist).glob("win64/*.exe"))
+    if not src:
+        print(f"FAIL: no PE under {dist}/win64")
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="xb-release-self-"))
+    try:
+        planted = tmp / "planted.exe"
+        planted.write_bytes(src[0].read_bytes() + b"\0OPENSSLDIR: \"/root/.cache/xoauthbridge/deps/"
+                            b"x86_64-w64-mingw32/openssl-3.0+xb1/ssl\"\0/etc/ssl/certs\0")
+        data = bytearray(src[0].read_bytes())
+        off = struct.unpack_from("<I", data, 0x3C)[0] + 24 + 70   # DllCharacteristics
+        struct.pack_into("<H", data, off, struct.unpack_from("<H", data, off)[0] & ~DYNAMIC_BASE)
+        noaslr = tmp / "noaslr.exe"
+        noaslr.write_bytes(bytes(data))
+        found = scan(planted, [b"/root/.cache/xoauthbridge"])
+        flags = check_pe(noaslr)
+        ok = (any("OPENSSLDIR" in h for h in found) and any("/etc/ssl" in h for h in found)
+              and any("DYNAMIC_BASE" in e for e in flags) and not check_pe(src[0]))
+        print("selftest:", "ok" if ok else "FAIL", found, flags)
+        return 0 if ok else 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
+    if "--selftest" in sys.argv:
+        return selftest(sys.argv[sys.argv.index("--dist") + 1])
     ap = argparse.ArgumentParser()
     ap.add_argument("--dist", required=True)
     ap.add_argument("--deps-cache", required=True)

@@ -173,6 +173,7 @@ class TLSServer(threading.Thread):
 
 @pytest.fixture(scope="module")
 def env():
+    WORK.mkdir(parents=True, exist_ok=True)
     prefix = WORK / "prefix"
     subprocess.run([str(ROOT / "tests" / "tools" / "wine-prefix.sh"), str(prefix)], check=True,
                    capture_output=True, timeout=300)
