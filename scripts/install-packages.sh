@@ -17,6 +17,7 @@ build_pkgs=(
   gcc-mingw-w64 binutils-mingw-w64
   libssl-dev libcurl4-openssl-dev libevent-dev libcjson-dev
   msitools wixl   # msiinfo and the MSI builder (Debian 12 ships wixl on its own)
+  osslsigncode    # Authenticode signing with the organisation's certificate (scripts/sign.sh)
 )
 # Tests: Wine, the mail and OAuth stand-ins, real clients, a browser, a display.
 test_pkgs=(

@@ -475,6 +475,10 @@ def test_upstream_certificate_is_verified(rig, tmp_path):
         assert "UNAVAILABLE" in str(e.value)
         assert "certificate verify failed" in b.log_text()
         assert "logged in upstream" not in b.log_text()
+        # Not "sign in again": the person is told what to tell IT.
+        note = [l for l in b.log_text().splitlines() if "notice (untrusted) for 127.0.0.1" in l]
+        assert note and "Tell your IT department" in note[0], b.log_text()
+        assert "notice (signin-needed)" not in b.log_text()
 
 
 # --- failures upstream ------------------------------------------------------------------------
