@@ -273,7 +273,7 @@ static void start_companion(struct xb_worker *w)
 }
 
 static uint16_t call(struct xb_worker *w, struct xb_ctl_client *c, unsigned char *buf,
-                     struct xb_pipe_req *r, unsigned timeout_ms, struct xb_pipe_rd *rd,
+                     struct xb_pipe_req *r, unsigned timeout_ms, struct xb_pipe_reply *rep,
                      enum xb_err *err_out);
 
 /* Connects c (starting the companion once if it is not running) and says HELLO. */
@@ -305,8 +305,8 @@ static enum xb_err connect_companion(struct xb_worker *w, struct xb_ctl_client *
         .min_version = XB_PIPE_VERSION_MIN, .max_version = XB_PIPE_VERSION_MAX,
         .client = { client, sizeof(client) - 1 },
     };
-    struct xb_pipe_rd rd;
-    uint16_t st = call(w, c, buf, &r, CALL_MS, &rd, &err);
+    struct xb_pipe_reply rep;
+    uint16_t st = call(w, c, buf, &r, CALL_MS, &rep, &err);
     if (err == XB_OK && st != XB_PIPE_ST_OK) {
         xb_addin_log("the companion does not speak this add-in's protocol (status %u): "
                      "update both", st);
@@ -320,20 +320,27 @@ static enum xb_err connect_companion(struct xb_worker *w, struct xb_ctl_client *
     return err;
 }
 
-/* One request and its reply. Returns the reply's status; *err is XB_OK when a reply
- * came. A broken connection is closed (the next call reconnects). */
+/* One request and its reply, whose fields land in *rep (pipe_codec.c; views into buf).
+ * Returns the reply's status; *err is XB_OK when a well-formed reply came. A broken
+ * connection, or one that sent what is not a reply, is closed (the next call reconnects). */
 static uint16_t call(struct xb_worker *w, struct xb_ctl_client *c, unsigned char *buf,
-                     struct xb_pipe_req *r, unsigned timeout_ms, struct xb_pipe_rd *rd,
+                     struct xb_pipe_req *r, unsigned timeout_ms, struct xb_pipe_reply *rep,
                      enum xb_err *err_out)
 {
     size_t len = 0;
     struct xb_pipe_hdr h;
+    const char *bad = NULL;
     enum xb_err err = XB_ERR_INVAL;
     r->hdr.version = XB_PIPE_VERSION_MAX;
     r->hdr.kind = XB_PIPE_KIND_REQUEST;
     r->hdr.id = (uint32_t)InterlockedIncrement(&w->next_id);
     if (xb_pipe_req_encode(r, buf, XB_PIPE_FRAME_MAX, &len))
         err = xb_ctl_client_call(c, buf, len, buf, XB_PIPE_FRAME_MAX, &len, &h, timeout_ms);
+    if (err == XB_OK && !xb_pipe_reply_parse(&h, buf + XB_PIPE_HDR_LEN, rep, &bad)) {
+        xb_addin_log("the companion's reply to op 0x%04x is not well-formed: %s",
+                     (unsigned)r->hdr.op, bad);
+        err = XB_ERR_INVAL;
+    }
     *err_out = err;
     if (err != XB_OK) {
         EnterCriticalSection(&w->lock);
@@ -341,19 +348,13 @@ static uint16_t call(struct xb_worker *w, struct xb_ctl_client *c, unsigned char
         LeaveCriticalSection(&w->lock);
         return XB_PIPE_ST_INTERNAL;
     }
-    xb_pipe_rd_init(rd, buf + XB_PIPE_HDR_LEN, h.len);
     return h.status;
 }
 
-static struct xb_pipe_str S(const char *s)
-{
-    return (struct xb_pipe_str){ s, (uint32_t)strlen(s) };
-}
-
 /* The English message of a failed reply, for the log. */
-static void why(struct xb_pipe_rd *rd, char *out, size_t n)
+static void why(const struct xb_pipe_reply *rep, char *out, size_t n)
 {
-    if (!xb_pipe_str_copy(xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX), out, n))
+    if (!rep->message.len || !xb_pipe_str_copy(rep->message, out, n))
         snprintf(out, n, "(no message)");
 }
 
@@ -409,7 +410,7 @@ static void rewrite_other(void *ctx, const struct xb_ol_account *ol)
  * every Outlook account of this identity. */
 static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
 {
-    struct xb_pipe_rd rd;
+    struct xb_pipe_reply rep;
     enum xb_err err;
     char msg[XB_PIPE_TEXT_MAX + 1];
     uint16_t st;
@@ -426,39 +427,38 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
     if (enrol) {
         target->last_enrol = GetTickCount() | 1;
         xb_addin_log("asking the companion to sign %s in (the browser opens)", target->identity);
-        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_ENROL, .email = S(target->identity),
-                                 .provider = S(target->provider) };
-        st = call(w, &w->ctl, w->buf, &r, ENROL_MS, &rd, &err);
+        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_ENROL, .email = xb_pipe_cstr(target->identity),
+                                 .provider = xb_pipe_cstr(target->provider) };
+        st = call(w, &w->ctl, w->buf, &r, ENROL_MS, &rep, &err);
         if (err != XB_OK) {
             xb_addin_log("the sign-in of %s did not come back: %s", target->identity,
                          xb_err_str(err));
             return;
         }
         if (st != XB_PIPE_ST_OK) {
-            why(&rd, msg, sizeof(msg));
+            why(&rep, msg, sizeof(msg));
             xb_addin_log("the sign-in of %s did not work (status %u): %s", target->identity,
                          st, msg);
             return;
         }
     }
-    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = S(target->identity) };
-    st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rd, &err);
+    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = xb_pipe_cstr(target->identity) };
+    st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
     if (err != XB_OK || st != XB_PIPE_ST_OK) {
         if (err == XB_OK)
-            why(&rd, msg, sizeof(msg));
+            why(&rep, msg, sizeof(msg));
         xb_addin_log("the companion gave no endpoint for %s: %s", target->identity,
                      err != XB_OK ? xb_err_str(err) : msg);
         return;
     }
     char host[XB_PIPE_HOST_MAX + 1], user[XB_PIPE_EMAIL_MAX + 1];
     char secret[XB_PIPE_SECRET_MAX + 1];
-    bool ok = xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_HOST_MAX), host, sizeof(host));
-    uint32_t imap = xb_pipe_rd_u32(&rd), pop3 = xb_pipe_rd_u32(&rd), smtp = xb_pipe_rd_u32(&rd);
-    ok = xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), user, sizeof(user)) && ok;
-    ok = xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_SECRET_MAX), secret, sizeof(secret)) &&
-         ok;
+    bool ok = xb_pipe_str_copy(rep.host, host, sizeof(host));
+    uint32_t imap = rep.imap, pop3 = rep.pop3, smtp = rep.smtp;
+    ok = xb_pipe_str_copy(rep.user, user, sizeof(user)) && ok;
+    ok = xb_pipe_str_copy(rep.secret, secret, sizeof(secret)) && ok;
     SecureZeroMemory(w->buf, sizeof(w->buf));
-    if (!ok || !xb_pipe_rd_done(&rd) || smtp == 0) {
+    if (!ok || smtp == 0) {
         xb_addin_log("the companion's endpoint for %s is unusable (SMTP port %lu)",
                      target->identity, (unsigned long)smtp);
         SecureZeroMemory(secret, sizeof(secret));
@@ -484,10 +484,10 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
     xb_addin_log("%s: %u Outlook account(s) bridged; Outlook uses them from its next start",
                  target->identity, rw.done);
     /* The companion tells the person to restart Outlook, in their language. */
-    struct xb_pipe_req b = { .hdr.op = XB_PIPE_OP_ACCOUNT_BRIDGED, .email = S(target->identity),
+    struct xb_pipe_req b = { .hdr.op = XB_PIPE_OP_ACCOUNT_BRIDGED, .email = xb_pipe_cstr(target->identity),
                              .protocol = target->ol.kind == XB_OL_POP3 ? XB_PIPE_PROTO_POP3
                                                                         : XB_PIPE_PROTO_IMAP };
-    st = call(w, &w->ctl, w->buf, &b, CALL_MS, &rd, &err);
+    st = call(w, &w->ctl, w->buf, &b, CALL_MS, &rep, &err);
     if (err == XB_OK && st != XB_PIPE_ST_OK && st != XB_PIPE_ST_UNKNOWN_OP)
         xb_addin_log("the companion did not take the news (status %u)", st);
 }
@@ -534,8 +534,8 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
                                                 : XB_PIPE_PROTO_IMAP;
     enum xb_err err = connect_companion(w, &w->ctl, w->buf, true);
     if (err == XB_OK) {
-        struct xb_pipe_rd rd;
-        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_REPORT_FAILURE, .email = S(a->identity),
+        struct xb_pipe_reply rep;
+        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_REPORT_FAILURE, .email = xb_pipe_cstr(a->identity),
                                  .protocol = proto, .code = code };
         size_t tl = strlen(text);
         r.text = (struct xb_pipe_str){ text, (uint32_t)(tl > XB_PIPE_TEXT_MAX ? XB_PIPE_TEXT_MAX
@@ -543,7 +543,7 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
         /* A cut in the middle of a UTF-8 sequence would be refused: cut before it. */
         while (r.text.len && !xb_pipe_utf8_ok(text, r.text.len))
             r.text.len--;
-        uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rd, &err);
+        uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
         if (err == XB_OK)
             xb_addin_log("reported the %s sign-in failure of %s to the companion (status %u)",
                          proto_name(proto), a->identity, st);
@@ -595,7 +595,8 @@ static void on_signed_in(struct xb_worker *w, const char *email)
 /* Which of our accounts the companion has signed in. */
 static void on_sync(struct xb_worker *w)
 {
-    struct xb_pipe_rd rd;
+    struct xb_pipe_reply rep;
+    struct xb_pipe_account a;
     enum xb_err err;
     char ok_emails[MAX_ACCOUNTS][XB_PIPE_EMAIL_MAX + 1];
     unsigned nok = 0;
@@ -603,20 +604,12 @@ static void on_sync(struct xb_worker *w)
     if (connect_companion(w, &w->ctl, w->buf, true) != XB_OK)
         return;
     struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_LIST_ACCOUNTS };
-    uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rd, &err);
+    uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
     if (err != XB_OK || st != XB_PIPE_ST_OK)
         return;
-    uint32_t n = xb_pipe_rd_u32(&rd);
-    for (uint32_t i = 0; i < n && !rd.err; i++) {
-        char email[XB_PIPE_EMAIL_MAX + 1];
-        xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), email, sizeof(email));
-        xb_pipe_rd_str(&rd, XB_PIPE_PROVIDER_MAX);
-        uint32_t state = xb_pipe_rd_u32(&rd);
-        xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX);
-        xb_pipe_rd_u64(&rd);
-        xb_pipe_rd_u64(&rd);
-        if (!rd.err && state == XB_PIPE_STATE_OK && nok < MAX_ACCOUNTS)
-            snprintf(ok_emails[nok++], sizeof(ok_emails[0]), "%s", email);
+    while (xb_pipe_reply_account(&rep, &a)) {
+        if (a.state == XB_PIPE_STATE_OK && nok < MAX_ACCOUNTS)
+            xb_pipe_str_copy(a.email, ok_emails[nok++], sizeof(ok_emails[0]));
     }
     for (unsigned i = 0; i < nok && !stopping(w); i++)
         on_signed_in(w, ok_emails[i]);
@@ -661,9 +654,9 @@ static DWORD WINAPI subscriber_main(void *arg)
                 break;
             continue;
         }
-        struct xb_pipe_rd rd;
+        struct xb_pipe_reply rep;
         struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_SUBSCRIBE };
-        uint16_t st = call(w, &w->sub, w->subbuf, &r, CALL_MS, &rd, &err);
+        uint16_t st = call(w, &w->sub, w->subbuf, &r, CALL_MS, &rep, &err);
         if (err != XB_OK || st != XB_PIPE_ST_OK) {
             if (!pause_ms(w, 3000))
                 break;
@@ -678,14 +671,14 @@ static DWORD WINAPI subscriber_main(void *arg)
             if (err != XB_OK)
                 break;
             struct xb_pipe_hdr h;
+            const char *bad = NULL;
             xb_pipe_hdr_decode(w->subbuf, &h);
-            if (h.kind != XB_PIPE_KIND_EVENT || h.op != XB_PIPE_OP_STATE_CHANGED)
+            if (h.kind != XB_PIPE_KIND_EVENT ||
+                !xb_pipe_reply_parse(&h, w->subbuf + XB_PIPE_HDR_LEN, &rep, &bad) ||
+                h.op != XB_PIPE_OP_STATE_CHANGED)
                 continue;
-            xb_pipe_rd_init(&rd, w->subbuf + XB_PIPE_HDR_LEN, h.len);
             char email[XB_PIPE_EMAIL_MAX + 1];
-            xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), email, sizeof(email));
-            uint32_t state = xb_pipe_rd_u32(&rd);
-            if (!rd.err && state == XB_PIPE_STATE_OK)
+            if (rep.state == XB_PIPE_STATE_OK && xb_pipe_str_copy(rep.email, email, sizeof(email)))
                 push(w, JOB_SIGNED_IN, 0, email);
         }
         EnterCriticalSection(&w->lock);

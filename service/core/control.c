@@ -91,12 +91,15 @@ void xb_ctl_pending_done(struct xb_ctl_conn *c)
 
 /* --- sending ------------------------------------------------------------------------------ */
 
-void xb_ctl_begin(struct xb_ctl *ctl, struct xb_pipe_wr *w, uint8_t version, uint8_t kind,
-                  uint16_t op, uint16_t status, uint32_t id)
+struct xb_pipe_reply xb_ctl_reply(uint8_t version, uint16_t op, uint16_t status, uint32_t id)
 {
-    struct xb_pipe_hdr h = { .version = version, .kind = kind, .op = op, .status = status,
-                             .id = id };
-    xb_pipe_wr_begin(w, ctl->out, sizeof(ctl->out), &h);
+    struct xb_pipe_reply r;
+    memset(&r, 0, sizeof(r));
+    r.hdr = (struct xb_pipe_hdr){ .version = version, .kind = XB_PIPE_KIND_REPLY, .op = op,
+                                  .status = status, .id = id };
+    r.message = r.server = r.email = r.host = r.user = r.secret = r.note = r.last_error =
+        r.text = xb_pipe_cstr(NULL);
+    return r;
 }
 
 static void wipe_free_cb(const void *data, size_t len, void *arg)
@@ -105,20 +108,20 @@ static void wipe_free_cb(const void *data, size_t len, void *arg)
     xb_free((void *)(uintptr_t)data);
 }
 
-void xb_ctl_send(struct xb_ctl_conn *c, struct xb_pipe_wr *w, bool secret)
+void xb_ctl_send(struct xb_ctl_conn *c, const struct xb_pipe_reply *r,
+                 const struct xb_pipe_account *accounts, bool secret)
 {
     size_t len = 0;
-    bool ok = xb_pipe_wr_end(w, &len);
     if (!c || c->closing)
-        goto out;
-    if (!ok) {
+        return;
+    struct xb_ctl *ctl = c->ctl;
+    if (!xb_pipe_reply_encode(r, accounts, ctl->out, sizeof(ctl->out), &len)) {
         /* Only a reply can outgrow a frame (LIST_ACCOUNTS with very many accounts). */
-        struct xb_pipe_hdr h;
-        xb_pipe_hdr_decode(w->buf, &h);
         xb_log_error("control client %lu: the reply to op 0x%04x does not fit in a frame",
-                     c->id, (unsigned)h.op);
-        xb_ctl_reply_error(c, h.version, h.op, h.id, XB_PIPE_ST_INTERNAL,
-                           "the reply would be larger than %u bytes", XB_PIPE_FRAME_MAX);
+                     c->id, (unsigned)r->hdr.op);
+        if (r->hdr.status == XB_PIPE_ST_OK)
+            xb_ctl_reply_error(c, r->hdr.version, r->hdr.op, r->hdr.id, XB_PIPE_ST_INTERNAL,
+                               "the reply would be larger than %u bytes", XB_PIPE_FRAME_MAX);
         goto out;
     }
     struct evbuffer *outbuf = bufferevent_get_output(c->bev);
@@ -135,21 +138,20 @@ void xb_ctl_send(struct xb_ctl_conn *c, struct xb_pipe_wr *w, bool secret)
             conn_kill(c);
             goto out;
         }
-        memcpy(copy, w->buf, len);
-    } else if (evbuffer_add(outbuf, w->buf, len) != 0) {
+        memcpy(copy, ctl->out, len);
+    } else if (evbuffer_add(outbuf, ctl->out, len) != 0) {
         xb_log_error("control client %lu: out of memory", c->id);
         conn_kill(c);
     }
 out:
     if (secret)
-        xb_wipe(w->buf, w->len);
+        xb_wipe(ctl->out, sizeof(ctl->out));
 }
 
 void xb_ctl_reply_error(struct xb_ctl_conn *c, uint8_t version, uint16_t op, uint32_t id,
                         uint16_t status, const char *fmt, ...)
 {
     char msg[XB_PIPE_TEXT_MAX];
-    struct xb_pipe_wr w;
     va_list ap;
     if (!c)
         return;
@@ -160,13 +162,11 @@ void xb_ctl_reply_error(struct xb_ctl_conn *c, uint8_t version, uint16_t op, uin
         version = XB_PIPE_VERSION_MAX;
     xb_log_debug("control client %lu: op 0x%04x id %lu: status %u: %s", c->id, (unsigned)op,
                  (unsigned long)id, (unsigned)status, msg);
-    xb_ctl_begin(c->ctl, &w, version, XB_PIPE_KIND_REPLY, op, status, id);
-    xb_pipe_wr_cstr(&w, msg);
-    if (status == XB_PIPE_ST_VERSION) {
-        xb_pipe_wr_u32(&w, XB_PIPE_VERSION_MIN);
-        xb_pipe_wr_u32(&w, XB_PIPE_VERSION_MAX);
-    }
-    xb_ctl_send(c, &w, false);
+    struct xb_pipe_reply r = xb_ctl_reply(version, op, status, id);
+    r.message = xb_pipe_cstr(msg);
+    r.min_version = XB_PIPE_VERSION_MIN;
+    r.max_version = XB_PIPE_VERSION_MAX;
+    xb_ctl_send(c, &r, NULL, false);
 }
 
 uint32_t xb_ctl_wire_state(int state)
@@ -187,13 +187,13 @@ void xb_ctl_notify_state(struct xb_ctl *ctl, const char *email, uint32_t state,
     for (struct xb_ctl_conn *c = ctl->conns; c; c = c->next) {
         if (!c->subscribed || c->closing)
             continue;
-        struct xb_pipe_wr w;
-        xb_ctl_begin(ctl, &w, c->version, XB_PIPE_KIND_EVENT, XB_PIPE_OP_STATE_CHANGED, 0,
-                     c->sub_id);
-        xb_pipe_wr_cstr(&w, email);
-        xb_pipe_wr_u32(&w, state);
-        xb_pipe_wr_cstr(&w, last_error);
-        xb_ctl_send(c, &w, false);
+        struct xb_pipe_reply ev = xb_ctl_reply(c->version, XB_PIPE_OP_STATE_CHANGED, 0,
+                                               c->sub_id);
+        ev.hdr.kind = XB_PIPE_KIND_EVENT;
+        ev.email = xb_pipe_cstr(email);
+        ev.state = state;
+        ev.last_error = xb_pipe_cstr(last_error);
+        xb_ctl_send(c, &ev, NULL, false);
     }
 }
 
@@ -245,7 +245,6 @@ static void op_hello(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     uint32_t lo = r->min_version > XB_PIPE_VERSION_MIN ? r->min_version : XB_PIPE_VERSION_MIN;
     uint32_t hi = r->max_version < XB_PIPE_VERSION_MAX ? r->max_version : XB_PIPE_VERSION_MAX;
     char server[XB_PIPE_NAME_MAX];
-    struct xb_pipe_wr w;
     if (lo > hi) {
         xb_ctl_reply_error(c, XB_PIPE_VERSION_MIN, r->hdr.op, r->hdr.id, XB_PIPE_ST_VERSION,
                            "no common protocol version (client %lu-%lu, companion %u-%u)",
@@ -257,45 +256,45 @@ static void op_hello(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     xb_log_info("control client %lu: %.*s, protocol version %u", c->id, (int)r->client.len,
                 r->client.p, (unsigned)hi);
     snprintf(server, sizeof(server), "xoauthbridge %s (%s)", XB_VERSION, xb_plat_name());
-    xb_ctl_begin(c->ctl, &w, c->version, XB_PIPE_KIND_REPLY, r->hdr.op, XB_PIPE_ST_OK,
-                 r->hdr.id);
-    xb_pipe_wr_u32(&w, hi);
-    xb_pipe_wr_u32(&w, XB_PIPE_VERSION_MIN);
-    xb_pipe_wr_u32(&w, XB_PIPE_VERSION_MAX);
-    xb_pipe_wr_cstr(&w, server);
-    xb_ctl_send(c, &w, false);
+    struct xb_pipe_reply rep = xb_ctl_reply(c->version, r->hdr.op, XB_PIPE_ST_OK, r->hdr.id);
+    rep.version = hi;
+    rep.min_version = XB_PIPE_VERSION_MIN;
+    rep.max_version = XB_PIPE_VERSION_MAX;
+    rep.server = xb_pipe_cstr(server);
+    xb_ctl_send(c, &rep, NULL, false);
 }
 
 static void op_list(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
     struct xb_ctl *ctl = c->ctl;
-    struct xb_pipe_wr w;
-    uint32_t n = 0;
+    struct xb_pipe_reply rep = xb_ctl_reply(r->hdr.version, r->hdr.op, XB_PIPE_ST_OK, r->hdr.id);
     for (struct xb_account *a = xb_store_accounts(ctl->store); a; a = a->next)
-        n++;
-    xb_ctl_begin(ctl, &w, r->hdr.version, XB_PIPE_KIND_REPLY, r->hdr.op, XB_PIPE_ST_OK,
-                 r->hdr.id);
-    xb_pipe_wr_u32(&w, n);
-    for (struct xb_account *a = xb_store_accounts(ctl->store); a; a = a->next) {
-        xb_pipe_wr_cstr(&w, a->email);
-        xb_pipe_wr_cstr(&w, a->provider);
-        xb_pipe_wr_u32(&w, xb_ctl_wire_state(a->state));
-        xb_pipe_wr_cstr(&w, a->last_error);
-        xb_pipe_wr_u64(&w, a->last_ok > 0 ? (uint64_t)a->last_ok : 0);
-        xb_pipe_wr_u64(&w, a->last_fail > 0 ? (uint64_t)a->last_fail : 0);
+        rep.naccounts++;
+    struct xb_pipe_account *list = xb_new_array(struct xb_pipe_account, rep.naccounts + 1);
+    if (!list) {
+        xb_ctl_reply_error(c, r->hdr.version, r->hdr.op, r->hdr.id, XB_PIPE_ST_INTERNAL,
+                           "out of memory");
+        return;
     }
-    xb_ctl_send(c, &w, false);
+    uint32_t i = 0;
+    for (struct xb_account *a = xb_store_accounts(ctl->store); a; a = a->next, i++) {
+        list[i] = (struct xb_pipe_account){
+            .email = xb_pipe_cstr(a->email), .provider = xb_pipe_cstr(a->provider),
+            .state = xb_ctl_wire_state(a->state), .last_error = xb_pipe_cstr(a->last_error),
+            .last_ok = a->last_ok > 0 ? (uint64_t)a->last_ok : 0,
+            .last_fail = a->last_fail > 0 ? (uint64_t)a->last_fail : 0 };
+    }
+    xb_ctl_send(c, &rep, list, false);
+    xb_free(list);
 }
 
 static void op_subscribe(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
-    struct xb_pipe_wr w;
     c->subscribed = true;
     c->sub_id = r->hdr.id;
     xb_log_debug("control client %lu: subscribed to state changes", c->id);
-    xb_ctl_begin(c->ctl, &w, r->hdr.version, XB_PIPE_KIND_REPLY, r->hdr.op, XB_PIPE_ST_OK,
-                 r->hdr.id);
-    xb_ctl_send(c, &w, false);
+    struct xb_pipe_reply rep = xb_ctl_reply(r->hdr.version, r->hdr.op, XB_PIPE_ST_OK, r->hdr.id);
+    xb_ctl_send(c, &rep, NULL, false);
 }
 
 /* --- framing and dispatch ---------------------------------------------------------------- */

@@ -64,12 +64,13 @@ struct xb_ctl {
     unsigned char out[XB_PIPE_FRAME_MAX];   /* one outgoing frame at a time */
 };
 
-/* Starts a reply frame to (id, op) in ctl->out. */
-void xb_ctl_begin(struct xb_ctl *ctl, struct xb_pipe_wr *w, uint8_t version, uint8_t kind,
-                  uint16_t op, uint16_t status, uint32_t id);
-/* Ends the frame in w and queues it for c (nothing if c is NULL or closing). A frame
- * holding a secret is queued in a buffer that is wiped when sent; ctl->out is wiped. */
-void xb_ctl_send(struct xb_ctl_conn *c, struct xb_pipe_wr *w, bool secret);
+/* The header of a reply to (version, op, id) with status, every other field empty. */
+struct xb_pipe_reply xb_ctl_reply(uint8_t version, uint16_t op, uint16_t status, uint32_t id);
+/* Encodes the reply or event r (pipe_codec.c; LIST_ACCOUNTS' accounts from accounts) in
+ * c's ctl->out and queues it for c (nothing if c is NULL or closing). A frame holding a
+ * secret is queued in a buffer that is wiped when sent; ctl->out is wiped. */
+void xb_ctl_send(struct xb_ctl_conn *c, const struct xb_pipe_reply *r,
+                 const struct xb_pipe_account *accounts, bool secret);
 /* An error reply: str message (plus u32 min, u32 max for VERSION). */
 void xb_ctl_reply_error(struct xb_ctl_conn *c, uint8_t version, uint16_t op, uint32_t id,
                         uint16_t status, const char *fmt, ...) XB_PRINTF(6, 7);

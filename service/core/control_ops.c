@@ -77,16 +77,14 @@ static struct xb_account *find_or_answer(struct xb_ctl_conn *c, const struct xb_
 
 static void enrol_answer(struct xb_enrol *e, uint16_t status, bool created, const char *why)
 {
-    struct xb_ctl *ctl = e->ctl;
     while (e->waiters) {
         struct xb_ctl_waiter *w = e->waiters;
         e->waiters = w->next;
         if (w->conn && status == XB_PIPE_ST_OK) {
-            struct xb_pipe_wr wr;
-            xb_ctl_begin(ctl, &wr, w->version, XB_PIPE_KIND_REPLY, w->op, status, w->id);
-            xb_pipe_wr_cstr(&wr, e->email);
-            xb_pipe_wr_u32(&wr, created ? 1 : 0);
-            xb_ctl_send(w->conn, &wr, false);
+            struct xb_pipe_reply rep = xb_ctl_reply(w->version, w->op, status, w->id);
+            rep.email = xb_pipe_cstr(e->email);
+            rep.created = created ? 1 : 0;
+            xb_ctl_send(w->conn, &rep, NULL, false);
         } else if (w->conn) {
             xb_ctl_reply_error(w->conn, w->version, w->op, w->id, status, "%s", why);
         }
@@ -356,15 +354,14 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
         goto out;
     }
     xb_log_info("control client %lu: made a new local secret for %s", c->id, a->email);
-    struct xb_pipe_wr w;
-    xb_ctl_begin(ctl, &w, h->version, XB_PIPE_KIND_REPLY, h->op, XB_PIPE_ST_OK, h->id);
-    xb_pipe_wr_cstr(&w, host[0] ? host : "127.0.0.1");
-    xb_pipe_wr_u32(&w, ports[XB_PROTO_IMAP]);
-    xb_pipe_wr_u32(&w, ports[XB_PROTO_POP3]);
-    xb_pipe_wr_u32(&w, ports[XB_PROTO_SMTP]);
-    xb_pipe_wr_cstr(&w, a->email);
-    xb_pipe_wr_str(&w, secret->data, secret->len);
-    xb_ctl_send(c, &w, true);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    rep.host = xb_pipe_cstr(host[0] ? host : "127.0.0.1");
+    rep.imap = ports[XB_PROTO_IMAP];
+    rep.pop3 = ports[XB_PROTO_POP3];
+    rep.smtp = ports[XB_PROTO_SMTP];
+    rep.user = xb_pipe_cstr(a->email);
+    rep.secret = (struct xb_pipe_str){ secret->data, (uint32_t)secret->len };
+    xb_ctl_send(c, &rep, NULL, true);
 out:
     xb_wipe(old_hash, sizeof(old_hash));
     xb_secret_free(secret);
@@ -378,7 +375,6 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
     char email[XB_PIPE_EMAIL_MAX + 1], text[XB_PIPE_TEXT_MAX + 1];
-    struct xb_pipe_wr w;
 
     xb_pipe_str_copy(r->email, email, sizeof(email));
     xb_pipe_str_copy(r->text, text, sizeof(text));
@@ -392,16 +388,17 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     for (struct xb_ctl_conn *s = ctl->conns; s; s = s->next) {
         if (!s->subscribed || s->closing)
             continue;
-        xb_ctl_begin(ctl, &w, s->version, XB_PIPE_KIND_EVENT, XB_PIPE_OP_FAILURE_REPORTED, 0,
-                     s->sub_id);
-        xb_pipe_wr_cstr(&w, email);
-        xb_pipe_wr_u32(&w, r->protocol);
-        xb_pipe_wr_u32(&w, r->code);
-        xb_pipe_wr_cstr(&w, text);
-        xb_ctl_send(s, &w, false);
+        struct xb_pipe_reply ev = xb_ctl_reply(s->version, XB_PIPE_OP_FAILURE_REPORTED, 0,
+                                               s->sub_id);
+        ev.hdr.kind = XB_PIPE_KIND_EVENT;
+        ev.email = xb_pipe_cstr(email);
+        ev.protocol = r->protocol;
+        ev.code = r->code;
+        ev.text = xb_pipe_cstr(text);
+        xb_ctl_send(s, &ev, NULL, false);
     }
-    xb_ctl_begin(ctl, &w, h->version, XB_PIPE_KIND_REPLY, h->op, XB_PIPE_ST_OK, h->id);
-    xb_ctl_send(c, &w, false);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &rep, NULL, false);
 }
 
 /* --- ACCOUNT_BRIDGED ------------------------------------------------------------------------ */
@@ -412,27 +409,25 @@ void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
     char email[XB_PIPE_EMAIL_MAX + 1];
-    struct xb_pipe_wr w;
 
     xb_pipe_str_copy(r->email, email, sizeof(email));
     xb_log_info("control client %lu: Outlook's %s account %s now goes through the companion%s",
                 c->id, names[r->protocol], email,
                 xb_store_find(ctl->store, email) ? "" : " (no such account here)");
     xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_BRIDGED, email, NULL);
-    xb_ctl_begin(ctl, &w, h->version, XB_PIPE_KIND_REPLY, h->op, XB_PIPE_ST_OK, h->id);
-    xb_ctl_send(c, &w, false);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &rep, NULL, false);
 }
 
 /* --- RESTORE / FORGET ----------------------------------------------------------------------- */
 
-static void revoke_answer(struct xb_ctl *ctl, const struct xb_ctl_waiter *w, const char *note)
+static void revoke_answer(const struct xb_ctl_waiter *w, const char *note)
 {
-    struct xb_pipe_wr wr;
     if (!w->conn)
         return;
-    xb_ctl_begin(ctl, &wr, w->version, XB_PIPE_KIND_REPLY, w->op, XB_PIPE_ST_OK, w->id);
-    xb_pipe_wr_cstr(&wr, note);
-    xb_ctl_send(w->conn, &wr, false);
+    struct xb_pipe_reply rep = xb_ctl_reply(w->version, w->op, XB_PIPE_ST_OK, w->id);
+    rep.note = xb_pipe_cstr(note);
+    xb_ctl_send(w->conn, &rep, NULL, false);
 }
 
 static void revoke_done(void *arg, struct xb_token_result *res)
@@ -450,7 +445,7 @@ static void revoke_done(void *arg, struct xb_token_result *res)
     else
         xb_log_warn("could not revoke the grant of %s at the provider: %s", rv->email,
                     res->why[0] ? res->why : xb_err_str(res->err));
-    revoke_answer(ctl, &rv->w, res->err == XB_OK ? ""
+    revoke_answer(&rv->w, res->err == XB_OK ? ""
                                : res->why[0] ? res->why : xb_err_str(res->err));
     xb_ctl_pending_done(rv->w.conn);
     xb_free(rv);
@@ -513,7 +508,7 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
     else
         xb_ctl_notify_state(ctl, email, XB_PIPE_STATE_REMOVED, NULL);
     if (!rv) {
-        revoke_answer(ctl, &(struct xb_ctl_waiter){ .conn = c, .id = h->id, .op = h->op,
+        revoke_answer(&(struct xb_ctl_waiter){ .conn = c, .id = h->id, .op = h->op,
                                                     .version = h->version }, "");
         goto out;
     }
@@ -528,7 +523,7 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
     if (!rv->req) {
         ctl->revokes = rv->next;
         c->pending--;
-        revoke_answer(ctl, &rv->w, "cannot send the revocation request");
+        revoke_answer(&rv->w, "cannot send the revocation request");
         xb_free(rv);
     }
     rv = NULL;
@@ -567,7 +562,7 @@ void xb_ctl_ops_cancel(struct xb_ctl *ctl)
         struct xb_revoke *rv = ctl->revokes;
         ctl->revokes = rv->next;
         xb_http_cancel(rv->req);
-        revoke_answer(ctl, &rv->w, "the companion shut down before the provider answered");
+        revoke_answer(&rv->w, "the companion shut down before the provider answered");
         xb_ctl_pending_done(rv->w.conn);
         xb_free(rv);
     }

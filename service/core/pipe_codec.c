@@ -306,6 +306,253 @@ bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size
     return xb_pipe_wr_end(&w, frame_len);
 }
 
+/* --- replies and events --------------------------------------------------------------- */
+
+struct xb_pipe_str xb_pipe_cstr(const char *s)
+{
+    struct xb_pipe_str v = { "", 0 };
+    if (s) {
+        v.p = s;
+        v.len = (uint32_t)strlen(s);
+    }
+    return v;
+}
+
+static void rd_account(struct xb_pipe_rd *rd, struct xb_pipe_account *a)
+{
+    a->email = xb_pipe_rd_str(rd, XB_PIPE_EMAIL_MAX);
+    a->provider = xb_pipe_rd_str(rd, XB_PIPE_PROVIDER_MAX);
+    a->state = xb_pipe_rd_u32(rd);
+    a->last_error = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
+    a->last_ok = xb_pipe_rd_u64(rd);
+    a->last_fail = xb_pipe_rd_u64(rd);
+    if (!rd->err && (!email_ok(a->email) || !name_ok(a->provider) ||
+                     a->state > XB_PIPE_STATE_TEMP_ERROR))
+        rd->err = true;
+}
+
+static bool port_ok(uint32_t port)
+{
+    return port <= 65535u;
+}
+
+/* An OK reply's fields. */
+static void rd_ok_reply(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const char **why)
+{
+    switch (r->hdr.op) {
+    case XB_PIPE_OP_HELLO:
+        r->version = xb_pipe_rd_u32(rd);
+        r->min_version = xb_pipe_rd_u32(rd);
+        r->max_version = xb_pipe_rd_u32(rd);
+        r->server = xb_pipe_rd_str(rd, XB_PIPE_NAME_MAX);
+        if (!rd->err && (!name_ok(r->server) || r->min_version > r->max_version ||
+                         r->version < r->min_version || r->version > r->max_version))
+            rd->err = true;
+        break;
+    case XB_PIPE_OP_LIST_ACCOUNTS: {
+        r->naccounts = xb_pipe_rd_u32(rd);
+        r->accounts = *rd;
+        /* Every account is checked now; the caller reads them again, knowing they hold. */
+        struct xb_pipe_account a;
+        for (uint32_t i = 0; i < r->naccounts && !rd->err; i++)
+            rd_account(rd, &a);
+        break;
+    }
+    case XB_PIPE_OP_ENROL:
+        r->email = xb_pipe_rd_str(rd, XB_PIPE_EMAIL_MAX);
+        r->created = xb_pipe_rd_u32(rd);
+        if (!rd->err && (!email_ok(r->email) || r->created > 1))
+            rd->err = true;
+        break;
+    case XB_PIPE_OP_GET_ENDPOINT:
+        r->host = xb_pipe_rd_str(rd, XB_PIPE_HOST_MAX);
+        r->imap = xb_pipe_rd_u32(rd);
+        r->pop3 = xb_pipe_rd_u32(rd);
+        r->smtp = xb_pipe_rd_u32(rd);
+        r->user = xb_pipe_rd_str(rd, XB_PIPE_EMAIL_MAX);
+        r->secret = xb_pipe_rd_str(rd, XB_PIPE_SECRET_MAX);
+        if (!rd->err && (!email_ok(r->host) || !email_ok(r->user) || !email_ok(r->secret) ||
+                         !port_ok(r->imap) || !port_ok(r->pop3) || !port_ok(r->smtp)))
+            rd->err = true;
+        break;
+    case XB_PIPE_OP_RESTORE:
+    case XB_PIPE_OP_FORGET:
+        r->note = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
+        break;
+    case XB_PIPE_OP_REPORT_FAILURE:
+    case XB_PIPE_OP_SUBSCRIBE:
+    case XB_PIPE_OP_ACCOUNT_BRIDGED:
+        break;
+    default:
+        *why = "a reply to an unknown operation";
+        rd->err = true;
+        break;
+    }
+}
+
+static void rd_event(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const char **why)
+{
+    switch (r->hdr.op) {
+    case XB_PIPE_OP_STATE_CHANGED:
+        r->email = xb_pipe_rd_str(rd, XB_PIPE_EMAIL_MAX);
+        r->state = xb_pipe_rd_u32(rd);
+        r->last_error = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
+        if (!rd->err && (!email_ok(r->email) || r->state > XB_PIPE_STATE_REMOVED))
+            rd->err = true;
+        break;
+    case XB_PIPE_OP_FAILURE_REPORTED:
+        r->email = xb_pipe_rd_str(rd, XB_PIPE_EMAIL_MAX);
+        r->protocol = xb_pipe_rd_u32(rd);
+        r->code = xb_pipe_rd_u32(rd);
+        r->text = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
+        if (!rd->err && (!email_ok(r->email) || r->protocol > XB_PIPE_PROTO_SMTP))
+            rd->err = true;
+        break;
+    default:
+        *why = "an unknown event";
+        rd->err = true;
+        break;
+    }
+}
+
+bool xb_pipe_reply_parse(const struct xb_pipe_hdr *h, const unsigned char *payload,
+                         struct xb_pipe_reply *out, const char **why)
+{
+    struct xb_pipe_rd rd;
+    memset(out, 0, sizeof(*out));
+    out->hdr = *h;
+    out->message = out->server = out->email = out->host = out->user = out->secret =
+        out->note = out->last_error = out->text = (struct xb_pipe_str){ "", 0 };
+    xb_pipe_rd_init(&out->accounts, NULL, 0);
+    *why = NULL;
+
+    xb_pipe_rd_init(&rd, payload, h->len);
+    bool frozen = h->kind == XB_PIPE_KIND_REPLY &&
+                  (h->status != XB_PIPE_ST_OK || h->op == XB_PIPE_OP_HELLO);
+    if (h->kind != XB_PIPE_KIND_REPLY && h->kind != XB_PIPE_KIND_EVENT) {
+        *why = "neither a reply nor an event";
+        return false;
+    }
+    if (!frozen && (h->version < XB_PIPE_VERSION_MIN || h->version > XB_PIPE_VERSION_MAX)) {
+        *why = "protocol version not spoken";
+        return false;
+    }
+    if (h->kind == XB_PIPE_KIND_EVENT) {
+        if (h->status != 0) {
+            *why = "an event carries status 0";
+            return false;
+        }
+        rd_event(&rd, out, why);
+    } else if (h->status != XB_PIPE_ST_OK) {
+        if (h->status > XB_PIPE_ST_INTERNAL) {
+            *why = "an unknown status";
+            return false;
+        }
+        out->message = xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX);
+        if (h->status == XB_PIPE_ST_VERSION) {
+            out->min_version = xb_pipe_rd_u32(&rd);
+            out->max_version = xb_pipe_rd_u32(&rd);
+            if (!rd.err && out->min_version > out->max_version)
+                rd.err = true;
+        }
+    } else {
+        rd_ok_reply(&rd, out, why);
+    }
+    if (!xb_pipe_rd_done(&rd)) {
+        if (!*why)
+            *why = rd.err ? "malformed or truncated fields" : "unexpected bytes after the fields";
+        return false;
+    }
+    return true;
+}
+
+bool xb_pipe_reply_account(struct xb_pipe_reply *r, struct xb_pipe_account *out)
+{
+    if (r->hdr.op != XB_PIPE_OP_LIST_ACCOUNTS || r->naccounts == 0 || r->accounts.err)
+        return false;
+    rd_account(&r->accounts, out);
+    r->naccounts--;
+    return !r->accounts.err;
+}
+
+void xb_pipe_wr_account(struct xb_pipe_wr *w, const struct xb_pipe_account *a)
+{
+    xb_pipe_wr_str(w, a->email.p, a->email.len);
+    xb_pipe_wr_str(w, a->provider.p, a->provider.len);
+    xb_pipe_wr_u32(w, a->state);
+    xb_pipe_wr_str(w, a->last_error.p, a->last_error.len);
+    xb_pipe_wr_u64(w, a->last_ok);
+    xb_pipe_wr_u64(w, a->last_fail);
+}
+
+void xb_pipe_wr_reply(struct xb_pipe_wr *w, const struct xb_pipe_reply *r)
+{
+#define STR(f) xb_pipe_wr_str(w, r->f.p, r->f.len)
+    if (r->hdr.kind == XB_PIPE_KIND_EVENT) {
+        STR(email);
+        if (r->hdr.op == XB_PIPE_OP_STATE_CHANGED) {
+            xb_pipe_wr_u32(w, r->state);
+            STR(last_error);
+        } else {
+            xb_pipe_wr_u32(w, r->protocol);
+            xb_pipe_wr_u32(w, r->code);
+            STR(text);
+        }
+        return;
+    }
+    if (r->hdr.status != XB_PIPE_ST_OK) {
+        STR(message);
+        if (r->hdr.status == XB_PIPE_ST_VERSION) {
+            xb_pipe_wr_u32(w, r->min_version);
+            xb_pipe_wr_u32(w, r->max_version);
+        }
+        return;
+    }
+    switch (r->hdr.op) {
+    case XB_PIPE_OP_HELLO:
+        xb_pipe_wr_u32(w, r->version);
+        xb_pipe_wr_u32(w, r->min_version);
+        xb_pipe_wr_u32(w, r->max_version);
+        STR(server);
+        break;
+    case XB_PIPE_OP_LIST_ACCOUNTS:
+        xb_pipe_wr_u32(w, r->naccounts);
+        break;
+    case XB_PIPE_OP_ENROL:
+        STR(email);
+        xb_pipe_wr_u32(w, r->created);
+        break;
+    case XB_PIPE_OP_GET_ENDPOINT:
+        STR(host);
+        xb_pipe_wr_u32(w, r->imap);
+        xb_pipe_wr_u32(w, r->pop3);
+        xb_pipe_wr_u32(w, r->smtp);
+        STR(user);
+        STR(secret);
+        break;
+    case XB_PIPE_OP_RESTORE:
+    case XB_PIPE_OP_FORGET:
+        STR(note);
+        break;
+    default:
+        break;
+    }
+#undef STR
+}
+
+bool xb_pipe_reply_encode(const struct xb_pipe_reply *r, const struct xb_pipe_account *accounts,
+                          void *buf, size_t cap, size_t *frame_len)
+{
+    struct xb_pipe_wr w;
+    xb_pipe_wr_begin(&w, buf, cap, &r->hdr);
+    xb_pipe_wr_reply(&w, r);
+    if (r->hdr.kind == XB_PIPE_KIND_REPLY && r->hdr.status == XB_PIPE_ST_OK &&
+        r->hdr.op == XB_PIPE_OP_LIST_ACCOUNTS)
+        for (uint32_t i = 0; i < r->naccounts; i++)
+            xb_pipe_wr_account(&w, &accounts[i]);
+    return xb_pipe_wr_end(&w, frame_len);
+}
+
 void xb_pipe_reply_message(const unsigned char *payload, size_t len, char *buf, size_t size)
 {
     struct xb_pipe_rd rd;

@@ -85,7 +85,60 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
  * false if it does not fit. The inverse of xb_pipe_req_parse. */
 bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size_t *frame_len);
 
-/* The str message at the start of an error reply's payload, copied into buf. */
+/* --- replies and events --------------------------------------------------------------- */
+
+/* One account of a LIST_ACCOUNTS reply. */
+struct xb_pipe_account {
+    struct xb_pipe_str email, provider, last_error;
+    uint32_t state;                      /* XB_PIPE_STATE_NEW .. TEMP_ERROR */
+    uint64_t last_ok, last_fail;         /* Unix seconds, 0 = never */
+};
+
+/* A reply's or an event's fields (those its op and status have; the others are zero or
+ * ""), as views into the frame. */
+struct xb_pipe_reply {
+    struct xb_pipe_hdr hdr;
+    struct xb_pipe_str message;          /* every reply whose status is not OK */
+    uint32_t min_version, max_version;   /* HELLO; status VERSION */
+    uint32_t version;                    /* HELLO: the one chosen */
+    struct xb_pipe_str server;           /* HELLO */
+    uint32_t naccounts;                  /* LIST_ACCOUNTS: then xb_pipe_reply_account */
+    struct xb_pipe_rd accounts;          /* LIST_ACCOUNTS: where the next account starts */
+    struct xb_pipe_str email;            /* ENROL; STATE_CHANGED, FAILURE_REPORTED */
+    uint32_t created;                    /* ENROL: 1 if the account is new */
+    struct xb_pipe_str host, user, secret;  /* GET_ENDPOINT */
+    uint32_t imap, pop3, smtp;           /* GET_ENDPOINT: ports, 0 = that listener is off */
+    struct xb_pipe_str note;             /* RESTORE, FORGET: why revocation failed, or "" */
+    uint32_t state;                      /* STATE_CHANGED (XB_PIPE_STATE_*, REMOVED too) */
+    struct xb_pipe_str last_error;       /* STATE_CHANGED */
+    uint32_t protocol, code;             /* FAILURE_REPORTED */
+    struct xb_pipe_str text;             /* FAILURE_REPORTED */
+};
+
+/* A str view of a C string (NULL: ""). */
+struct xb_pipe_str xb_pipe_cstr(const char *s);
+
+/* Checks a reply or an event whose header passed xb_pipe_hdr_decode and whose payload is
+ * h->len bytes: kind, version, every field of its op and status within its limits (all
+ * of LIST_ACCOUNTS' accounts included), nothing left over. True with *out filled, or
+ * false and *why in words. Error replies (and HELLO's) are understood in every version,
+ * like HELLO requests. */
+bool xb_pipe_reply_parse(const struct xb_pipe_hdr *h, const unsigned char *payload,
+                         struct xb_pipe_reply *out, const char **why);
+/* The next account of a LIST_ACCOUNTS reply that xb_pipe_reply_parse accepted; false
+ * after the last. */
+bool xb_pipe_reply_account(struct xb_pipe_reply *r, struct xb_pipe_account *out);
+
+/* Writes r's payload (the fields of its op and status) after a header begun with r->hdr:
+ * the inverse of xb_pipe_reply_parse. For LIST_ACCOUNTS it writes r->naccounts; each
+ * account follows with xb_pipe_wr_account. */
+void xb_pipe_wr_reply(struct xb_pipe_wr *w, const struct xb_pipe_reply *r);
+void xb_pipe_wr_account(struct xb_pipe_wr *w, const struct xb_pipe_account *a);
+/* A whole reply or event frame into buf (accounts: LIST_ACCOUNTS' n = r->naccounts). */
+bool xb_pipe_reply_encode(const struct xb_pipe_reply *r, const struct xb_pipe_account *accounts,
+                          void *buf, size_t cap, size_t *frame_len);
+
+/* The message of a reply that is not OK, copied into buf ("" if there is none). */
 void xb_pipe_reply_message(const unsigned char *payload, size_t len, char *buf, size_t size);
 
 #endif

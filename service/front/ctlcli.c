@@ -22,7 +22,7 @@ struct remote {
     struct xb_ctl_client c;
     unsigned char *buf;             /* one frame, requests and replies */
     struct xb_pipe_hdr h;           /* of the last reply */
-    const unsigned char *payload;
+    struct xb_pipe_reply reply;     /* its fields (pipe_codec.c), views into buf */
     uint32_t next_id;
 };
 
@@ -35,10 +35,12 @@ static void remote_close(struct remote *r)
     }
 }
 
-/* One request, its reply in r->h and r->payload. */
+/* One request; its reply's fields in r->reply (status in r->h.status). XB_ERR_INVAL: the
+ * reply is not well-formed. */
 static enum xb_err call(struct remote *r, struct xb_pipe_req *req, unsigned timeout_ms)
 {
     size_t len = 0;
+    const char *why = NULL;
     req->hdr.version = XB_PIPE_VERSION_MAX;
     req->hdr.kind = XB_PIPE_KIND_REQUEST;
     req->hdr.id = ++r->next_id;
@@ -46,13 +48,9 @@ static enum xb_err call(struct remote *r, struct xb_pipe_req *req, unsigned time
         return XB_ERR_RANGE;
     enum xb_err err = xb_ctl_client_call(&r->c, r->buf, len, r->buf, XB_PIPE_FRAME_MAX, &len,
                                          &r->h, timeout_ms);
-    r->payload = r->buf + XB_PIPE_HDR_LEN;
+    if (err == XB_OK && !xb_pipe_reply_parse(&r->h, r->buf + XB_PIPE_HDR_LEN, &r->reply, &why))
+        err = XB_ERR_INVAL;
     return err;
-}
-
-static struct xb_pipe_str str(const char *s)
-{
-    return (struct xb_pipe_str){ s ? s : "", s ? (uint32_t)strlen(s) : 0 };
 }
 
 /* Connects and says hello. 0: connected; -1: no companion (use the store); else the
@@ -78,7 +76,7 @@ static int remote_open(struct remote *r)
     }
     r->buf = xb_new_array(unsigned char, XB_PIPE_FRAME_MAX);
     struct xb_pipe_req hello = { .hdr.op = XB_PIPE_OP_HELLO, .min_version = XB_PIPE_VERSION_MIN,
-                                 .max_version = XB_PIPE_VERSION_MAX, .client = str("cli") };
+                                 .max_version = XB_PIPE_VERSION_MAX, .client = xb_pipe_cstr("cli") };
     if (!r->buf || call(r, &hello, CALL_MS) != XB_OK || r->h.status != XB_PIPE_ST_OK) {
         fprintf(stderr, "xoauthbridge: the running companion on %s does not speak this "
                         "version's protocol\n", name);
@@ -91,7 +89,7 @@ static int remote_open(struct remote *r)
 /* The reply's error text (for a status other than OK). */
 static void reply_text(const struct remote *r, char *buf, size_t size)
 {
-    xb_pipe_reply_message(r->payload, r->h.len, buf, size);
+    xb_pipe_str_copy(r->reply.message, buf, size);
 }
 
 /* Fails a call in words; returns the exit code. */
@@ -116,7 +114,7 @@ int xb_remote_status(void)
 {
     struct remote r;
     struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_LIST_ACCOUNTS };
-    struct xb_pipe_rd rd;
+    struct xb_pipe_account a;
     int rc = remote_open(&r);
     if (rc != 0)
         return rc;
@@ -125,24 +123,19 @@ int xb_remote_status(void)
         rc = call_failed(&r, err == XB_OK ? XB_ERR_INVAL : err);
         goto out;
     }
-    xb_pipe_rd_init(&rd, r.payload, r.h.len);
-    uint32_t n = xb_pipe_rd_u32(&rd);
-    if (n == 0 && !rd.err)
+    if (r.reply.naccounts == 0)
         printf("No accounts yet. Add one with 'xoauthbridge account add EMAIL'.\n");
-    for (uint32_t i = 0; i < n && !rd.err; i++) {
+    while (xb_pipe_reply_account(&r.reply, &a)) {
         char email[XB_PIPE_EMAIL_MAX + 1], provider[XB_PIPE_PROVIDER_MAX + 1];
         char why[XB_PIPE_TEXT_MAX + 1];
-        xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), email, sizeof(email));
-        xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_PROVIDER_MAX), provider, sizeof(provider));
-        uint32_t state = xb_pipe_rd_u32(&rd);
-        struct xb_pipe_str w = xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX);
-        xb_pipe_str_copy(w, why, sizeof(why));
-        int64_t ok = (int64_t)xb_pipe_rd_u64(&rd), fail = (int64_t)xb_pipe_rd_u64(&rd);
-        if (!rd.err)
-            xb_cli_print_account(email, provider, state_from_wire(state), w.len ? why : NULL,
-                                 ok, fail);
+        xb_pipe_str_copy(a.email, email, sizeof(email));
+        xb_pipe_str_copy(a.provider, provider, sizeof(provider));
+        xb_pipe_str_copy(a.last_error, why, sizeof(why));
+        xb_cli_print_account(email, provider, state_from_wire(a.state),
+                             a.last_error.len ? why : NULL, (int64_t)a.last_ok,
+                             (int64_t)a.last_fail);
     }
-    rc = xb_pipe_rd_done(&rd) ? 0 : call_failed(&r, XB_ERR_INVAL);
+    rc = 0;
 out:
     remote_close(&r);
     return rc;
@@ -152,8 +145,7 @@ out:
  * before it (login of a new account). */
 static int print_new_secret(struct remote *r, const char *email, bool shown_once)
 {
-    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = str(email) };
-    struct xb_pipe_rd rd;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = xb_pipe_cstr(email) };
     char secret[XB_PIPE_SECRET_MAX + 1];
     enum xb_err err = call(r, &req, CALL_MS);
     if (err != XB_OK)
@@ -167,14 +159,7 @@ static int print_new_secret(struct remote *r, const char *email, bool shown_once
             fprintf(stderr, "xoauthbridge: cannot make a local secret: %s\n", why);
         return 1;
     }
-    xb_pipe_rd_init(&rd, r->payload, r->h.len);
-    xb_pipe_rd_str(&rd, XB_PIPE_HOST_MAX);
-    xb_pipe_rd_u32(&rd);
-    xb_pipe_rd_u32(&rd);
-    xb_pipe_rd_u32(&rd);
-    xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
-    struct xb_pipe_str s = xb_pipe_rd_str(&rd, XB_PIPE_SECRET_MAX);
-    if (!xb_pipe_rd_done(&rd) || !xb_pipe_str_copy(s, secret, sizeof(secret)))
+    if (!xb_pipe_str_copy(r->reply.secret, secret, sizeof(secret)))
         return call_failed(r, XB_ERR_INVAL);
     if (shown_once)
         xb_msg_print(stderr, XB_MSG_SECRET_SHOWN_ONCE, email);
@@ -199,9 +184,8 @@ int xb_remote_secret_reset(const char *email)
 int xb_remote_login(const char *email, const char *provider, unsigned timeout_s)
 {
     struct remote r;
-    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_ENROL, .email = str(email),
-                               .provider = str(provider) };
-    struct xb_pipe_rd rd;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_ENROL, .email = xb_pipe_cstr(email),
+                               .provider = xb_pipe_cstr(provider) };
     char why[XB_PIPE_TEXT_MAX], norm[XB_PIPE_EMAIL_MAX + 1];
     int rc = remote_open(&r);
     if (rc != 0)
@@ -219,13 +203,8 @@ int xb_remote_login(const char *email, const char *provider, unsigned timeout_s)
         xb_msg_print(stderr, XB_MSG_SIGNIN_FAILED, why);
         goto out;
     }
-    xb_pipe_rd_init(&rd, r.payload, r.h.len);
-    xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX), norm, sizeof(norm));
-    uint32_t created = xb_pipe_rd_u32(&rd);
-    if (!xb_pipe_rd_done(&rd)) {
-        call_failed(&r, XB_ERR_INVAL);
-        goto out;
-    }
+    xb_pipe_str_copy(r.reply.email, norm, sizeof(norm));
+    uint32_t created = r.reply.created;
     xb_msg_print(stderr, XB_MSG_SIGNIN_DONE, norm);
     /* A new account gets its local password, printed once (as without a companion). */
     rc = created ? print_new_secret(&r, norm, true) : 0;
@@ -237,8 +216,7 @@ out:
 int xb_remote_logout(const char *email)
 {
     struct remote r;
-    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_RESTORE, .email = str(email) };
-    struct xb_pipe_rd rd;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_RESTORE, .email = xb_pipe_cstr(email) };
     char note[XB_PIPE_TEXT_MAX + 1];
     int rc = remote_open(&r);
     if (rc != 0)
@@ -257,12 +235,7 @@ int xb_remote_logout(const char *email)
             fprintf(stderr, "xoauthbridge: %s\n", note);
         goto out;
     }
-    xb_pipe_rd_init(&rd, r.payload, r.h.len);
-    xb_pipe_str_copy(xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX), note, sizeof(note));
-    if (!xb_pipe_rd_done(&rd)) {
-        call_failed(&r, XB_ERR_INVAL);
-        goto out;
-    }
+    xb_pipe_str_copy(r.reply.note, note, sizeof(note));
     if (note[0])
         xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, note);
     xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, email);

@@ -1,9 +1,10 @@
 /*
  * libFuzzer target: the control protocol's codec. The input is a byte stream cut into
  * frames the way the companion cuts it (header check first, then exactly the length it
- * gives); every frame's request check must never read outside the payload, and any
- * request it accepts must encode back to exactly the same bytes (the format has one
- * spelling per request). The reader must stay in bounds for any sequence of reads, and
+ * gives); every frame's check (requests as the companion reads them, replies and events
+ * as the add-in and the CLI read them) must never read outside the payload, and any
+ * frame it accepts must encode back to exactly the same bytes (the format has one
+ * spelling per message). The reader must stay in bounds for any sequence of reads, and
  * a failed read must stick. Any failure aborts.
  */
 #include <stdbool.h>
@@ -22,6 +23,37 @@ static void fail(const char *why)
 
 static unsigned char again[XB_PIPE_FRAME_MAX];
 
+/* A reply or an event, as a client reads it: anything accepted encodes back to the same
+ * bytes (LIST_ACCOUNTS' accounts read one by one, as clients do). */
+static struct xb_pipe_account accounts[XB_PIPE_PAYLOAD_MAX / 32];
+
+static void one_reply(const uint8_t *frame, size_t len, const struct xb_pipe_hdr *h,
+                      const unsigned char *payload)
+{
+    struct xb_pipe_reply r;
+    const char *why = NULL;
+    bool ok = xb_pipe_reply_parse(h, payload, &r, &why);
+    if (ok != (why == NULL))
+        fail("reply: verdict and reason disagree");
+    if (!ok)
+        return;
+    uint32_t n = 0, want = r.naccounts;
+    struct xb_pipe_reply again_r = r;
+    while (xb_pipe_reply_account(&r, &accounts[n])) {
+        if (accounts[n].email.len > XB_PIPE_EMAIL_MAX || accounts[n].state > XB_PIPE_STATE_TEMP_ERROR)
+            fail("reply: an account over its limits was accepted");
+        if (++n > sizeof(accounts) / sizeof(accounts[0]))
+            fail("reply: more accounts than a frame can hold");
+    }
+    if (n != want)
+        fail("reply: the accounts read are not the accounts counted");
+    size_t m = 0;
+    if (!xb_pipe_reply_encode(&again_r, accounts, again, sizeof(again), &m))
+        fail("an accepted reply does not encode");
+    if (m != len || memcmp(again, frame, len) != 0)
+        fail("an accepted reply encodes differently");
+}
+
 static void one_frame(const uint8_t *frame, size_t len, const struct xb_pipe_hdr *h)
 {
     struct xb_pipe_req r;
@@ -31,6 +63,11 @@ static void one_frame(const uint8_t *frame, size_t len, const struct xb_pipe_hdr
     if (!payload)
         return;
     memcpy(payload, frame + XB_PIPE_HDR_LEN, h->len);
+    if (h->kind == XB_PIPE_KIND_REPLY || h->kind == XB_PIPE_KIND_EVENT) {
+        one_reply(frame, len, h, payload);
+        free(payload);
+        return;
+    }
     uint16_t st = xb_pipe_req_parse(h, payload, &r, &why);
     if ((st == XB_PIPE_ST_OK) != (why == NULL))
         fail("status and reason disagree");

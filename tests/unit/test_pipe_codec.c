@@ -346,6 +346,171 @@ static void every_op_round_trips(void)
     CHECK(xb_pipe_req_parse(&h, buf + XB_PIPE_HDR_LEN, &back, &why) == XB_PIPE_ST_BAD_REQUEST);
 }
 
+/* --- replies and events ------------------------------------------------------------------ */
+
+static struct xb_pipe_reply reply(uint8_t kind, uint16_t op, uint16_t status)
+{
+    struct xb_pipe_reply r;
+    memset(&r, 0, sizeof(r));
+    r.hdr = (struct xb_pipe_hdr){ .version = 1, .kind = kind, .op = op, .status = status, .id = 7 };
+    r.message = r.server = r.email = r.host = r.user = r.secret = r.note = r.last_error =
+        r.text = S("");
+    return r;
+}
+
+static bool same_reply(const struct xb_pipe_reply *a, const struct xb_pipe_reply *b)
+{
+    return a->hdr.op == b->hdr.op && a->hdr.status == b->hdr.status && a->hdr.id == b->hdr.id &&
+           same_str(a->message, b->message) && a->min_version == b->min_version &&
+           a->max_version == b->max_version && a->version == b->version &&
+           same_str(a->server, b->server) && a->naccounts == b->naccounts &&
+           same_str(a->email, b->email) && a->created == b->created &&
+           same_str(a->host, b->host) && same_str(a->user, b->user) &&
+           same_str(a->secret, b->secret) && a->imap == b->imap && a->pop3 == b->pop3 &&
+           a->smtp == b->smtp && same_str(a->note, b->note) && a->state == b->state &&
+           same_str(a->last_error, b->last_error) && a->protocol == b->protocol &&
+           a->code == b->code && same_str(a->text, b->text);
+}
+
+static void every_reply_and_event_round_trips(void)
+{
+    struct xb_pipe_account accts[3] = {
+        { S("taro@example.jp"), S("google"), S(""), XB_PIPE_STATE_OK, 1700000000u, 0 },
+        { S("hanako@example.ac.jp"), S("google"), S("invalid_grant: 期限切れ"),
+          XB_PIPE_STATE_NEEDS_SIGNIN, 1700000000u, 1700000100u },
+        { S("x@y"), S("microsoft"), S(""), XB_PIPE_STATE_NEW, 0, 0 },
+    };
+    struct xb_pipe_reply r[14];
+    size_t n = 0;
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_HELLO, 0);
+    r[n].version = 1, r[n].min_version = 1, r[n].max_version = 2;
+    r[n++].server = S("xoauthbridge 0.1.0 (windows x64)");
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_LIST_ACCOUNTS, 0);
+    r[n++].naccounts = 3;
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_LIST_ACCOUNTS, 0);     /* none */
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_ENROL, 0);
+    r[n].email = S("taro@example.jp"), r[n++].created = 1;
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_GET_ENDPOINT, 0);
+    r[n].host = S("127.0.0.1"), r[n].imap = 1143, r[n].pop3 = 0, r[n].smtp = 1587;
+    r[n].user = S("recent:taro@example.jp"), r[n++].secret = S("Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4");
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_RESTORE, 0);
+    r[n++].note = S("the provider did not answer");
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_FORGET, 0);
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_SUBSCRIBE, 0);
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_REPORT_FAILURE, 0);
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_ACCOUNT_BRIDGED, 0);
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_ENROL, XB_PIPE_ST_AUTH_NEEDED);
+    r[n++].message = S("access was not granted on the consent page");
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_GET_ENDPOINT, XB_PIPE_ST_VERSION);
+    r[n].message = S("protocol version not supported"), r[n].min_version = 1;
+    r[n++].max_version = 1;
+    r[n] = reply(XB_PIPE_KIND_EVENT, XB_PIPE_OP_STATE_CHANGED, 0);
+    r[n].email = S("taro@example.jp"), r[n].state = XB_PIPE_STATE_REMOVED;
+    r[n++].last_error = S("");
+    r[n] = reply(XB_PIPE_KIND_EVENT, XB_PIPE_OP_FAILURE_REPORTED, 0);
+    r[n].email = S("taro@example.jp"), r[n].protocol = XB_PIPE_PROTO_SMTP;
+    r[n].code = 0x800ccc78u, r[n++].text = S("送信エラー");
+
+    static unsigned char buf[4096];
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *why = NULL;
+        struct xb_pipe_hdr h;
+        struct xb_pipe_reply back;
+        CHECK(xb_pipe_reply_encode(&r[i], accts, buf, sizeof(buf), &len));
+        CHECK(xb_pipe_hdr_decode(buf, &h) == XB_PIPE_HDR_OK && h.len + XB_PIPE_HDR_LEN == len);
+        CHECK(xb_pipe_reply_parse(&h, buf + XB_PIPE_HDR_LEN, &back, &why));
+        CHECK(why == NULL);
+        CHECK(same_reply(&back, &r[i]));
+        if (r[i].hdr.op == XB_PIPE_OP_LIST_ACCOUNTS && r[i].hdr.status == 0) {
+            struct xb_pipe_account a;
+            uint32_t k = 0;
+            while (xb_pipe_reply_account(&back, &a)) {
+                CHECK(same_str(a.email, accts[k].email) && same_str(a.provider, accts[k].provider) &&
+                      same_str(a.last_error, accts[k].last_error) && a.state == accts[k].state &&
+                      a.last_ok == accts[k].last_ok && a.last_fail == accts[k].last_fail);
+                k++;
+            }
+            CHECK(k == r[i].naccounts);
+        }
+        /* Every shorter payload is refused without reading past its end, and so is one
+         * byte more. */
+        for (uint32_t cut = 0; cut < h.len; cut++) {
+            struct xb_pipe_hdr hc = h;
+            hc.len = cut;
+            unsigned char *copy = malloc(cut ? cut : 1);
+            memcpy(copy, buf + XB_PIPE_HDR_LEN, cut);
+            CHECK(!xb_pipe_reply_parse(&hc, copy, &back, &why) && why != NULL);
+            free(copy);
+        }
+        struct xb_pipe_hdr hx = h;
+        hx.len++;
+        buf[len] = 0;
+        CHECK(!xb_pipe_reply_parse(&hx, buf + XB_PIPE_HDR_LEN, &back, &why));
+    }
+}
+
+/* Replies written out byte by byte from docs/pipe-protocol.md, and broken ones. */
+struct reply_case {
+    const char *name;
+    const char *hex;
+    bool ok;
+};
+
+static const struct reply_case reply_cases[] = {
+    { "enrol reply", "5842 0102 0300 0000 05000000 0d000000 05000000 6140622e 63 01000000", true },
+    { "enrol created 2", "5842 0102 0300 0000 05000000 0d000000 05000000 6140622e 63 02000000",
+      false },
+    { "error reply", "5842 0102 0400 0400 05000000 06000000 02000000 6e6f", true },
+    { "error reply in any version", "5842 0902 0400 0400 05000000 06000000 02000000 6e6f", true },
+    { "ok reply in a version not spoken", "5842 0902 0800 0000 05000000 00000000", false },
+    { "unknown status", "5842 0102 0400 0900 05000000 06000000 02000000 6e6f", false },
+    { "version error", "5842 0102 0400 0300 05000000 0c000000 00000000 01000000 02000000", true },
+    { "version error min > max", "5842 0102 0400 0300 05000000 0c000000 00000000 02000000 01000000",
+      false },
+    { "endpoint", "5842 0102 0400 0000 05000000 22000000 03000000 6c6f63"
+      " 77040000 00000000 33060000 04000000 61406263 03000000 736563", true },
+    { "endpoint port over 65535", "5842 0102 0400 0000 05000000 22000000 03000000 6c6f63"
+      " 77040000 00000000 00000100 04000000 61406263 03000000 736563", false },
+    { "endpoint secret with a space", "5842 0102 0400 0000 05000000 22000000 03000000 6c6f63"
+      " 77040000 00000000 33060000 04000000 61406263 03000000 732063", false },
+    { "list, state 9", "5842 0102 0200 0000 05000000 2d000000 01000000 03000000 614062"
+      " 06000000 676f6f676c65 09000000 00000000 0000000000000000 0000000000000000", false },
+    { "list, one", "5842 0102 0200 0000 05000000 2d000000 01000000 03000000 614062"
+      " 06000000 676f6f676c65 01000000 00000000 0000000000000000 0000000000000000", true },
+    { "list says two, has one", "5842 0102 0200 0000 05000000 2d000000 02000000 03000000 614062"
+      " 06000000 676f6f676c65 01000000 00000000 0000000000000000 0000000000000000", false },
+    { "state event", "5842 0103 0180 0000 09000000 0f000000 03000000 614062 04000000 00000000",
+      true },
+    { "state event with a status", "5842 0103 0180 0100 09000000 0f000000 03000000 614062"
+      " 04000000 00000000", false },
+    { "state event, state 5", "5842 0103 0180 0000 09000000 0f000000 03000000 614062 05000000"
+      " 00000000", false },
+    { "unknown event", "5842 0103 0380 0000 09000000 00000000", false },
+    { "a request is no reply", "5842 0101 0200 0000 05000000 00000000", false },
+    { "reply to an unknown op", "5842 0102 7700 0000 05000000 00000000", false },
+};
+
+static void replies_from_data(void)
+{
+    for (size_t i = 0; i < sizeof(reply_cases) / sizeof(reply_cases[0]); i++) {
+        const struct reply_case *c = &reply_cases[i];
+        unsigned char frame[512];
+        size_t n = unhex(c->hex, frame, sizeof(frame));
+        struct xb_pipe_hdr h;
+        struct xb_pipe_reply r;
+        const char *why = NULL;
+        bool framed = n >= XB_PIPE_HDR_LEN && xb_pipe_hdr_decode(frame, &h) == XB_PIPE_HDR_OK &&
+                      h.len == n - XB_PIPE_HDR_LEN;
+        bool ok = framed && xb_pipe_reply_parse(&h, frame + XB_PIPE_HDR_LEN, &r, &why);
+        if (ok != c->ok)
+            printf("#   reply case '%s': parse says %s (%s)\n", c->name, ok ? "ok" : "refused",
+                   why ? why : framed ? "-" : "not framed");
+        CHECK(ok == c->ok);
+    }
+}
+
 XBTEST_MAIN(XBTEST(frames_from_data), XBTEST(header_bytes_are_little_endian),
             XBTEST(reader_is_sticky), XBTEST(utf8_vectors),
-            XBTEST(writer_exact_bytes_and_limits), XBTEST(every_op_round_trips))
+            XBTEST(writer_exact_bytes_and_limits), XBTEST(every_op_round_trips),
+            XBTEST(every_reply_and_event_round_trips), XBTEST(replies_from_data))
