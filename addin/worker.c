@@ -101,12 +101,6 @@ static bool pause_ms(struct xb_worker *w, DWORD ms)
     return WaitForSingleObject(w->stop, ms) == WAIT_TIMEOUT;
 }
 
-static const char *proto_name(uint32_t p)
-{
-    return p == XB_PIPE_PROTO_IMAP ? "IMAP" : p == XB_PIPE_PROTO_POP3 ? "POP3"
-         : p == XB_PIPE_PROTO_SMTP ? "SMTP" : "mail";
-}
-
 /* --- the job queue -------------------------------------------------------------------------- */
 
 static void push(struct xb_worker *w, enum job_kind kind, uint32_t code, const char *text)
@@ -546,7 +540,7 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
         uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
         if (err == XB_OK)
             xb_addin_log("reported the %s sign-in failure of %s to the companion (status %u)",
-                         proto_name(proto), a->identity, st);
+                         xb_pipe_proto_name(proto), a->identity, st);
     }
     if (err != XB_OK)
         xb_addin_log("cannot report the failure of %s: the companion is not reachable (%s)",

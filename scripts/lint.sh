@@ -28,4 +28,18 @@ if [ -n "$hits" ]; then
   echo "$hits"
   exit 1
 fi
+# Layers (docs/architecture.md): the core and the platform layer include nothing of the
+# front ends; the add-in includes only what xbshared builds; one include style, rooted at
+# service/ (no "../").
+layer_fail() { echo "lint: $1:"; echo "$2"; exit 1; }
+hits=$(git ls-files -co --exclude-standard -- 'service/core/*' 'service/platform/*' |
+       xargs -r grep -nE '#include "(front/|cli\.h)' || true)
+[ -z "$hits" ] || layer_fail "the core or the platform layer includes a front end" "$hits"
+hits=$(git ls-files -co --exclude-standard -- 'service/*.[ch]' 'addin/*.[ch]' 'tests/*.[ch]' |
+       xargs -r grep -nE '#include "\.\./' || true)
+[ -z "$hits" ] || layer_fail "a relative include (write it from service/ or include/)" "$hits"
+shared='"(core/err\.h|core/pipe_codec\.h|platform/ctlclient\.h|platform/win32/olprofile\.h|xoauthbridge/[a-z_]+\.h)"'
+hits=$(git ls-files -co --exclude-standard -- 'addin/*.[ch]' |
+       xargs -r grep -nE '#include "(core|platform|front)/' | grep -vE "#include $shared" || true)
+[ -z "$hits" ] || layer_fail "the add-in includes companion code that xbshared does not build" "$hits"
 echo "lint: no banned functions in $(git ls-files -co --exclude-standard -- '*.c' '*.h' | wc -l) C files"

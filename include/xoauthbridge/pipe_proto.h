@@ -47,6 +47,7 @@
 #define XB_PIPE_TEXT_MAX       2048u    /* error texts, failure descriptions */
 #define XB_PIPE_HOST_MAX       64u
 #define XB_PIPE_SECRET_MAX     256u
+#define XB_PIPE_TOKEN_MAX      8192u    /* SET_TOKENS' OAuth tokens */
 
 /* Frame kinds. */
 #define XB_PIPE_KIND_REQUEST   1u
@@ -69,6 +70,12 @@
 #define XB_PIPE_OP_SUBSCRIBE         0x0008u  /* -> (nothing); then events */
 #define XB_PIPE_OP_ACCOUNT_BRIDGED   0x0009u  /* str email, u32 protocol -> (nothing): the
                                                  add-in pointed an Outlook account at us */
+#define XB_PIPE_OP_ACCOUNT_ADD       0x000Au  /* str email, str provider ("": google)
+                                                 -> str email, str secret: enrolled, not
+                                                 signed in (the CLI's `account add`) */
+#define XB_PIPE_OP_SET_TOKENS        0x000Bu  /* str email, str access, str refresh ("":
+                                                 keep), u32 expires_in -> (nothing): the
+                                                 CLI's `token set` */
 #define XB_PIPE_OP_STATE_CHANGED     0x8001u  /* event: str email, u32 state, str last_error */
 #define XB_PIPE_OP_FAILURE_REPORTED  0x8002u  /* event: str email, u32 protocol, u32 code,
                                                  str text */

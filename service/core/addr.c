@@ -1,9 +1,9 @@
-#include "addr.h"
+#include "core/addr.h"
 
 #include <string.h>
 
-#include "config.h"
-#include "parse.h"
+#include "core/config.h"
+#include "core/parse.h"
 
 static bool is_digit(char c)
 {

@@ -3,7 +3,7 @@
  * lines, this file gives them meaning), then the checks that need the whole file.
  * The first error stops the parse; its message names the file, the line and the key.
  */
-#include "config.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,15 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../platform/platform.h"
-#include "addr.h"
-#include "ini.h"
-#include "mem.h"
+#include "platform/platform.h"
+#include "core/addr.h"
+#include "core/ini.h"
+#include "core/mem.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* a config file is a few kilobytes */
 #define PROVIDERS_MAX 64
 #define HOST_MAX 256
 #define ECHO_MAX 80 /* longest piece of a bad value quoted back in a message */
+
+const char *xb_proto_name(enum xb_proto_id id)
+{
+    static const char *const names[XB_PROTO__COUNT] = {
+        [XB_PROTO_IMAP] = "imap", [XB_PROTO_POP3] = "pop3", [XB_PROTO_SMTP] = "smtp" };
+    return (unsigned)id < XB_PROTO__COUNT ? names[id] : "?";
+}
 
 /* ---------------------------------------------------------------- presets */
 
@@ -34,7 +41,7 @@ struct preset {
     const char *name;
     enum xb_provider_kind kind;
     const char *auth_url, *token_url, *revoke_url, *scope, *issuer;
-    struct preset_server imap, pop3, smtp;
+    struct preset_server server[XB_PROTO__COUNT];
     enum xb_sasl_mech sasl;
 };
 
@@ -48,9 +55,11 @@ static const struct preset presets[] = {
         .revoke_url = "https://oauth2.googleapis.com/revoke",
         .scope = "https://mail.google.com/",
         .issuer = "https://accounts.google.com",
-        .imap = { "imap.gmail.com", 993, XB_TLS_IMPLICIT },
-        .pop3 = { "pop.gmail.com", 995, XB_TLS_IMPLICIT },
-        .smtp = { "smtp.gmail.com", 465, XB_TLS_IMPLICIT },
+        .server = {
+            [XB_PROTO_IMAP] = { "imap.gmail.com", 993, XB_TLS_IMPLICIT },
+            [XB_PROTO_POP3] = { "pop.gmail.com", 995, XB_TLS_IMPLICIT },
+            [XB_PROTO_SMTP] = { "smtp.gmail.com", 465, XB_TLS_IMPLICIT },
+        },
         .sasl = XB_SASL_XOAUTH2,
     },
     {
@@ -63,9 +72,11 @@ static const struct preset presets[] = {
                  "https://outlook.office.com/POP.AccessAsUser.All "
                  "https://outlook.office.com/SMTP.Send offline_access",
         .issuer = NULL, /* "common" is multi-tenant: the issuer differs per tenant */
-        .imap = { "outlook.office365.com", 993, XB_TLS_IMPLICIT },
-        .pop3 = { "outlook.office365.com", 995, XB_TLS_IMPLICIT },
-        .smtp = { "smtp.office365.com", 587, XB_TLS_STARTTLS },
+        .server = {
+            [XB_PROTO_IMAP] = { "outlook.office365.com", 993, XB_TLS_IMPLICIT },
+            [XB_PROTO_POP3] = { "outlook.office365.com", 995, XB_TLS_IMPLICIT },
+            [XB_PROTO_SMTP] = { "smtp.office365.com", 587, XB_TLS_STARTTLS },
+        },
         .sasl = XB_SASL_XOAUTH2,
     },
 };
@@ -91,9 +102,8 @@ static void provider_clear(struct xb_provider *p)
     xb_free_str_secret(p->client_secret);
     xb_free(p->hosted_domain);
     xb_free(p->issuer);
-    xb_free(p->imap.host);
-    xb_free(p->pop3.host);
-    xb_free(p->smtp.host);
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        xb_free(p->server[i].host);
 }
 
 static void provider_free(struct xb_provider *p)
@@ -131,8 +141,9 @@ static struct xb_provider *provider_new(const struct preset *pre, const char *na
     if (ok && pre) {
         ok = dup_opt(&p->auth_url, pre->auth_url) && dup_opt(&p->token_url, pre->token_url) &&
              dup_opt(&p->revoke_url, pre->revoke_url) && dup_opt(&p->scope, pre->scope) &&
-             dup_opt(&p->issuer, pre->issuer) && server_from(&p->imap, &pre->imap) &&
-             server_from(&p->pop3, &pre->pop3) && server_from(&p->smtp, &pre->smtp);
+             dup_opt(&p->issuer, pre->issuer);
+        for (int i = 0; ok && i < XB_PROTO__COUNT; i++)
+            ok = server_from(&p->server[i], &pre->server[i]);
         p->sasl = pre->sasl;
     }
     if (!ok) {
@@ -226,9 +237,9 @@ static const struct key general_keys[] = {
 
 enum { PX_IMAP_LISTEN, PX_POP3_LISTEN, PX_SMTP_LISTEN, PX_RANGE_START, PX_RANGE_END };
 static const struct key proxy_keys[] = {
-    [PX_IMAP_LISTEN] = KEY("imap_listen", K_LISTEN, CFG(imap)),
-    [PX_POP3_LISTEN] = KEY("pop3_listen", K_LISTEN, CFG(pop3)),
-    [PX_SMTP_LISTEN] = KEY("smtp_listen", K_LISTEN, CFG(smtp)),
+    [PX_IMAP_LISTEN] = KEY("imap_listen", K_LISTEN, CFG(listen[XB_PROTO_IMAP])),
+    [PX_POP3_LISTEN] = KEY("pop3_listen", K_LISTEN, CFG(listen[XB_PROTO_POP3])),
+    [PX_SMTP_LISTEN] = KEY("smtp_listen", K_LISTEN, CFG(listen[XB_PROTO_SMTP])),
     [PX_RANGE_START] = NUM("port_range_start", K_UINT, CFG(port_range_start), 1024, 65535),
     [PX_RANGE_END] = NUM("port_range_end", K_UINT, CFG(port_range_end), 1024, 65535),
     KEY("allow_non_loopback", K_BOOL, CFG(allow_non_loopback)),
@@ -262,12 +273,12 @@ static const struct key provider_keys[P__COUNT] = {
     [P_SCOPE] = KEY("scope", K_STR, PRV(scope)),
     [P_HOSTED_DOMAIN] = KEY("hosted_domain", K_STR, PRV(hosted_domain)),
     [P_ISSUER] = KEY("issuer", K_URL, PRV(issuer)),
-    [P_IMAP] = KEY("imap", K_SERVER, PRV(imap)),
-    [P_POP3] = KEY("pop3", K_SERVER, PRV(pop3)),
-    [P_SMTP] = KEY("smtp", K_SERVER, PRV(smtp)),
-    [P_IMAP_TLS] = CHOICE("imap_tls", PRV(imap.tls), &tls_modes),
-    [P_POP3_TLS] = CHOICE("pop3_tls", PRV(pop3.tls), &tls_modes),
-    [P_SMTP_TLS] = CHOICE("smtp_tls", PRV(smtp.tls), &tls_modes),
+    [P_IMAP] = KEY("imap", K_SERVER, PRV(server[XB_PROTO_IMAP])),
+    [P_POP3] = KEY("pop3", K_SERVER, PRV(server[XB_PROTO_POP3])),
+    [P_SMTP] = KEY("smtp", K_SERVER, PRV(server[XB_PROTO_SMTP])),
+    [P_IMAP_TLS] = CHOICE("imap_tls", PRV(server[XB_PROTO_IMAP].tls), &tls_modes),
+    [P_POP3_TLS] = CHOICE("pop3_tls", PRV(server[XB_PROTO_POP3].tls), &tls_modes),
+    [P_SMTP_TLS] = CHOICE("smtp_tls", PRV(server[XB_PROTO_SMTP].tls), &tls_modes),
     [P_SASL] = CHOICE("sasl", PRV(sasl), &sasl_mechs),
 };
 
@@ -558,31 +569,31 @@ static enum xb_err on_key(struct parser *ps, const struct xb_ini_item *it)
 
 static enum xb_err check_listeners(struct parser *ps)
 {
-    const struct xb_listen *ls[3] = { &ps->cfg->imap, &ps->cfg->pop3, &ps->cfg->smtp };
-    char host[3][HOST_MAX];
-    unsigned port[3];
-    for (int i = 0; i < 3; i++) {
+    const struct xb_listen *ls = ps->cfg->listen;
+    char host[XB_PROTO__COUNT][HOST_MAX];
+    unsigned port[XB_PROTO__COUNT];
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
         const char *key = proxy_keys[PX_IMAP_LISTEN + i].name;
         unsigned line = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + i];
-        if (!ls[i]->addr)
+        if (!ls[i].addr)
             continue;
-        if (!xb_hostport_parse_port0(ls[i]->addr, host[i], sizeof(host[i]), &port[i], true))
+        if (!xb_hostport_parse_port0(ls[i].addr, host[i], sizeof(host[i]), &port[i], true))
             return XB_ERR_INVAL; /* defaults parse and set_value checked the rest */
         if (!ps->cfg->allow_non_loopback && !xb_addr_is_loopback(host[i], strlen(host[i])))
             return fail(ps, line, "key '%s' in [proxy]: %s is not a loopback address; "
                                   "listening on it needs allow_non_loopback = yes", key,
-                        ls[i]->addr);
+                        ls[i].addr);
         for (int j = 0; j < i; j++) {
             unsigned jline = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + j];
             /* Port 0 asks for any free port: several listeners may do that. */
-            if (!ls[j]->addr || port[i] == 0 || port[i] != port[j] ||
+            if (!ls[j].addr || port[i] == 0 || port[i] != port[j] ||
                 !eq_ci(host[i], strlen(host[i]), host[j]))
                 continue;
             /* Blame the key the file set last: the other may be a default. */
             int a = line > jline ? i : j, b = line > jline ? j : i;
             return fail(ps, line > jline ? line : jline, "key '%s' in [proxy]: %s is also "
                         "%s's address; each protocol needs its own port",
-                        proxy_keys[PX_IMAP_LISTEN + a].name, ls[a]->addr,
+                        proxy_keys[PX_IMAP_LISTEN + a].name, ls[a].addr,
                         proxy_keys[PX_IMAP_LISTEN + b].name);
         }
     }
@@ -596,7 +607,9 @@ static enum xb_err check_port_range(struct parser *ps)
     const struct xb_config *c = ps->cfg;
     unsigned sline = ps->fixed[S_PROXY].key_line[PX_RANGE_START];
     unsigned eline = ps->fixed[S_PROXY].key_line[PX_RANGE_END];
-    unsigned on = (c->imap.addr != NULL) + (c->pop3.addr != NULL) + (c->smtp.addr != NULL);
+    unsigned on = 0;
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        on += c->listen[i].addr != NULL;
     if (!c->port_range_start && !c->port_range_end)
         return XB_OK;
     if (!c->port_range_start || !c->port_range_end)
@@ -659,9 +672,11 @@ static enum xb_err build_provider(struct parser *ps, struct draft *d, struct xb_
 
     char missing[96] = "";
     size_t pos = 0;
+    bool any_server = false;
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        any_server = any_server || p->server[i].host;
     const char *need[] = { p->auth_url ? NULL : "auth_url", p->token_url ? NULL : "token_url",
-                           p->scope ? NULL : "scope",
-                           p->imap.host || p->pop3.host || p->smtp.host ? NULL : "a server" };
+                           p->scope ? NULL : "scope", any_server ? NULL : "a server" };
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
         if (need[i])
             pos += (size_t)snprintf(missing + pos, sizeof(missing) - pos, "%s%s",
@@ -723,9 +738,9 @@ enum xb_err xb_config_new_default(struct xb_config **out)
     cfg->idle_timeout = 1860; /* clients re-IDLE every 29 min; RFC 9051 autologout >= 30 */
     cfg->preauth_timeout = 120;
     cfg->signin_timeout = 300;
-    if (!(cfg->imap.addr = xb_strdup("127.0.0.1:1143")) ||
-        !(cfg->pop3.addr = xb_strdup("127.0.0.1:1110")) ||
-        !(cfg->smtp.addr = xb_strdup("127.0.0.1:1587")))
+    if (!(cfg->listen[XB_PROTO_IMAP].addr = xb_strdup("127.0.0.1:1143")) ||
+        !(cfg->listen[XB_PROTO_POP3].addr = xb_strdup("127.0.0.1:1110")) ||
+        !(cfg->listen[XB_PROTO_SMTP].addr = xb_strdup("127.0.0.1:1587")))
         goto out;
     /* No default directory (no HOME): left NULL, and parsing a file then asks for one. */
     if (xb_plat_default_state_dir(&cfg->state_dir) == XB_ERR_NOMEM)
@@ -878,9 +893,8 @@ void xb_config_free(struct xb_config *cfg)
     xb_free(cfg->path);
     xb_free(cfg->state_dir);
     xb_free(cfg->log_file);
-    xb_free(cfg->imap.addr);
-    xb_free(cfg->pop3.addr);
-    xb_free(cfg->smtp.addr);
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        xb_free(cfg->listen[i].addr);
     xb_free(cfg->ca_file);
     xb_free(cfg->browser);
     while (cfg->providers) {

@@ -9,8 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
-#include "log.h"
+#include "core/err.h"
+#include "core/log.h"
+
+/* The mail protocols, the index of every per-protocol setting. */
+enum xb_proto_id { XB_PROTO_IMAP, XB_PROTO_POP3, XB_PROTO_SMTP, XB_PROTO__COUNT };
+
+/* "imap", "pop3", "smtp": the one spelling for logs, keys and the ready file. */
+const char *xb_proto_name(enum xb_proto_id id);
 
 enum xb_tls_mode {
     XB_TLS_IMPLICIT,          /* TLS from the first byte (993, 995, 465) */
@@ -46,7 +52,7 @@ struct xb_provider {
     char *client_secret;      /* a desktop client's "secret" is not secret (RFC 8252 8.5) */
     char *hosted_domain;      /* Google "hd": restrict sign-in to this Workspace domain */
     char *issuer;             /* expected RFC 9207 "iss"; NULL: not checked unless sent */
-    struct xb_server imap, pop3, smtp;
+    struct xb_server server[XB_PROTO__COUNT];   /* by enum xb_proto_id */
     enum xb_sasl_mech sasl;
     struct xb_provider *next;
 };
@@ -61,7 +67,7 @@ struct xb_config {
     enum xb_log_level log_level;
     char *log_file;           /* NULL: standard error */
 
-    struct xb_listen imap, pop3, smtp;
+    struct xb_listen listen[XB_PROTO__COUNT];  /* by enum xb_proto_id */
     /* Per-user ports on a shared machine: when set, the listeners' ports come from this
      * range (proxy.c, "port range"), not from *_listen. 0: not set. */
     unsigned port_range_start, port_range_end;

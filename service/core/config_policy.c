@@ -2,13 +2,13 @@
  * Group Policy over the configuration file: see config_policy.h. Portable on purpose:
  * the registry is read by the platform layer, everything it means is decided here.
  */
-#include "config_policy.h"
+#include "core/config_policy.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 const char *xb_policy_hive_name(enum xb_policy_hive hive)
 {

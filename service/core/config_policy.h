@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../platform/platform.h"
-#include "config.h"
+#include "platform/platform.h"
+#include "core/config.h"
 #include "xoauthbridge/policy.h"
 
 /* Reads one raw value; the platform's is xb_plat_policy_read (tests pass their own). */

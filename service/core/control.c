@@ -3,7 +3,7 @@
  * checks (once, in pipe_codec.c, before dispatch), the dispatch, replies and events.
  * See control.h; the long operations are in control_ops.c.
  */
-#include "control_int.h"
+#include "core/control_int.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +17,10 @@
 
 #include "xoauthbridge/version.h"
 
-#include "config.h"
-#include "mem.h"
-#include "store.h"
-#include "../platform/platform.h"
+#include "core/config.h"
+#include "core/mem.h"
+#include "core/store.h"
+#include "platform/platform.h"
 
 #define CTL_MAX_CONNS      64
 /* Seconds a frame may take to arrive whole once its first byte is in. */
@@ -323,6 +323,8 @@ static void dispatch(struct xb_ctl_conn *c, const struct xb_pipe_hdr *h,
     case XB_PIPE_OP_FORGET: xb_ctl_op_restore(c, &r, true); break;
     case XB_PIPE_OP_SUBSCRIBE: op_subscribe(c, &r); break;
     case XB_PIPE_OP_ACCOUNT_BRIDGED: xb_ctl_op_bridged(c, &r); break;
+    case XB_PIPE_OP_ACCOUNT_ADD: xb_ctl_op_account_add(c, &r); break;
+    case XB_PIPE_OP_SET_TOKENS: xb_ctl_op_set_tokens(c, &r); break;
     default:
         /* xb_pipe_req_parse knows every op listed here and refuses the rest. */
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_UNKNOWN_OP,

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "err.h"
+#include "core/err.h"
 
 struct event_base;
 struct bufferevent;

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control.h"
-#include "log.h"
-#include "pipe_codec.h"
-#include "ui.h"
+#include "core/control.h"
+#include "core/log.h"
+#include "core/pipe_codec.h"
+#include "core/ui.h"
 
 struct event;
 struct xb_enrol;
@@ -87,6 +87,8 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool forget);
+void xb_ctl_op_account_add(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_set_tokens(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 /* A connection leaves: its waiters stop waiting (the work goes on). */
 void xb_ctl_ops_forget_conn(struct xb_ctl *ctl, struct xb_ctl_conn *c);
 /* Shutdown: sign-ins and revocations end; waiters get TEMP. */

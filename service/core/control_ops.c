@@ -4,23 +4,23 @@
  * secret: made here, sent once, only its hash kept), REPORT_FAILURE, RESTORE/FORGET
  * (tokens deleted here at once, the grant revoked at the provider, then the answer).
  */
-#include "control_int.h"
+#include "core/control_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "http.h"
-#include "mem.h"
-#include "oauth.h"
-#include "proxy.h"
-#include "signin.h"
-#include "store.h"
-#include "store_doc.h"
+#include "core/acctsvc.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "core/mem.h"
+#include "core/oauth.h"
+#include "core/proxy.h"
+#include "core/signin.h"
+#include "core/store.h"
 
-#include "../platform/platform.h"
+#include "platform/platform.h"
 
 /* Sign-ins at once (each opens a browser page and a loopback listener). */
 #define CTL_MAX_SIGNINS 4
@@ -41,11 +41,6 @@ struct xb_revoke {
     char email[XB_PIPE_EMAIL_MAX + 1];
     struct xb_revoke *next;
 };
-
-static int64_t now(void)
-{
-    return (int64_t)time(NULL);
-}
 
 static struct xb_ctl_waiter *waiter_new(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
@@ -123,29 +118,13 @@ static void enrol_done(void *arg, enum xb_err err, const char *why, struct xb_to
         snprintf(msg, sizeof(msg), "%s", why && *why ? why : xb_err_str(err));
         goto answer;
     }
-    xb_store_refresh(ctl->store);
-    struct xb_account *a = xb_store_find(ctl->store, e->email);
-    if (!a) {
-        if (xb_store_add(ctl->store, e->email, e->provider, &a) != XB_OK) {
-            status = XB_PIPE_ST_INTERNAL;
-            snprintf(msg, sizeof(msg), "cannot enrol '%s'", e->email);
-            goto answer;
-        }
-        created = true;
-    }
-    int64_t t = now();
-    xb_account_set_tokens(a, res->refresh_token, res->access_token, t + res->expires_in);
-    res->refresh_token = res->access_token = NULL;
-    a->signed_in_at = t;
-    xb_account_set_state(a, XB_ACCT_OK, NULL, t);
-    if (xb_store_save(ctl->store) != XB_OK) {
-        if (created)
-            xb_store_remove(ctl->store, e->email);   /* nothing half-enrolled stays */
+    err = xb_acctsvc_signed_in(ctl->store, e->email, e->provider, res, &created, NULL);
+    if (err != XB_OK) {
         status = XB_PIPE_ST_INTERNAL;
-        snprintf(msg, sizeof(msg), "cannot save the account store");
+        snprintf(msg, sizeof(msg), err == XB_ERR_IO ? "cannot save the account store"
+                                                    : "cannot enrol '%s'", e->email);
         goto answer;
     }
-    xb_log_info("control channel: %s %s", created ? "enrolled" : "signed in again", e->email);
     xb_ui_account_changed(&ctl->ui, e->email, XB_ACCT_OK);
 answer:
     /* A person acted in the browser: the front end answers, as to a click. */
@@ -318,7 +297,6 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
     struct xb_secret *secret = NULL;
-    unsigned char old_hash[XB_SECRET_HASH_LEN];
     char host[XB_PIPE_HOST_MAX] = "";
     uint32_t ports[XB_PROTO__COUNT] = { 0 };
 
@@ -338,40 +316,96 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
                            "the proxy is not listening now (paused?)");
         return;
     }
-    bool had = a->has_secret;
-    memcpy(old_hash, a->secret_hash, sizeof(old_hash));
-    if (xb_store_new_secret(ctl->store, a, &secret) != XB_OK) {
+    char email[XB_PIPE_EMAIL_MAX + 1];
+    snprintf(email, sizeof(email), "%s", a->email);
+    enum xb_err err = xb_acctsvc_new_secret(ctl->store, email, &secret);
+    if (err != XB_OK) {
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
-                           "cannot make a local secret");
+                           err == XB_ERR_IO ? "cannot save the account store"
+                                            : "cannot make a local secret");
         goto out;
     }
-    if (xb_store_save(ctl->store) != XB_OK) {
-        /* The old secret stays the valid one: mail programs keep working. */
-        memcpy(a->secret_hash, old_hash, sizeof(old_hash));
-        a->has_secret = had;
-        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
-                           "cannot save the account store");
-        goto out;
-    }
-    xb_log_info("control client %lu: made a new local secret for %s", c->id, a->email);
     struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
     rep.host = xb_pipe_cstr(host[0] ? host : "127.0.0.1");
     rep.imap = ports[XB_PROTO_IMAP];
     rep.pop3 = ports[XB_PROTO_POP3];
     rep.smtp = ports[XB_PROTO_SMTP];
-    rep.user = xb_pipe_cstr(a->email);
+    rep.user = xb_pipe_cstr(email);
     rep.secret = (struct xb_pipe_str){ secret->data, (uint32_t)secret->len };
     xb_ctl_send(c, &rep, NULL, true);
 out:
-    xb_wipe(old_hash, sizeof(old_hash));
     xb_secret_free(secret);
+}
+
+/* --- ACCOUNT_ADD, SET_TOKENS: the CLI's `account add` and `token set` ------------------- */
+
+void xb_ctl_op_account_add(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char email[XB_PIPE_EMAIL_MAX + 1], provider[XB_PIPE_PROVIDER_MAX + 1];
+    struct xb_secret *secret = NULL;
+    char *norm = NULL;
+
+    xb_pipe_str_copy(r->email, email, sizeof(email));
+    xb_pipe_str_copy(r->provider, provider, sizeof(provider));
+    if (!provider[0])
+        snprintf(provider, sizeof(provider), "google");
+    if (!xb_config_provider(ctl->cfg, provider)) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_NOT_FOUND,
+                           "no provider '%s' in the configuration", provider);
+        return;
+    }
+    enum xb_err err = xb_acctsvc_add(ctl->store, email, provider, &secret, &norm);
+    if (err != XB_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id,
+                           err == XB_ERR_INVAL ? XB_PIPE_ST_BAD_REQUEST : XB_PIPE_ST_INTERNAL,
+                           err == XB_ERR_INVAL ? "not a valid e-mail address, or already there"
+                                               : "cannot save the account store");
+        return;
+    }
+    xb_ui_account_changed(&ctl->ui, norm, XB_ACCT_NEW);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    rep.email = xb_pipe_cstr(norm);
+    rep.secret = (struct xb_pipe_str){ secret->data, (uint32_t)secret->len };
+    xb_ctl_send(c, &rep, NULL, true);
+    xb_secret_free(secret);
+    xb_free(norm);
+}
+
+void xb_ctl_op_set_tokens(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char email[XB_PIPE_EMAIL_MAX + 1];
+
+    struct xb_account *a = find_or_answer(c, r);
+    if (!a)
+        return;
+    snprintf(email, sizeof(email), "%s", a->email);
+    struct xb_secret *access = xb_secret_new(r->access.p, r->access.len);
+    struct xb_secret *refresh = r->refresh.len ? xb_secret_new(r->refresh.p, r->refresh.len) : NULL;
+    if (!access || (r->refresh.len && !refresh)) {
+        xb_secret_free(access);
+        xb_secret_free(refresh);
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
+        return;
+    }
+    if (xb_acctsvc_set_tokens(ctl->store, email, access, refresh, (int64_t)r->expires_in) !=
+        XB_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
+                           "cannot save the account store");
+        return;
+    }
+    xb_ui_account_changed(&ctl->ui, email, XB_ACCT_OK);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &rep, NULL, false);
 }
 
 /* --- REPORT_FAILURE ------------------------------------------------------------------------ */
 
 void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
-    static const char *const names[] = { "mail", "IMAP", "POP3", "SMTP" };
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
     char email[XB_PIPE_EMAIL_MAX + 1], text[XB_PIPE_TEXT_MAX + 1];
@@ -380,7 +414,7 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     xb_pipe_str_copy(r->text, text, sizeof(text));
     /* Outlook's words, not a secret; the log escapes control characters. */
     xb_log_warn("control client %lu reports a %s failure for %s%s: code 0x%08lx: %s", c->id,
-                names[r->protocol], email,
+                xb_pipe_proto_name(r->protocol), email,
                 xb_store_find(ctl->store, email) ? "" : " (not bridged)",
                 (unsigned long)r->code, text);
     /* Rate limited per account (ui.c): Outlook retries every few minutes. */
@@ -405,14 +439,13 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 
 void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
-    static const char *const names[] = { "mail", "IMAP", "POP3", "SMTP" };
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
     char email[XB_PIPE_EMAIL_MAX + 1];
 
     xb_pipe_str_copy(r->email, email, sizeof(email));
     xb_log_info("control client %lu: Outlook's %s account %s now goes through the companion%s",
-                c->id, names[r->protocol], email,
+                c->id, xb_pipe_proto_name(r->protocol), email,
                 xb_store_find(ctl->store, email) ? "" : " (no such account here)");
     xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_BRIDGED, email, NULL);
     struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
@@ -457,59 +490,41 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
     const struct xb_pipe_hdr *h = &r->hdr;
     struct xb_secret *token = NULL;
     struct xb_revoke *rv = NULL;
+    unsigned restored = 0, failed = 0;
 
     struct xb_account *a = find_or_answer(c, r);
     if (!a)
         return;
-    const struct xb_provider *p = xb_config_provider(ctl->cfg, a->provider);
-    if (a->refresh_token && p && ctl->http) {
-        rv = xb_new(struct xb_revoke);
-        token = xb_secret_new(a->refresh_token->data, a->refresh_token->len);
-        if (!rv || !token) {
-            xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    char email[XB_PIPE_EMAIL_MAX + 1];
+    char email[XB_PIPE_EMAIL_MAX + 1], provider[XB_PIPE_PROVIDER_MAX + 1];
     snprintf(email, sizeof(email), "%s", a->email);
-    /* Outlook first: its accounts would not work without the tokens anyway. */
-    unsigned restored = 0, failed = 0;
-    xb_plat_outlook_restore(email, &restored, &failed);
-    if (restored)
-        xb_log_info("control client %lu: put back the settings of %u Outlook account(s) of %s",
-                    c->id, restored, email);
-    if (failed) {
-        xb_log_error("cannot put back %u Outlook account(s) of %s; the saved settings are kept",
-                     failed, email);
+    snprintf(provider, sizeof(provider), "%s", a->provider);
+    rv = xb_new(struct xb_revoke);
+    if (!rv) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
+        return;
+    }
+    enum xb_err err = xb_acctsvc_sign_out(ctl->store, email, forget, &token, &restored, &failed);
+    if (err == XB_ERR_IO && failed) {
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
                            "cannot put back %u Outlook account(s); try again", failed);
         goto out;
     }
-    if (forget) {
-        xb_store_remove(ctl->store, email);
-        a = NULL;
-    } else {
-        /* As `logout`: the account and its local secret stay. */
-        xb_secret_free(a->refresh_token);
-        xb_secret_free(a->access_token);
-        a->refresh_token = a->access_token = NULL;
-        a->access_expires = 0;
-        a->state = XB_ACCT_NEW;
-    }
-    if (xb_store_save(ctl->store) != XB_OK) {
+    if (err != XB_OK) {
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL,
                            "cannot save the account store");
         goto out;
     }
-    xb_log_info("control client %lu: %s %s", c->id, forget ? "forgot" : "deleted the tokens of",
-                email);
-    if (a)
-        xb_ui_account_changed(&ctl->ui, email, a->state);
-    else
+    if (forget)
         xb_ctl_notify_state(ctl, email, XB_PIPE_STATE_REMOVED, NULL);
-    if (!rv) {
+    else
+        xb_ui_account_changed(&ctl->ui, email, XB_ACCT_NEW);
+    const struct xb_provider *p = xb_config_provider(ctl->cfg, provider);
+    if (!token || !p || !ctl->http) {
+        if (token && (!p || !ctl->http))
+            xb_log_warn("the grant of %s is not revoked at the provider: %s", email,
+                        p ? "this companion cannot make requests" : "its provider is gone");
         revoke_answer(&(struct xb_ctl_waiter){ .conn = c, .id = h->id, .op = h->op,
-                                                    .version = h->version }, "");
+                                               .version = h->version }, "");
         goto out;
     }
     rv->ctl = ctl;

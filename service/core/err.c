@@ -1,4 +1,4 @@
-#include "err.h"
+#include "core/err.h"
 
 static const char *const xb_err_names[XB_ERR__COUNT] = {
     [XB_OK] = "success",
@@ -14,6 +14,7 @@ static const char *const xb_err_names[XB_ERR__COUNT] = {
     [XB_ERR_CRYPTO] = "integrity check failed",
     [XB_ERR_UNSUPPORTED] = "not supported",
     [XB_ERR_AGAIN] = "more input needed",
+    [XB_ERR_CONFLICT] = "held or changed by another process",
 };
 
 const char *xb_err_str(enum xb_err err)

@@ -16,6 +16,7 @@ enum xb_err {
     XB_ERR_CRYPTO,      /* integrity or decryption failure */
     XB_ERR_UNSUPPORTED, /* not available on this platform or build */
     XB_ERR_AGAIN,       /* parser needs more input */
+    XB_ERR_CONFLICT,    /* another process holds it, or changed it first */
     XB_ERR__COUNT
 };
 

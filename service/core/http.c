@@ -10,7 +10,7 @@
  * Requests carry codes and tokens both ways: neither the form nor the body is logged,
  * and both are wiped before they are freed.
  */
-#include "http.h"
+#include "core/http.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,8 +23,8 @@
 
 #include <xoauthbridge/version.h>
 
-#include "log.h"
-#include "../platform/platform.h"
+#include "core/log.h"
+#include "platform/platform.h"
 
 #define XB_HTTP_DEFAULT_TIMEOUT 30u   /* seconds, when 0 is asked for: never "no limit" */
 #define XB_HTTP_CONNECT_TIMEOUT 10u

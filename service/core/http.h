@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "err.h"
-#include "mem.h"
+#include "core/err.h"
+#include "core/mem.h"
 
 struct event_base;
 struct xb_http;

@@ -6,7 +6,7 @@
  * are offsets from the start of the command: the caller may refeed the same bytes from
  * another buffer. Views are made from them only when a command is complete.
  */
-#include "imap_parse.h"
+#include "core/imap_parse.h"
 
 #include <stdint.h>
 #include <string.h>

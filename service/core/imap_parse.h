@@ -12,7 +12,7 @@
 #ifndef XB_IMAP_PARSE_H
 #define XB_IMAP_PARSE_H
 
-#include "parse.h"
+#include "core/parse.h"
 
 #define XB_IMAP_ARGS_MAX 8    /* more arguments than this is BAD */
 #define XB_IMAP_TAG_MAX  64   /* longer tags are BAD */

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "parse.h"
+#include "core/parse.h"
 
 enum xb_ini_kind {
     XB_INI_END,      /* no more lines */

@@ -1,10 +1,10 @@
-#include "log.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "../platform/platform.h"
+#include "platform/platform.h"
 
 static xb_log_sink_fn *log_sink;
 static void *log_sink_ctx;

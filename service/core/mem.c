@@ -1,4 +1,4 @@
-#include "mem.h"
+#include "core/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

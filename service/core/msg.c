@@ -1,4 +1,4 @@
-#include "msg.h"
+#include "core/msg.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* English messages. Keep the printf conversions identical in every language. */
-#include "msg.h"
+#include "core/msg.h"
 
 const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_SIGNIN_PAGE_TITLE] = "XOAuth Bridge sign-in",

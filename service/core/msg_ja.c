@@ -1,5 +1,5 @@
 /* 日本語のメッセージ。printf の変換指定は英語版と同じにすること。 */
-#include "msg.h"
+#include "core/msg.h"
 
 const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_SIGNIN_PAGE_TITLE] = "XOAuth Bridge サインイン",

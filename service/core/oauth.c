@@ -9,7 +9,7 @@
  * cut short, and stripped of token-like words, so a server that echoes a token cannot
  * put it into a log line.
  */
-#include "oauth.h"
+#include "core/oauth.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,8 +21,8 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "log.h"
-#include "../platform/platform.h"
+#include "core/log.h"
+#include "platform/platform.h"
 
 #define XB_PKCE_RANDOM_BYTES 32           /* 43 base64url characters (RFC 7636 4.1) */
 #define XB_EXPIRES_DEFAULT 3600

@@ -9,10 +9,10 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "err.h"
-#include "http.h"
-#include "mem.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/http.h"
+#include "core/mem.h"
 
 /* PKCE and state: code_verifier (43 chars base64url of 32 random bytes), its S256
  * code_challenge, and an unguessable state. */

@@ -1,5 +1,5 @@
 /* What every protocol parser shares: view comparison and the line splitter. */
-#include "parse.h"
+#include "core/parse.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "pipe_codec.h"
+#include "core/pipe_codec.h"
 
 #include <string.h>
 
@@ -203,7 +203,8 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
     struct xb_pipe_rd rd;
     memset(out, 0, sizeof(*out));
     out->hdr = *h;
-    out->client = out->email = out->provider = out->text = (struct xb_pipe_str){ "", 0 };
+    out->client = out->email = out->provider = out->text = out->access = out->refresh =
+        (struct xb_pipe_str){ "", 0 };
     *why = NULL;
 
     if (h->kind != XB_PIPE_KIND_REQUEST) {
@@ -234,6 +235,7 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
     case XB_PIPE_OP_SUBSCRIBE:
         break;
     case XB_PIPE_OP_ENROL:
+    case XB_PIPE_OP_ACCOUNT_ADD:
         out->email = xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
         out->provider = xb_pipe_rd_str(&rd, XB_PIPE_PROVIDER_MAX);
         if (!rd.err && (!email_ok(out->email) || !name_ok(out->provider)))
@@ -260,6 +262,15 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
         if (!rd.err && (!email_ok(out->email) || out->protocol > XB_PIPE_PROTO_SMTP))
             rd.err = true;
         break;
+    case XB_PIPE_OP_SET_TOKENS:
+        out->email = xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
+        out->access = xb_pipe_rd_str(&rd, XB_PIPE_TOKEN_MAX);
+        out->refresh = xb_pipe_rd_str(&rd, XB_PIPE_TOKEN_MAX);
+        out->expires_in = xb_pipe_rd_u32(&rd);
+        if (!rd.err && (!email_ok(out->email) || !email_ok(out->access) ||
+                        (out->refresh.len && !email_ok(out->refresh)) || out->expires_in == 0))
+            rd.err = true;
+        break;
     default:
         *why = "unknown operation";
         return XB_PIPE_ST_UNKNOWN_OP;
@@ -282,8 +293,15 @@ bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size
         xb_pipe_wr_str(&w, r->client.p, r->client.len);
         break;
     case XB_PIPE_OP_ENROL:
+    case XB_PIPE_OP_ACCOUNT_ADD:
         xb_pipe_wr_str(&w, r->email.p, r->email.len);
         xb_pipe_wr_str(&w, r->provider.p, r->provider.len);
+        break;
+    case XB_PIPE_OP_SET_TOKENS:
+        xb_pipe_wr_str(&w, r->email.p, r->email.len);
+        xb_pipe_wr_str(&w, r->access.p, r->access.len);
+        xb_pipe_wr_str(&w, r->refresh.p, r->refresh.len);
+        xb_pipe_wr_u32(&w, r->expires_in);
         break;
     case XB_PIPE_OP_GET_ENDPOINT:
     case XB_PIPE_OP_RESTORE:
@@ -307,6 +325,16 @@ bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size
 }
 
 /* --- replies and events --------------------------------------------------------------- */
+
+const char *xb_pipe_proto_name(uint32_t protocol)
+{
+    switch (protocol) {
+    case XB_PIPE_PROTO_IMAP: return "IMAP";
+    case XB_PIPE_PROTO_POP3: return "POP3";
+    case XB_PIPE_PROTO_SMTP: return "SMTP";
+    default: return "mail";
+    }
+}
 
 struct xb_pipe_str xb_pipe_cstr(const char *s)
 {
@@ -379,9 +407,16 @@ static void rd_ok_reply(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const ch
     case XB_PIPE_OP_FORGET:
         r->note = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
         break;
+    case XB_PIPE_OP_ACCOUNT_ADD:
+        r->email = xb_pipe_rd_str(rd, XB_PIPE_EMAIL_MAX);
+        r->secret = xb_pipe_rd_str(rd, XB_PIPE_SECRET_MAX);
+        if (!rd->err && (!email_ok(r->email) || !email_ok(r->secret)))
+            rd->err = true;
+        break;
     case XB_PIPE_OP_REPORT_FAILURE:
     case XB_PIPE_OP_SUBSCRIBE:
     case XB_PIPE_OP_ACCOUNT_BRIDGED:
+    case XB_PIPE_OP_SET_TOKENS:
         break;
     default:
         *why = "a reply to an unknown operation";
@@ -533,6 +568,10 @@ void xb_pipe_wr_reply(struct xb_pipe_wr *w, const struct xb_pipe_reply *r)
     case XB_PIPE_OP_RESTORE:
     case XB_PIPE_OP_FORGET:
         STR(note);
+        break;
+    case XB_PIPE_OP_ACCOUNT_ADD:
+        STR(email);
+        STR(secret);
         break;
     default:
         break;

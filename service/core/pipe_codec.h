@@ -69,8 +69,11 @@ struct xb_pipe_req {
     uint32_t min_version, max_version;   /* HELLO */
     struct xb_pipe_str client;           /* HELLO */
     struct xb_pipe_str email;            /* ENROL GET_ENDPOINT REPORT_FAILURE RESTORE FORGET
-                                            ACCOUNT_BRIDGED */
-    struct xb_pipe_str provider;         /* ENROL ("" = the account's, else google) */
+                                            ACCOUNT_BRIDGED ACCOUNT_ADD SET_TOKENS */
+    struct xb_pipe_str provider;         /* ENROL ("" = the account's, else google),
+                                            ACCOUNT_ADD ("" = google) */
+    struct xb_pipe_str access, refresh;  /* SET_TOKENS (refresh "": keep the one there) */
+    uint32_t expires_in;                 /* SET_TOKENS: seconds, > 0 */
     uint32_t protocol, code;             /* REPORT_FAILURE (protocol: also ACCOUNT_BRIDGED) */
     struct xb_pipe_str text;             /* REPORT_FAILURE */
 };
@@ -104,9 +107,9 @@ struct xb_pipe_reply {
     struct xb_pipe_str server;           /* HELLO */
     uint32_t naccounts;                  /* LIST_ACCOUNTS: then xb_pipe_reply_account */
     struct xb_pipe_rd accounts;          /* LIST_ACCOUNTS: where the next account starts */
-    struct xb_pipe_str email;            /* ENROL; STATE_CHANGED, FAILURE_REPORTED */
+    struct xb_pipe_str email;            /* ENROL, ACCOUNT_ADD; STATE_CHANGED, FAILURE_REPORTED */
     uint32_t created;                    /* ENROL: 1 if the account is new */
-    struct xb_pipe_str host, user, secret;  /* GET_ENDPOINT */
+    struct xb_pipe_str host, user, secret;  /* GET_ENDPOINT (secret: ACCOUNT_ADD too) */
     uint32_t imap, pop3, smtp;           /* GET_ENDPOINT: ports, 0 = that listener is off */
     struct xb_pipe_str note;             /* RESTORE, FORGET: why revocation failed, or "" */
     uint32_t state;                      /* STATE_CHANGED (XB_PIPE_STATE_*, REMOVED too) */
@@ -114,6 +117,9 @@ struct xb_pipe_reply {
     uint32_t protocol, code;             /* FAILURE_REPORTED */
     struct xb_pipe_str text;             /* FAILURE_REPORTED */
 };
+
+/* "IMAP", "POP3", "SMTP" for XB_PIPE_PROTO_*, "mail" for anything else. */
+const char *xb_pipe_proto_name(uint32_t protocol);
 
 /* A str view of a C string (NULL: ""). */
 struct xb_pipe_str xb_pipe_cstr(const char *s);

@@ -1,5 +1,5 @@
 /* POP3 command and response lines: stateless, one line at a time, views into the input. */
-#include "pop3_parse.h"
+#include "core/pop3_parse.h"
 
 #include <string.h>
 

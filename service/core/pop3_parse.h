@@ -5,7 +5,7 @@
 #ifndef XB_POP3_PARSE_H
 #define XB_POP3_PARSE_H
 
-#include "parse.h"
+#include "core/parse.h"
 
 enum xb_pop3_verb {
     XB_POP3_UNKNOWN,

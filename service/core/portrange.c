@@ -1,13 +1,13 @@
 /* Per-user slots of a port range, and the slot saved between starts: see portrange.h. */
-#include "portrange.h"
+#include "core/portrange.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "mem.h"
-#include "../platform/platform.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "platform/platform.h"
 
 #define SLOT_FILE "listen-ports"
 

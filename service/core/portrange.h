@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "core/config.h"
 
 /* How many slots of `width` ports the range holds (0 when no range is set). */
 unsigned xb_portrange_slots(const struct xb_config *cfg, unsigned width);

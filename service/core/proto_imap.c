@@ -12,9 +12,9 @@
 
 #include <event2/buffer.h>
 
-#include "imap_parse.h"
-#include "sasl.h"
-#include "session.h"
+#include "core/imap_parse.h"
+#include "core/sasl.h"
+#include "core/session.h"
 #include "xoauthbridge/version.h"
 
 #define IMAP_LOCAL_CAPS "IMAP4rev1 SASL-IR ID AUTH=PLAIN"
@@ -319,9 +319,25 @@ static enum xb_up imap_up_line(struct xb_session *s, struct xb_view line)
     return XB_UP_BROKEN;
 }
 
+static void imap_init(struct xb_session *s)
+{
+    const struct xb_config *cfg = xb_sess_config(s);
+    struct xb_imap_limits lim = { cfg->line_max, cfg->literal_max,
+                                  cfg->line_max + cfg->literal_max };
+    xb_imap_parser_init(&s->p.imap.parser, &lim);
+}
+
+static void imap_cleanup(struct xb_session *s)
+{
+    xb_free(s->p.imap.up_caps);
+    s->p.imap.up_caps = NULL;
+}
+
 const struct xb_proto xb_proto_imap = {
     .name = "imap",
     .id = XB_PROTO_IMAP,
+    .init = imap_init,
+    .cleanup = imap_cleanup,
     .greet = imap_greet,
     .client_input = imap_client_input,
     .up_start = imap_up_start,

@@ -8,9 +8,9 @@
 
 #include <event2/buffer.h>
 
-#include "pop3_parse.h"
-#include "sasl.h"
-#include "session.h"
+#include "core/pop3_parse.h"
+#include "core/sasl.h"
+#include "core/session.h"
 
 static void pop3_greet(struct xb_session *s)
 {
@@ -209,9 +209,16 @@ static enum xb_up pop3_up_line(struct xb_session *s, struct xb_view line)
     return XB_UP_REFUSED;
 }
 
+static void pop3_cleanup(struct xb_session *s)
+{
+    xb_secret_free(s->p.pop3.user);
+    s->p.pop3.user = NULL;
+}
+
 const struct xb_proto xb_proto_pop3 = {
     .name = "pop3",
     .id = XB_PROTO_POP3,
+    .cleanup = pop3_cleanup,
     .greet = pop3_greet,
     .client_input = pop3_client_input,
     .up_start = pop3_up_start,

@@ -12,9 +12,9 @@
 
 #include <event2/buffer.h>
 
-#include "sasl.h"
-#include "session.h"
-#include "smtp_parse.h"
+#include "core/sasl.h"
+#include "core/session.h"
+#include "core/smtp_parse.h"
 
 /* "Username:" and "Password:" for AUTH LOGIN. */
 #define SMTP_LOGIN_USER "334 VXNlcm5hbWU6\r\n"
@@ -305,9 +305,16 @@ static enum xb_up smtp_up_line(struct xb_session *s, struct xb_view line)
     return XB_UP_REFUSED;
 }
 
+static void smtp_cleanup(struct xb_session *s)
+{
+    xb_secret_free(s->p.smtp.login_user);
+    s->p.smtp.login_user = NULL;
+}
+
 const struct xb_proto xb_proto_smtp = {
     .name = "smtp",
     .id = XB_PROTO_SMTP,
+    .cleanup = smtp_cleanup,
     .greet = smtp_greet,
     .client_input = smtp_client_input,
     .up_start = smtp_up_start,

@@ -1,4 +1,4 @@
-#include "proxy.h"
+#include "core/proxy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,11 +8,11 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
-#include "addr.h"
-#include "log.h"
-#include "mem.h"
-#include "portrange.h"
-#include "tls.h"
+#include "core/addr.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/portrange.h"
+#include "core/tls.h"
 
 /* Bursts of hundreds of clients connecting at once must not be dropped by the kernel. */
 #define XB_LISTEN_BACKLOG 1024
@@ -198,11 +198,9 @@ static enum xb_err listen_in_range(struct xb_proxy *px, const struct xb_listen *
 
 enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
 {
-    const struct xb_listen *cfg[XB_PROTO__COUNT] = {
-        [XB_PROTO_IMAP] = &px->cfg->imap,
-        [XB_PROTO_POP3] = &px->cfg->pop3,
-        [XB_PROTO_SMTP] = &px->cfg->smtp,
-    };
+    const struct xb_listen *cfg[XB_PROTO__COUNT];
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        cfg[i] = &px->cfg->listen[i];
     if (px->cfg->local_starttls) {
         /* Accepted by the config for forward compatibility, but there is no local
          * certificate to offer yet: refuse rather than silently run without it. */

@@ -5,9 +5,9 @@
 #ifndef XB_PROXY_H
 #define XB_PROXY_H
 
-#include "config.h"
-#include "err.h"
-#include "session.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/session.h"
 
 struct event_base;
 struct evconnlistener;

@@ -4,7 +4,7 @@
  * and does not insist on canonical encodings). Every buffer that held a secret is wiped
  * before it is freed.
  */
-#include "sasl.h"
+#include "core/sasl.h"
 
 #include <limits.h>
 #include <stdio.h>

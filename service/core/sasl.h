@@ -8,9 +8,9 @@
 #ifndef XB_SASL_H
 #define XB_SASL_H
 
-#include "err.h"
-#include "mem.h"
-#include "parse.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/parse.h"
 
 /* Standard base64 with padding. Out-parameters are new secrets. */
 enum xb_err xb_base64_encode(const void *data, size_t len, struct xb_secret **out);

@@ -2,7 +2,7 @@
  * The generic session: sockets, timers, local authentication, tokens, the upstream
  * connection and the relay. Protocol files decide what is said; this file decides when.
  */
-#include "session.h"
+#include "core/session.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,21 +17,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "proxy.h"
-#include "sasl.h"
-#include "store.h"
-#include "tls.h"
-#include "tokens.h"
-#include "ui.h"
-#include "../platform/platform.h"
+#include "core/proxy.h"
+#include "core/relay.h"
+#include "core/sasl.h"
+#include "core/store.h"
+#include "core/tls.h"
+#include "core/tokens.h"
+#include "core/ui.h"
+#include "platform/platform.h"
 
-/* The relay moves at most this much into the other side's output before it stops
- * reading and waits for the output to drain to half: memory stays bounded per session
- * whatever the speed difference between the two sides. */
-#define XB_RELAY_HIGH (512 * 1024)
-#define XB_RELAY_IO (128 * 1024)
-/* What one TLS record holds, and what libevent hands SSL_write at most at a time. */
-#define XB_TLS_RECORD 16384
 
 static const char *const state_names[] = {
     [XB_SESS_PREAUTH] = "preauth", [XB_SESS_TOKEN] = "token",   [XB_SESS_CONNECT] = "connect",
@@ -225,12 +219,7 @@ static void session_free(struct xb_session *s)
         bufferevent_free(s->client);
     if (s->timer)
         event_free(s->timer);
-    if (s->proto->id == XB_PROTO_IMAP)
-        xb_free(s->p.imap.up_caps);
-    if (s->proto->id == XB_PROTO_POP3)
-        xb_secret_free(s->p.pop3.user);
-    if (s->proto->id == XB_PROTO_SMTP)
-        xb_secret_free(s->p.smtp.login_user);
+    s->proto->cleanup(s);
     xb_proxy_session_removed(s->px, s);
     xb_free(s);
 }
@@ -360,13 +349,6 @@ static void login_refused(struct xb_session *s, enum xb_err err, const char *tex
         client_read_cb(s->client, s);
 }
 
-static const struct xb_server *server_for(const struct xb_provider *p, enum xb_proto_id id)
-{
-    const struct xb_server *srv = id == XB_PROTO_IMAP ? &p->imap
-                                  : id == XB_PROTO_POP3 ? &p->pop3 : &p->smtp;
-    return srv->host ? srv : NULL;
-}
-
 static void connect_upstream(struct xb_session *s)
 {
     const struct xb_server *srv = s->server;
@@ -436,7 +418,8 @@ static void start_login(struct xb_session *s)
         return;
     }
     const struct xb_provider *prov = xb_config_provider(s->px->cfg, acct->provider);
-    const struct xb_server *srv = prov ? server_for(prov, s->proto->id) : NULL;
+    const struct xb_server *srv = prov && prov->server[s->proto->id].host
+                                      ? &prov->server[s->proto->id] : NULL;
     s->email = xb_strdup(acct->email);
     if (!s->email) {
         login_refused(s, XB_ERR_TEMP, "Out of memory");
@@ -464,114 +447,31 @@ static void start_login(struct xb_session *s)
         login_refused(s, XB_ERR_TEMP, "Out of memory");
 }
 
-/* --- the relay ---------------------------------------------------------------------------- */
+/* --- the relay (relay.c moves the bytes) ----------------------------------------------------- */
 
-static void relay_drained_cb(struct bufferevent *to, void *arg);
-
-/* Nothing more to read upstream right now: nothing held in OpenSSL (decrypted, or read
- * ahead and not yet decrypted), and the read that drain_tls just made found the socket
- * empty (no FIONREAD needed: OpenSSL reads ahead until the kernel has nothing). */
-static bool upstream_idle(const struct xb_session *s)
+void xb_sess_set_write_cb(struct xb_session *s, struct bufferevent *bev,
+                          void (*write_cb)(struct bufferevent *bev, void *arg))
 {
-    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    if (ssl)
-        return s->up_dry && !SSL_has_pending(ssl);
-    return xb_plat_sock_readable((intptr_t)bufferevent_getfd(s->up)) == 0;
-}
-
-/* Toward the server, when nothing is queued and the bytes fit in one TLS record (a
- * command, not a message body): encrypt and send them now rather than on the loop's next
- * turn, which saves two epoll_ctl and an epoll_wait on every command the mail program
- * waits for. If OpenSSL cannot finish (the socket is full; it keeps the record and wants
- * the same bytes again), they stay in `in`, go to the output contiguous and first, and
- * libevent's next SSL_write, which starts at the front of the output and takes up to
- * 16 KiB, repeats exactly them (libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). An
- * error is left for that write to report. */
-static void up_write_now(struct xb_session *s, struct evbuffer *in)
-{
-    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    size_t len = evbuffer_get_length(in);
-    if (!ssl || len == 0 || len > XB_TLS_RECORD)
+    if (!write_cb) {
+        set_normal_callbacks(s, bev);
         return;
-    unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
-    if (!p)
-        return;
-    ERR_clear_error();
-    int n = SSL_write(ssl, p, (int)len);
-    if (n > 0)
-        evbuffer_drain(in, (size_t)n); /* all of it: libevent leaves partial writes off */
-    else
-        xb_sess_log(s, XB_LOG_DEBUG, "upstream not writable now (%d): %lu bytes queued",
-                    SSL_get_error(ssl, n), (unsigned long)len);
-}
-
-/* Moves everything readable from one side to the other; stops reading when the other
- * side's output is full (back-pressure), until it drains to half. */
-static void relay(struct xb_session *s, struct bufferevent *from, struct bufferevent *to)
-{
-    struct evbuffer *in = bufferevent_get_input(from), *out = bufferevent_get_output(to);
-    /* Toward the mail program (a plain loopback socket), when this is the whole answer
-     * (nothing queued, nothing more decrypted or waiting upstream): write now instead of
-     * on the loop's next turn, one epoll_wait less on every answer the program waits for.
-     * In the middle of a bulk transfer the bytes are queued and go out together. What the
-     * socket does not take (or an error, which its write event then reports) is queued. */
-    if (to == s->client && evbuffer_get_length(out) == 0 && upstream_idle(s))
-        (void)evbuffer_write(in, bufferevent_getfd(to));
-    else if (to == s->up && evbuffer_get_length(out) == 0)
-        up_write_now(s, in);
-    evbuffer_add_buffer(out, in);
-    if (evbuffer_get_length(out) >= XB_RELAY_HIGH) {
-        bufferevent_disable(from, EV_READ);
-        bufferevent_setwatermark(to, EV_WRITE, XB_RELAY_HIGH / 2, XB_RELAY_HIGH);
-        bufferevent_setcb(to, to == s->client ? client_read_cb : up_read_cb, relay_drained_cb,
-                          to == s->client ? client_event_cb : up_event_cb, s);
-        s->relay_paused = true;
     }
+    bufferevent_setcb(bev, bev == s->client ? client_read_cb : up_read_cb, write_cb,
+                      bev == s->client ? client_event_cb : up_event_cb, s);
 }
 
-static void relay_drained_cb(struct bufferevent *to, void *arg)
+void xb_sess_up_readable(struct xb_session *s)
 {
-    struct xb_session *s = arg;
-    struct bufferevent *from = to == s->client ? s->up : s->client;
-    set_normal_callbacks(s, to);
-    bufferevent_setwatermark(to, EV_WRITE, 0, 0);
-    s->relay_paused = false;
-    if (!from)
-        return;
-    bufferevent_enable(from, EV_READ);
-    /* What OpenSSL read ahead while the client's side was full gets no socket event. */
-    if (from == s->up) {
-        SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-        if (ssl && SSL_has_pending(ssl))
-            up_read_cb(s->up, s); /* may free s: nothing after this */
-    }
+    up_read_cb(s->up, s);
 }
 
 static void start_relay(struct xb_session *s)
 {
-    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    struct timeval idle = { (long)s->px->cfg->idle_timeout, 0 };
     evtimer_del(s->timer);
     clear_login(s);
     xb_sess_set_state(s, XB_SESS_RELAY);
     s->last_client = s->last_up = now_sec(s);
-    bufferevent_set_timeouts(s->client, &idle, NULL);
-    bufferevent_set_timeouts(s->up, &idle, NULL);
-    bufferevent_setwatermark(s->client, EV_READ, 0, XB_RELAY_HIGH);
-    /* Bulk both ways (a FETCH, a DATA): fewer, larger reads and writes than libevent's
-     * 16 KiB per call. */
-    bufferevent_set_max_single_read(s->client, XB_RELAY_IO);
-    bufferevent_set_max_single_write(s->client, XB_RELAY_IO);
-    /* From here up_read_cb decrypts everything OpenSSL has read (drain_tls). Not before:
-     * during the login, libevent alone reads, and it cannot see read-ahead bytes. */
-    if (ssl)
-        SSL_set_read_ahead(ssl, 1);
-    bufferevent_enable(s->client, EV_READ);
-    /* Bytes that arrived behind the login line, on either side, go on now. */
-    if (evbuffer_get_length(bufferevent_get_input(s->up)))
-        relay(s, s->up, s->client);
-    if (evbuffer_get_length(bufferevent_get_input(s->client)))
-        relay(s, s->client, s->up);
+    xb_relay_start(s);
 }
 
 /* --- client side --------------------------------------------------------------------------- */
@@ -581,7 +481,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
     struct xb_session *s = arg;
     s->last_client = now_sec(s);
     if (s->state == XB_SESS_RELAY) {
-        relay(s, s->client, s->up);
+        xb_relay_move(s, s->client, s->up);
         return;
     }
     if (s->state != XB_SESS_PREAUTH)
@@ -737,56 +637,13 @@ static void uplogin_input(struct xb_session *s)
     }
 }
 
-/* In relay, OpenSSL reads ahead (whole socket reads, not a header and a body per
- * record), and everything it has read is decrypted here, straight into the input:
- * libevent 2.1 decrypts at most two records per readiness event and only asks
- * SSL_pending(), which does not count read-ahead bytes, so without this they would wait
- * for the next packet, or for ever at the end of an answer. Stops when the mail
- * program's side holds XB_RELAY_HIGH: OpenSSL may hold more, but up_dry stays false, so
- * relay() queues everything and pauses, and relay_drained_cb comes back here. Returns 0,
- * or the bufferevent event (EOF, error) that a failed read stands for; the caller
- * reports it after relaying what came before. */
-static short drain_tls(struct xb_session *s)
-{
-    SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    struct evbuffer *in = bufferevent_get_input(s->up);
-    struct evbuffer *out = bufferevent_get_output(s->client);
-    s->up_dry = false;
-    if (!ssl)
-        return 0;
-    while (evbuffer_get_length(in) + evbuffer_get_length(out) < XB_RELAY_HIGH) {
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(in, 16384, &v, 1) < 1)
-            return 0;
-        ERR_clear_error();
-        int n = SSL_read(ssl, v.iov_base, v.iov_len > 16384 ? 16384 : (int)v.iov_len);
-        if (n > 0) {
-            v.iov_len = (size_t)n;
-            evbuffer_commit_space(in, &v, 1);
-            continue;
-        }
-        switch (SSL_get_error(ssl, n)) {
-        case SSL_ERROR_WANT_READ:
-            s->up_dry = true;
-            return 0;
-        case SSL_ERROR_WANT_WRITE: /* a key update: libevent's next read deals with it */
-            return 0;
-        case SSL_ERROR_ZERO_RETURN:
-            return BEV_EVENT_EOF | BEV_EVENT_READING;
-        default:
-            return BEV_EVENT_ERROR | BEV_EVENT_READING;
-        }
-    }
-    return 0;
-}
-
 static void up_read_cb(struct bufferevent *bev, void *arg)
 {
     struct xb_session *s = arg;
     s->last_up = now_sec(s);
     if (s->state == XB_SESS_RELAY) {
-        short ended = drain_tls(s);
-        relay(s, s->up, s->client);
+        short ended = xb_relay_drain_tls(s);
+        xb_relay_move(s, s->up, s->client);
         if (ended)
             up_event_cb(bev, ended, s); /* may free s: nothing after this */
         return;
@@ -886,11 +743,8 @@ void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_
     xb_plat_sock_nodelay((intptr_t)fd);
     set_normal_callbacks(s, s->client);
     bufferevent_setwatermark(s->client, EV_READ, 0, px->cfg->line_max + px->cfg->literal_max + 64);
-    if (proto->id == XB_PROTO_IMAP) {
-        struct xb_imap_limits lim = { px->cfg->line_max, px->cfg->literal_max,
-                                      px->cfg->line_max + px->cfg->literal_max };
-        xb_imap_parser_init(&s->p.imap.parser, &lim);
-    }
+    if (proto->init)
+        proto->init(s);
     xb_sess_log(s, XB_LOG_INFO, "connected");
 
     if (px->nsessions > px->cfg->max_sessions) {

@@ -16,11 +16,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "imap_parse.h"
-#include "log.h"
-#include "mem.h"
-#include "parse.h"
+#include "core/config.h"
+#include "core/imap_parse.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/parse.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -36,8 +36,6 @@ enum xb_sess_state {
     XB_SESS_RELAY,            /* logged in: bytes flow both ways untouched */
     XB_SESS_CLOSING,          /* flushing the last words to the client, then free */
 };
-
-enum xb_proto_id { XB_PROTO_IMAP, XB_PROTO_POP3, XB_PROTO_SMTP, XB_PROTO__COUNT };
 
 /* What a protocol's client handler asks the session to do next. */
 enum xb_step {
@@ -62,6 +60,10 @@ struct xb_session;
 struct xb_proto {
     const char *name;         /* "imap", "pop3", "smtp": logs */
     enum xb_proto_id id;
+    /* Sets up the protocol's state in s->p at the session's start (may be NULL). */
+    void (*init)(struct xb_session *s);
+    /* Frees what the protocol's state in s->p holds, when the session ends. */
+    void (*cleanup)(struct xb_session *s);
     /* Sends the greeting. */
     void (*greet)(struct xb_session *s);
     /* Handles at most one client command from in (pre-login). Drains what it used. */

@@ -1,4 +1,4 @@
-#include "signin.h"
+#include "core/signin.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,10 +10,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
-#include "log.h"
-#include "mem.h"
-#include "msg.h"
-#include "../platform/platform.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/msg.h"
+#include "platform/platform.h"
 
 struct xb_signin {
     struct event_base *base;

@@ -8,9 +8,9 @@
 #ifndef XB_SIGNIN_H
 #define XB_SIGNIN_H
 
-#include "config.h"
-#include "err.h"
-#include "oauth.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/oauth.h"
 
 struct event_base;
 struct xb_http;

@@ -1,5 +1,5 @@
 /* SMTP command and reply lines: stateless, one line at a time, views into the input. */
-#include "smtp_parse.h"
+#include "core/smtp_parse.h"
 
 #include <string.h>
 

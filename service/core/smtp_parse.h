@@ -5,7 +5,7 @@
 #ifndef XB_SMTP_PARSE_H
 #define XB_SMTP_PARSE_H
 
-#include "parse.h"
+#include "core/parse.h"
 
 enum xb_smtp_verb {
     XB_SMTP_UNKNOWN,

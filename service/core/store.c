@@ -4,7 +4,7 @@
  * text, unsealed bytes) is wiped before it is freed. Local secrets are never stored,
  * only HMAC-SHA256(hash_key, secret).
  */
-#include "store.h"
+#include "core/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,9 +13,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "log.h"
-#include "store_doc.h"
-#include "../platform/platform.h"
+#include "core/log.h"
+#include "core/store_doc.h"
+#include "platform/platform.h"
 
 #define SECRET_RAW_LEN    24                           /* 192 bits -> 32 base64url chars */
 
@@ -25,7 +25,11 @@ struct xb_store {
     unsigned char hash_key[XB_STORE_HASH_KEY_LEN];
     struct xb_account *accounts;
     struct xb_file_stamp stamp;  /* the file version last read or written */
+    int64_t generation;          /* of that version: +1 on every save */
+    struct xb_plat_lock *lock;   /* held by the store's one writer (xb_store_lock) */
 };
+
+static enum xb_err store_read(struct xb_store *st, char **errmsg);
 
 /* Remembers which version of the file the store in memory matches. */
 static void note_stamp(struct xb_store *st)
@@ -56,6 +60,23 @@ static enum xb_err hmac_secret(const struct xb_store *st, const void *secret, si
     return XB_OK;
 }
 
+/* The file was replaced since this process last read or wrote it: by a writer that did
+ * not hold the lock (an older version, a restored backup). Its generation says whether
+ * it is newer than what is in memory. */
+static bool disk_is_newer(struct xb_store *st)
+{
+    struct xb_file_stamp now;
+    if (xb_plat_file_stamp(st->path, &now) != XB_OK || memcmp(&now, &st->stamp, sizeof(now)) == 0)
+        return false;
+    struct xb_store disk = { .dir = st->dir, .path = st->path };
+    char *errmsg = NULL;
+    bool newer = store_read(&disk, &errmsg) == XB_OK && disk.generation > st->generation;
+    xb_free(errmsg);
+    xb_store_accounts_free(disk.accounts);
+    xb_wipe(disk.hash_key, sizeof(disk.hash_key));
+    return newer;
+}
+
 enum xb_err xb_store_save(struct xb_store *st)
 {
     enum xb_err rc;
@@ -64,7 +85,14 @@ enum xb_err xb_store_save(struct xb_store *st)
     unsigned char *sealed = NULL;
     size_t sealedlen = 0;
 
-    rc = xb_store_doc_print(st->hash_key, st->accounts, &text, &textlen);
+    if (disk_is_newer(st)) {
+        /* Never over a newer store: its writer's changes win; ours are reloaded over. */
+        xb_log_error("the account store %s was changed by another process since it was read; "
+                     "it is not overwritten, and is read again", st->path);
+        xb_store_refresh(st);
+        return XB_ERR_CONFLICT;
+    }
+    rc = xb_store_doc_print(st->hash_key, st->generation + 1, st->accounts, &text, &textlen);
     if (rc != XB_OK) {
         xb_log_error("cannot serialise the account store %s: %s", st->path, xb_err_str(rc));
         goto out;
@@ -82,10 +110,12 @@ enum xb_err xb_store_save(struct xb_store *st)
         goto out;
     }
     rc = xb_plat_file_replace(st->path, sealed, sealedlen);
-    if (rc != XB_OK)
+    if (rc != XB_OK) {
         xb_log_error("cannot write the account store %s: %s", st->path, xb_err_str(rc));
-    else
+    } else {
+        st->generation++;
         note_stamp(st);
+    }
 out:
     if (text) {
         xb_wipe(text, textlen);
@@ -149,7 +179,8 @@ static enum xb_err store_read(struct xb_store *st, char **errmsg)
                      st->path, xb_err_str(rc));
         goto out;
     }
-    rc = xb_store_doc_parse(st->path, plain, plainlen, st->hash_key, &st->accounts, errmsg);
+    rc = xb_store_doc_parse(st->path, plain, plainlen, st->hash_key, &st->generation,
+                            &st->accounts, errmsg);
     if (rc != XB_OK)
         xb_store_msg(errmsg, "cannot load the account store %s: %s", st->path, xb_err_str(rc));
     else
@@ -221,14 +252,36 @@ enum xb_err xb_store_refresh(struct xb_store *st)
     memcpy(st->hash_key, fresh.hash_key, sizeof(st->hash_key));
     xb_wipe(fresh.hash_key, sizeof(fresh.hash_key));
     st->stamp = fresh.stamp;
+    st->generation = fresh.generation;
     xb_log_info("reloaded the account store %s (changed by another process)", st->path);
     return XB_OK;
+}
+
+enum xb_err xb_store_lock(struct xb_store *st, unsigned wait_ms, char **errmsg)
+{
+    if (st->lock)
+        return XB_OK;
+    char *path = join_path(st->dir, XB_STORE_LOCK_FILE);
+    if (!path)
+        return XB_ERR_NOMEM;
+    enum xb_err rc = xb_plat_lock_take(path, wait_ms, &st->lock);
+    if (rc == XB_ERR_CONFLICT)
+        xb_store_msg(errmsg, "another XOAuth Bridge process of this user (the companion, or a "
+                     "command still running) is changing the account store %s", st->path);
+    else if (rc != XB_OK)
+        xb_store_msg(errmsg, "cannot lock the account store (%s): %s", path, xb_err_str(rc));
+    xb_free(path);
+    /* What the last holder saved is what the new owner starts from. */
+    if (rc == XB_OK)
+        xb_store_refresh(st);
+    return rc;
 }
 
 void xb_store_free(struct xb_store *st)
 {
     if (!st)
         return;
+    xb_plat_lock_free(st->lock);
     xb_store_accounts_free(st->accounts);
     xb_wipe(st->hash_key, sizeof(st->hash_key));
     xb_free(st->dir);

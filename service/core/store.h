@@ -10,10 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "mem.h"
+#include "core/err.h"
+#include "core/mem.h"
 
 #define XB_STORE_FILE       "accounts.store"
+#define XB_STORE_LOCK_FILE  "accounts.lock"
 #define XB_SECRET_HASH_LEN  32   /* HMAC-SHA256 */
 #define XB_LOCAL_SECRET_LEN 32   /* characters of a local secret (base64url of 24 random bytes) */
 
@@ -53,8 +54,22 @@ void xb_store_free(struct xb_store *st);
  * reload are invalid after it. */
 enum xb_err xb_store_refresh(struct xb_store *st);
 
-/* Seals and writes the whole store: temporary file, flush, rename over the old one. */
+/* Makes this process the store's one writer until xb_store_free (or its end): an
+ * exclusive lock on XB_STORE_LOCK_FILE beside the store, waiting up to wait_ms. The
+ * running companion holds it for its life; the CLI takes it for one command when no
+ * companion answers (docs/architecture.md "Who writes the account store").
+ * XB_ERR_CONFLICT: another process holds it (*errmsg says so in words). */
+enum xb_err xb_store_lock(struct xb_store *st, unsigned wait_ms, char **errmsg);
+
+/* Seals and writes the whole store: temporary file, flush, rename over the old one. Never
+ * over a newer store: if another process replaced the file since this one read it and
+ * its generation is higher, nothing is written, the newer store is read in instead, and
+ * XB_ERR_CONFLICT is returned (the change made here is lost, the other one kept). */
 enum xb_err xb_store_save(struct xb_store *st);
+
+/* An address as the store keeps it (allocated): lower case, one '@' with text on both
+ * sides, no spaces or controls, <= 320 bytes; XB_ERR_INVAL otherwise. */
+enum xb_err xb_store_email_normalize(const char *in, char **out);
 
 struct xb_account *xb_store_accounts(struct xb_store *st);     /* list head, or NULL */
 struct xb_account *xb_store_find(struct xb_store *st, const char *email);
@@ -76,7 +91,10 @@ enum xb_err xb_store_check_secret(struct xb_store *st, const char *email, const 
 /* Replace an account's tokens (NULL leaves that one as it is); the store takes the secrets. */
 void xb_account_set_tokens(struct xb_account *acct, struct xb_secret *refresh,
                            struct xb_secret *access, int64_t access_expires);
-/* Records the outcome of a login or refresh; why is NULL on success. */
+/* The one way an account's state changes (logged when it does): the outcome of a sign-in,
+ * login or refresh, or a sign-out (XB_ACCT_NEW). why: NULL on success, else what went
+ * wrong in words (kept as last_error, with last_fail = now); XB_ACCT_OK without why sets
+ * last_ok = now. */
 void xb_account_set_state(struct xb_account *acct, enum xb_account_state state, const char *why,
                           int64_t now);
 

@@ -1,17 +1,21 @@
 /*
  * The account store's document: the JSON text that is sealed on disk,
- *     {"version":1,"hash_key":"<64 hex>","accounts":[{...}, ...]}
+ *     {"version":1,"generation":N,"hash_key":"<64 hex>","accounts":[{...}, ...]}
+ * (generation: counts the saves, so that no writer overwrites a newer store; absent in
+ * files written before it existed, which count as 0)
  * how it is written and how every field is checked when it is read back, and the
  * account records themselves. Every string cJSON copied (tokens, the hash key) is
  * wiped before cJSON frees it, and the text is printed into buffers of our own.
  */
-#include "store_doc.h"
+#include "core/store_doc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+
+#include "core/log.h"
 
 #define STORE_VERSION     1
 #define EMAIL_MAX         320
@@ -254,7 +258,8 @@ out:
     return ok;
 }
 
-static cJSON *store_to_json(const unsigned char *hash_key, const struct xb_account *accounts)
+static cJSON *store_to_json(const unsigned char *hash_key, int64_t generation,
+                            const struct xb_account *accounts)
 {
     char key_hex[2 * XB_STORE_HASH_KEY_LEN + 1];
     cJSON *root = cJSON_CreateObject(), *arr;
@@ -264,6 +269,7 @@ static cJSON *store_to_json(const unsigned char *hash_key, const struct xb_accou
         return NULL;
     hex_encode(hash_key, XB_STORE_HASH_KEY_LEN, key_hex);
     if (!cJSON_AddNumberToObject(root, "version", STORE_VERSION) ||
+        !add_int(root, "generation", generation) ||
         !cJSON_AddStringToObject(root, "hash_key", key_hex) ||
         !(arr = cJSON_AddArrayToObject(root, "accounts")))
         goto out;
@@ -336,8 +342,8 @@ static enum xb_err check_serialisable(const struct xb_account *accounts)
     return XB_OK;
 }
 
-enum xb_err xb_store_doc_print(const unsigned char *hash_key, const struct xb_account *accounts,
-                               char **text, size_t *len)
+enum xb_err xb_store_doc_print(const unsigned char *hash_key, int64_t generation,
+                               const struct xb_account *accounts, char **text, size_t *len)
 {
     enum xb_err rc;
     cJSON *root = NULL;
@@ -347,7 +353,7 @@ enum xb_err xb_store_doc_print(const unsigned char *hash_key, const struct xb_ac
     rc = check_serialisable(accounts);
     if (rc != XB_OK)
         return rc;
-    root = store_to_json(hash_key, accounts);
+    root = store_to_json(hash_key, generation, accounts);
     if (!root)
         return XB_ERR_NOMEM;
     rc = json_print(root, text, len);
@@ -508,8 +514,8 @@ out:
 }
 
 enum xb_err xb_store_doc_parse(const char *path, const unsigned char *text, size_t len,
-                               unsigned char *hash_key, struct xb_account **accounts,
-                               char **errmsg)
+                               unsigned char *hash_key, int64_t *generation,
+                               struct xb_account **accounts, char **errmsg)
 {
     enum xb_err rc;
     struct loader ld = { path, errmsg, NO_INDEX };
@@ -535,6 +541,12 @@ enum xb_err xb_store_doc_parse(const char *path, const unsigned char *text, size
                      "of XOAuth Bridge does not know; it was left untouched", path,
                      it->valuedouble);
         rc = XB_ERR_UNSUPPORTED;
+        goto out;
+    }
+    *generation = 0;
+    if (cJSON_GetObjectItemCaseSensitive(root, "generation") &&
+        ((rc = field_int(&ld, root, "generation", generation)) != XB_OK || *generation < 0)) {
+        rc = bad_field(&ld, "generation", "must be a whole number, 0 or more");
         goto out;
     }
     if ((rc = field_string(&ld, root, "hash_key", false, 2 * XB_STORE_HASH_KEY_LEN, &s)) !=
@@ -605,11 +617,15 @@ void xb_account_set_state(struct xb_account *acct, enum xb_account_state state, 
         }
         copy = xb_strndup(why, len);   /* on failure the account keeps no text */
     }
+    /* The one place an account's state changes: every transition is logged by name. */
+    if (acct->state != state)
+        xb_log_info("account %s: %s -> %s%s%s", acct->email, xb_account_state_name(acct->state),
+                    xb_account_state_name(state), copy ? ": " : "", copy ? copy : "");
     acct->state = state;
     xb_free(acct->last_error);
     acct->last_error = copy;
     if (why)
         acct->last_fail = now;
-    else
+    else if (state == XB_ACCT_OK)
         acct->last_ok = now;
 }

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "log.h"
-#include "store.h"
+#include "core/log.h"
+#include "core/store.h"
 
 #define XB_STORE_HASH_KEY_LEN 32                          /* HMAC key for local secrets */
 #define XB_STORE_FILE_MAX     ((size_t)4 * 1024 * 1024)   /* the sealed file, bytes */
@@ -17,18 +17,16 @@
 
 /* The whole document as JSON text, in a buffer of its own: the caller wipes and frees
  * it. XB_ERR_RANGE for a value JSON cannot carry exactly or a document past the limit. */
-enum xb_err xb_store_doc_print(const unsigned char *hash_key, const struct xb_account *accounts,
-                               char **text, size_t *len);
+enum xb_err xb_store_doc_print(const unsigned char *hash_key, int64_t generation,
+                               const struct xb_account *accounts, char **text, size_t *len);
 
-/* Parses and checks every field. On success fills hash_key (XB_STORE_HASH_KEY_LEN bytes)
- * and *accounts (a new list). Otherwise XB_ERR_INVAL (or XB_ERR_UNSUPPORTED for a newer
+/* Parses and checks every field. On success fills hash_key (XB_STORE_HASH_KEY_LEN bytes),
+ * *generation (0 when the document has none) and *accounts (a new list). Otherwise XB_ERR_INVAL (or XB_ERR_UNSUPPORTED for a newer
  * format) and, unless already set, *errmsg names the file, the field and the problem. */
 enum xb_err xb_store_doc_parse(const char *path, const unsigned char *text, size_t len,
-                               unsigned char *hash_key, struct xb_account **accounts,
-                               char **errmsg);
+                               unsigned char *hash_key, int64_t *generation,
+                               struct xb_account **accounts, char **errmsg);
 
-/* Lower case, one '@' with text on both sides, no spaces or controls, <= 320 bytes. */
-enum xb_err xb_store_email_normalize(const char *in, char **out);
 /* stored is normalised; candidate may be in any case. */
 bool xb_store_email_matches(const char *stored, const char *candidate);
 bool xb_store_provider_ok(const char *name);

@@ -1,4 +1,4 @@
-#include "tls.h"
+#include "core/tls.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,9 +7,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "log.h"
-#include "mem.h"
-#include "../platform/platform.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "platform/platform.h"
 
 /* Resumable sessions per upstream host:port: a reconnecting client (Outlook reconnects
  * often) saves a full handshake. A small fixed table; the oldest entry is reused. */

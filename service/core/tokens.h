@@ -6,7 +6,7 @@
 #ifndef XB_TOKENS_H
 #define XB_TOKENS_H
 
-#include "err.h"
+#include "core/err.h"
 
 struct xb_token_source;
 struct xb_token_req;

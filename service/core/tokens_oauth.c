@@ -1,4 +1,4 @@
-#include "tokens_oauth.h"
+#include "core/tokens_oauth.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -6,15 +6,15 @@
 
 #include <event2/event.h>
 
-#include "config.h"
-#include "http.h"
-#include "log.h"
-#include "../platform/platform.h"
-#include "mem.h"
-#include "msg.h"
-#include "oauth.h"
-#include "store.h"
-#include "ui.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "platform/platform.h"
+#include "core/mem.h"
+#include "core/msg.h"
+#include "core/oauth.h"
+#include "core/store.h"
+#include "core/ui.h"
 
 /* A token with less than this left is refreshed rather than handed out. */
 #define TOKEN_MARGIN   60

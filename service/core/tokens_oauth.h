@@ -8,7 +8,7 @@
 #ifndef XB_TOKENS_OAUTH_H
 #define XB_TOKENS_OAUTH_H
 
-#include "tokens.h"
+#include "core/tokens.h"
 
 struct event_base;
 struct xb_config;

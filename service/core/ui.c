@@ -2,13 +2,13 @@
  * The front-end interface's shared half: the rate limit on notifications and the
  * standard texts. See ui.h.
  */
-#include "ui.h"
+#include "core/ui.h"
 
 #include <string.h>
 #include <time.h>
 
-#include "mem.h"
-#include "msg.h"
+#include "core/mem.h"
+#include "core/msg.h"
 
 /* Remembered (kind, account) pairs; old ones are dropped, and the list never grows
  * past RECENT_MAX (the oldest goes first), so a flood of accounts cannot eat memory. */

@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "log.h"
-#include "store.h"
+#include "core/log.h"
+#include "core/store.h"
 
 #define XB_UI_REPEAT 3600 /* seconds between two notifications of one cause for one account */
 

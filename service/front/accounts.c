@@ -7,19 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "front.h"
+#include "front/front.h"
+#include "core/acctsvc.h"
 #include "core/config.h"
 #include "core/mem.h"
 #include "core/store.h"
-
-static int save(struct xb_cli_env *env)
-{
-    if (xb_store_save(env->store) != XB_OK) {
-        fprintf(stderr, "xoauthbridge: cannot save the account store in %s\n", env->cfg->state_dir);
-        return 1;
-    }
-    return 0;
-}
 
 static struct xb_account *find_or_complain(struct xb_cli_env *env, const char *email)
 {
@@ -29,21 +21,11 @@ static struct xb_account *find_or_complain(struct xb_cli_env *env, const char *e
     return acct;
 }
 
-static int print_new_secret(struct xb_cli_env *env, struct xb_account *acct)
+static void print_secret(const struct xb_secret *secret)
 {
-    struct xb_secret *secret = NULL;
-    if (xb_store_new_secret(env->store, acct, &secret) != XB_OK) {
-        fprintf(stderr, "xoauthbridge: cannot make a local secret\n");
-        return 1;
-    }
-    int rc = save(env);
-    if (rc == 0) {
-        /* The only time this secret is ever shown. */
-        printf("%s\n", secret->data);
-        fflush(stdout);
-    }
-    xb_secret_free(secret);
-    return rc;
+    /* The only time this secret is ever shown. */
+    printf("%s\n", secret->data);
+    fflush(stdout);
 }
 
 static int account_add(struct xb_cli_env *env, int argc, char **argv)
@@ -59,29 +41,37 @@ static int account_add(struct xb_cli_env *env, int argc, char **argv)
         fprintf(stderr, "xoauthbridge: no provider '%s' in the configuration\n", provider);
         return 1;
     }
-    struct xb_account *acct = NULL;
-    enum xb_err err = xb_store_add(env->store, argv[1], provider, &acct);
+    int rc = xb_remote_account_add(argv[1], provider);
+    if (rc >= 0 || (rc = xb_cli_own_store(env)) != 0)
+        return rc;
+    struct xb_secret *secret = NULL;
+    char *norm = NULL;
+    enum xb_err err = xb_acctsvc_add(env->store, argv[1], provider, &secret, &norm);
     if (err != XB_OK) {
         fprintf(stderr, "xoauthbridge: cannot add '%s': %s\n", argv[1],
                 err == XB_ERR_INVAL ? "not a valid e-mail address, or already there"
-                                    : xb_err_str(err));
+                                    : "cannot save the account store");
         return 1;
     }
-    fprintf(stderr, "Added %s (%s). Its local password, shown only now:\n", acct->email, provider);
-    return print_new_secret(env, acct);
+    fprintf(stderr, "Added %s (%s). Its local password, shown only now:\n", norm, provider);
+    print_secret(secret);
+    xb_secret_free(secret);
+    xb_free(norm);
+    return 0;
 }
 
+/* account remove EMAIL: as the companion's FORGET: Outlook's accounts put back, the
+ * account and its tokens deleted, the grant revoked at the provider. */
 static int account_remove(struct xb_cli_env *env, int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: xoauthbridge account remove EMAIL\n");
         return 2;
     }
-    if (xb_store_remove(env->store, argv[1]) != XB_OK) {
-        fprintf(stderr, "xoauthbridge: no account '%s'\n", argv[1]);
-        return 1;
-    }
-    return save(env);
+    int rc = xb_remote_forget(argv[1]);
+    if (rc >= 0 || (rc = xb_cli_own_store(env)) != 0)
+        return rc;
+    return xb_cli_sign_out(env, argv[1], true);
 }
 
 static void format_time(int64_t t, char *buf, size_t size)
@@ -174,9 +164,19 @@ int xb_cmd_secret(int argc, char **argv)
     int rc = 2;
     if (argc == 3 && strcmp(argv[1], "reset") == 0) {
         rc = xb_remote_secret_reset(argv[2]);
-        struct xb_account *acct = rc < 0 ? find_or_complain(&env, argv[2]) : NULL;
-        if (rc < 0)
-            rc = acct ? print_new_secret(&env, acct) : 1;
+        if (rc < 0 && (rc = xb_cli_own_store(&env)) == 0) {
+            struct xb_secret *secret = NULL;
+            enum xb_err err = find_or_complain(&env, argv[2])
+                                  ? xb_acctsvc_new_secret(env.store, argv[2], &secret)
+                                  : XB_ERR_NOTFOUND;
+            if (err == XB_OK)
+                print_secret(secret);
+            else if (err != XB_ERR_NOTFOUND)
+                fprintf(stderr, "xoauthbridge: cannot save the account store in %s\n",
+                        env.cfg->state_dir);
+            xb_secret_free(secret);
+            rc = err == XB_OK ? 0 : 1;
+        }
     } else {
         fprintf(stderr, "usage: xoauthbridge secret reset EMAIL\n");
     }
@@ -215,10 +215,7 @@ int xb_cmd_token(int argc, char **argv)
         fprintf(stderr, "xoauthbridge: --expires-in wants a positive number of seconds\n");
         goto out;
     }
-    struct xb_account *acct = find_or_complain(&env, argv[2]);
     rc = 1;
-    if (!acct)
-        goto out;
     struct xb_secret *access = read_line_secret();
     struct xb_secret *refresh = read_line_secret();
     if (!access) {
@@ -226,9 +223,20 @@ int xb_cmd_token(int argc, char **argv)
         xb_secret_free(refresh);
         goto out;
     }
-    xb_account_set_tokens(acct, refresh, access, (int64_t)time(NULL) + secs);
-    xb_account_set_state(acct, XB_ACCT_OK, NULL, (int64_t)time(NULL));
-    rc = save(&env);
+    rc = xb_remote_token_set(argv[2], access, refresh, secs);
+    if (rc < 0 && (rc = xb_cli_own_store(&env)) == 0) {
+        rc = 1;
+        if (find_or_complain(&env, argv[2])) {
+            enum xb_err err = xb_acctsvc_set_tokens(env.store, argv[2], access, refresh, secs);
+            access = refresh = NULL;   /* taken in every case */
+            if (err != XB_OK)
+                fprintf(stderr, "xoauthbridge: cannot save the account store in %s\n",
+                        env.cfg->state_dir);
+            rc = err == XB_OK ? 0 : 1;
+        }
+    }
+    xb_secret_free(access);
+    xb_secret_free(refresh);
 out:
     xb_cli_close(&env);
     return rc;

@@ -1,4 +1,4 @@
-#include "front.h"
+#include "front/front.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +118,19 @@ int xb_cli_open(int *argc, char **argv, bool need_store, struct xb_cli_env *env)
         fprintf(stderr, "xoauthbridge: %s\n", errmsg ? errmsg : "out of memory");
     xb_free(errmsg);
     return rc;
+}
+
+/* How long a command waits for another command that holds the store. */
+#define OWN_STORE_WAIT_MS 5000
+
+int xb_cli_own_store(struct xb_cli_env *env)
+{
+    char *errmsg = NULL;
+    if (xb_store_lock(env->store, OWN_STORE_WAIT_MS, &errmsg) == XB_OK)
+        return 0;
+    fprintf(stderr, "xoauthbridge: %s; nothing was changed\n", errmsg ? errmsg : "out of memory");
+    xb_free(errmsg);
+    return 1;
 }
 
 void xb_cli_close(struct xb_cli_env *env)

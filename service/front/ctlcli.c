@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "front.h"
+#include "front/front.h"
 #include "core/mem.h"
 #include "core/msg.h"
 #include "core/pipe_codec.h"
@@ -241,6 +241,91 @@ int xb_remote_logout(const char *email)
     xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, email);
     rc = 0;
 out:
+    remote_close(&r);
+    return rc;
+}
+
+/* Answers that say "no such account" the way the verb on the store would. */
+static int refused(const struct remote *r, const char *email, const char *what)
+{
+    char why[XB_PIPE_TEXT_MAX];
+    reply_text(r, why, sizeof(why));
+    if (r->h.status == XB_PIPE_ST_NOT_FOUND && !strstr(why, "provider"))
+        fprintf(stderr, "xoauthbridge: no account '%s' (see 'xoauthbridge status')\n", email);
+    else
+        fprintf(stderr, "xoauthbridge: %s: %s\n", what, why);
+    return 1;
+}
+
+int xb_remote_account_add(const char *email, const char *provider)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_ACCOUNT_ADD, .email = xb_pipe_cstr(email),
+                               .provider = xb_pipe_cstr(provider) };
+    char norm[XB_PIPE_EMAIL_MAX + 1], secret[XB_PIPE_SECRET_MAX + 1];
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    enum xb_err err = call(&r, &req, CALL_MS);
+    if (err != XB_OK)
+        rc = call_failed(&r, err);
+    else if (r.h.status != XB_PIPE_ST_OK)
+        rc = refused(&r, email, "cannot add it");
+    else if (!xb_pipe_str_copy(r.reply.email, norm, sizeof(norm)) ||
+             !xb_pipe_str_copy(r.reply.secret, secret, sizeof(secret)))
+        rc = call_failed(&r, XB_ERR_INVAL);
+    else {
+        fprintf(stderr, "Added %s (%s). Its local password, shown only now:\n", norm, provider);
+        printf("%s\n", secret);
+        fflush(stdout);
+        xb_wipe(secret, sizeof(secret));
+    }
+    remote_close(&r);
+    return rc;
+}
+
+int xb_remote_forget(const char *email)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_FORGET, .email = xb_pipe_cstr(email) };
+    char note[XB_PIPE_TEXT_MAX + 1];
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    enum xb_err err = call(&r, &req, CALL_MS);
+    if (err != XB_OK) {
+        rc = call_failed(&r, err);
+    } else if (r.h.status != XB_PIPE_ST_OK) {
+        rc = refused(&r, email, "cannot remove it");
+    } else {
+        xb_pipe_str_copy(r.reply.note, note, sizeof(note));
+        if (note[0])
+            xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, note);
+    }
+    remote_close(&r);
+    return rc;
+}
+
+int xb_remote_token_set(const char *email, const struct xb_secret *access,
+                        const struct xb_secret *refresh, long expires_in)
+{
+    struct remote r;
+    struct xb_pipe_req req = {
+        .hdr.op = XB_PIPE_OP_SET_TOKENS, .email = xb_pipe_cstr(email),
+        .access = { access->data, (uint32_t)access->len },
+        .refresh = refresh ? (struct xb_pipe_str){ refresh->data, (uint32_t)refresh->len }
+                           : xb_pipe_cstr(NULL),
+        .expires_in = expires_in > 0 && (unsigned long)expires_in <= UINT32_MAX
+                          ? (uint32_t)expires_in : UINT32_MAX,
+    };
+    int rc = remote_open(&r);
+    if (rc != 0)
+        return rc;
+    enum xb_err err = call(&r, &req, CALL_MS);
+    if (err != XB_OK)
+        rc = call_failed(&r, err);
+    else if (r.h.status != XB_PIPE_ST_OK)
+        rc = refused(&r, email, "cannot store the tokens");
     remote_close(&r);
     return rc;
 }

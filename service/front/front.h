@@ -87,13 +87,27 @@ enum xb_err xb_serve_pause(struct xb_serve *sv, bool pause, char **errmsg);
 struct xb_ui *xb_ui_console_new(FILE *logf);
 void xb_ui_console_free(struct xb_ui *ui);
 
-/* ctlcli.c: status, login, logout and secret reset through the running companion of
- * this user (control channel). Each returns -1 when none answers (the verb then works
+/* ctlcli.c: status, login, logout, secret reset, account add, account remove and token
+ * set through the running companion of this user (control channel), which is the one
+ * writer of the store while it runs. Each returns -1 when none answers (the verb then works
  * on the store itself), else the exit code, having printed what the verb prints. */
 int xb_remote_status(void);
 int xb_remote_login(const char *email, const char *provider, unsigned timeout_s);
 int xb_remote_logout(const char *email);
 int xb_remote_secret_reset(const char *email);
+int xb_remote_account_add(const char *email, const char *provider);
+int xb_remote_forget(const char *email);
+/* access and refresh (may be NULL) stay the caller's. */
+int xb_remote_token_set(const char *email, const struct xb_secret *access,
+                        const struct xb_secret *refresh, long expires_in);
+
+/* Without a companion: this command becomes the store's one writer (xb_store_lock,
+ * waiting a few seconds for another command). 0, or the exit code after the reason was
+ * printed (the companion holds it: its control channel did not answer). */
+int xb_cli_own_store(struct xb_cli_env *env);
+/* logout (forget false) and account remove (forget true) on the store itself
+ * (xb_acctsvc_sign_out, then the grant revoked at the provider); the exit code. */
+int xb_cli_sign_out(struct xb_cli_env *env, const char *email, bool forget);
 
 /* accounts.c: one line of `status`. */
 void xb_cli_print_account(const char *email, const char *provider,

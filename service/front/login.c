@@ -10,8 +10,10 @@
 
 #include <event2/event.h>
 
-#include "front.h"
+#include "front/front.h"
 #include "platform/platform.h"
+#include "xoauthbridge/pipe_proto.h"
+#include "core/acctsvc.h"
 #include "core/config.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -53,12 +55,12 @@ static void revoke_done(void *arg, struct xb_token_result *r)
 
 int xb_cmd_login(int argc, char **argv)
 {
+    char email[XB_PIPE_EMAIL_MAX + 1] = "";
     struct xb_cli_env env;
     struct wait w = { 0 };
     struct xb_http *http = NULL;
     struct xb_signin *si = NULL;
     struct xb_secret *secret = NULL;
-    bool created = false;
     int rc = 1;
 
     const char *provider_name = xb_cli_take_opt(&argc, argv, "provider");
@@ -71,7 +73,7 @@ int xb_cmd_login(int argc, char **argv)
     }
     /* A running companion signs in itself (and tells the add-in and the tray). */
     rc = xb_remote_login(argv[1], provider_name, env.cfg->signin_timeout);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = xb_cli_own_store(&env)) != 0)
         goto out;
     rc = 1;
     struct xb_account *acct = xb_store_find(env.store, argv[1]);
@@ -87,21 +89,21 @@ int xb_cmd_login(int argc, char **argv)
                         "OAuth client must be configured first (docs/config.md)\n", p->name);
         goto out;
     }
-    if (!acct) {
-        if (xb_store_add(env.store, argv[1], p->name, &acct) != XB_OK) {
-            fprintf(stderr, "xoauthbridge: '%s' is not a valid e-mail address\n", argv[1]);
-            goto out;
-        }
-        created = true;
+    char *norm = NULL;
+    if (xb_store_email_normalize(argv[1], &norm) != XB_OK) {
+        fprintf(stderr, "xoauthbridge: '%s' is not a valid e-mail address\n", argv[1]);
+        goto out;
     }
+    snprintf(email, sizeof(email), "%s", norm);
+    xb_free(norm);
 
     w.base = event_base_new();
     if (!w.base || xb_http_new(w.base, env.cfg->ca_file, env.cfg->connect_timeout, &http) != XB_OK ||
-        xb_signin_start(w.base, http, env.cfg, p, acct->email, signin_done, &w, &si) != XB_OK) {
+        xb_signin_start(w.base, http, env.cfg, p, email, signin_done, &w, &si) != XB_OK) {
         fprintf(stderr, "xoauthbridge: cannot start the sign-in\n");
         goto out;
     }
-    xb_msg_print(stderr, XB_MSG_SIGNIN_OPENING, acct->email);
+    xb_msg_print(stderr, XB_MSG_SIGNIN_OPENING, email);
     xb_msg_print(stderr, XB_MSG_SIGNIN_VISIT, xb_signin_url(si));
     while (!w.done && event_base_dispatch(w.base) == 0)
         ;
@@ -110,30 +112,21 @@ int xb_cmd_login(int argc, char **argv)
         goto out;
     }
 
-    int64_t now = (int64_t)time(NULL);
-    xb_account_set_tokens(acct, w.result.refresh_token, w.result.access_token,
-                          now + w.result.expires_in);
-    w.result.refresh_token = w.result.access_token = NULL;
-    acct->signed_in_at = now;
-    xb_account_set_state(acct, XB_ACCT_OK, NULL, now);
-    if (created && xb_store_new_secret(env.store, acct, &secret) != XB_OK) {
-        fprintf(stderr, "xoauthbridge: cannot make a local password\n");
+    bool created = false;
+    enum xb_err err = xb_acctsvc_signed_in(env.store, email, p->name, &w.result, &created,
+                                           &secret);
+    if (err != XB_OK) {
+        fprintf(stderr, "xoauthbridge: %s\n", err == XB_ERR_IO ? "cannot save the account store"
+                                                               : "cannot make a local password");
         goto out;
     }
-    if (xb_store_save(env.store) != XB_OK) {
-        fprintf(stderr, "xoauthbridge: cannot save the account store\n");
-        goto out;
-    }
-    created = false;
-    xb_msg_print(stderr, XB_MSG_SIGNIN_DONE, acct->email);
+    xb_msg_print(stderr, XB_MSG_SIGNIN_DONE, email);
     if (secret) {
-        xb_msg_print(stderr, XB_MSG_SECRET_SHOWN_ONCE, acct->email);
+        xb_msg_print(stderr, XB_MSG_SECRET_SHOWN_ONCE, email);
         printf("%s\n", secret->data);
     }
     rc = 0;
 out:
-    if (created)
-        xb_store_remove(env.store, argv[1]); /* nothing half-enrolled stays behind (unsaved) */
     xb_secret_free(secret);
     xb_token_result_clear(&w.result);
     xb_signin_cancel(si);
@@ -144,11 +137,68 @@ out:
     return rc;
 }
 
+int xb_cli_sign_out(struct xb_cli_env *env, const char *who, bool forget)
+{
+    struct wait w = { 0 };
+    struct xb_http *http = NULL;
+    struct xb_secret *grant = NULL;
+    int rc = 1;
+
+    struct xb_account *acct = xb_store_find(env->store, who);
+    if (!acct) {
+        fprintf(stderr, "xoauthbridge: no account '%s'\n", who);
+        return 1;
+    }
+    char email[XB_PIPE_EMAIL_MAX + 1], provider[XB_PIPE_PROVIDER_MAX + 1];
+    snprintf(email, sizeof(email), "%s", acct->email);
+    snprintf(provider, sizeof(provider), "%s", acct->provider);
+    /* As the companion's RESTORE and FORGET: Outlook's accounts first, then the tokens
+     * here, then the grant at the provider; an Outlook account that cannot be put back
+     * keeps everything, to be tried again. */
+    unsigned restored = 0, failed = 0;
+    enum xb_err err = xb_acctsvc_sign_out(env->store, email, forget, &grant, &restored, &failed);
+    if (restored)
+        printf("%u Outlook account(s) put back as they were for %s\n", restored, email);
+    if (err == XB_ERR_IO && failed) {
+        fprintf(stderr, "xoauthbridge: %u Outlook account(s) of %s could not be put back; "
+                        "nothing was changed: try again\n", failed, email);
+        goto out;
+    }
+    if (err != XB_OK) {
+        fprintf(stderr, "xoauthbridge: cannot save the account store\n");
+        goto out;
+    }
+    const struct xb_provider *p = xb_config_provider(env->cfg, provider);
+    if (grant && p) {
+        w.base = event_base_new();
+        struct xb_http_req *req = NULL;
+        if (w.base && xb_http_new(w.base, env->cfg->ca_file, env->cfg->connect_timeout, &http) ==
+                          XB_OK)
+            req = xb_oauth_revoke(http, p, grant->data, revoke_done, &w);
+        if (req)
+            while (!w.done && event_base_dispatch(w.base) == 0)
+                ;
+        else {
+            snprintf(w.why, sizeof(w.why), "cannot send the request");
+            w.err = XB_ERR_TEMP;
+        }
+        if (w.err != XB_OK)
+            xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, w.why);
+    }
+    if (!forget)
+        xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, email);
+    rc = 0;
+out:
+    xb_secret_free(grant);
+    xb_http_free(http);
+    if (w.base)
+        event_base_free(w.base);
+    return rc;
+}
+
 int xb_cmd_logout(int argc, char **argv)
 {
     struct xb_cli_env env;
-    struct wait w = { 0 };
-    struct xb_http *http = NULL;
     int rc = 1;
 
     if (xb_cli_open(&argc, argv, true, &env) != 0)
@@ -159,57 +209,9 @@ int xb_cmd_logout(int argc, char **argv)
         goto out;
     }
     rc = xb_remote_logout(argv[1]);
-    if (rc >= 0)
-        goto out;
-    rc = 1;
-    struct xb_account *acct = xb_store_find(env.store, argv[1]);
-    if (!acct) {
-        fprintf(stderr, "xoauthbridge: no account '%s'\n", argv[1]);
-        goto out;
-    }
-    /* As the companion's RESTORE: Outlook's accounts first (they would not work without
-     * the tokens anyway); a failure keeps everything, to be tried again. */
-    unsigned restored = 0, failed = 0;
-    xb_plat_outlook_restore(acct->email, &restored, &failed);
-    if (failed) {
-        fprintf(stderr, "xoauthbridge: %u Outlook account(s) of %s could not be put back; "
-                        "nothing was changed: try again\n", failed, acct->email);
-        goto out;
-    }
-    if (restored)
-        printf("%u Outlook account(s) put back as they were for %s\n", restored, acct->email);
-    const struct xb_provider *p = xb_config_provider(env.cfg, acct->provider);
-    if (acct->refresh_token && p) {
-        w.base = event_base_new();
-        struct xb_http_req *req = NULL;
-        if (w.base && xb_http_new(w.base, env.cfg->ca_file, env.cfg->connect_timeout, &http) == XB_OK)
-            req = xb_oauth_revoke(http, p, acct->refresh_token->data, revoke_done, &w);
-        if (req)
-            while (!w.done && event_base_dispatch(w.base) == 0)
-                ;
-        else {
-            snprintf(w.why, sizeof(w.why), "cannot send the request");
-            w.err = XB_ERR_TEMP;
-        }
-        if (w.err != XB_OK) {
-            xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, w.why);
-        }
-    }
-    xb_secret_free(acct->refresh_token);
-    xb_secret_free(acct->access_token);
-    acct->refresh_token = acct->access_token = NULL;
-    acct->access_expires = 0;
-    acct->state = XB_ACCT_NEW;
-    if (xb_store_save(env.store) != XB_OK) {
-        fprintf(stderr, "xoauthbridge: cannot save the account store\n");
-        goto out;
-    }
-    xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, acct->email);
-    rc = 0;
+    if (rc < 0 && (rc = xb_cli_own_store(&env)) == 0)
+        rc = xb_cli_sign_out(&env, argv[1], false);
 out:
-    xb_http_free(http);
-    if (w.base)
-        event_base_free(w.base);
     xb_cli_close(&env);
     return rc;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "front.h"
+#include "front/front.h"
 #include "platform/platform.h"
 
 int xb_cmd_restore(int argc, char **argv)

@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
-#include "front.h"
+#include "front/front.h"
 #include "core/config.h"
 #include "core/control.h"
 #include "core/log.h"
@@ -66,13 +66,12 @@ enum xb_err xb_serve_pause(struct xb_serve *sv, bool pause, char **errmsg)
  * for scripts and tests that asked for port 0. */
 static int write_ready_file(struct xb_proxy *px, struct xb_ctl *ctl, const char *path)
 {
-    static const char *const names[XB_PROTO__COUNT] = { "imap", "pop3", "smtp" };
     cJSON *o = cJSON_CreateObject();
     char addr[128];
     for (int i = 0; i < XB_PROTO__COUNT; i++) {
         xb_proxy_listen_addr(px, (enum xb_proto_id)i, addr, sizeof(addr));
         if (addr[0])
-            cJSON_AddStringToObject(o, names[i], addr);
+            cJSON_AddStringToObject(o, xb_proto_name((enum xb_proto_id)i), addr);
     }
     cJSON_AddStringToObject(o, "control", xb_ctl_name(ctl));
     char *text = cJSON_PrintUnformatted(o);
@@ -118,6 +117,15 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
             xb_log_error("%s", errmsg ? errmsg : "cannot open the control channel");
             xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot open the "
                         "control channel");
+            goto out;
+        }
+        /* The companion is the store's one writer while it runs: the CLI goes through
+         * the control channel just opened, and a command that cannot reach it finds the
+         * store locked instead of saving over the companion's changes. */
+        if (xb_store_lock(sv.store, 0, &errmsg) != XB_OK) {
+            xb_log_error("%s", errmsg ? errmsg : "cannot lock the account store");
+            xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot lock the "
+                        "account store");
             goto out;
         }
     }

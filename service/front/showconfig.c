@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "front.h"
+#include "front/front.h"
 #include "core/config.h"
 #include "core/config_policy.h"
 #include "core/log.h"
@@ -82,9 +82,9 @@ int xb_cmd_config(int argc, char **argv)
     num("signin_timeout", c->signin_timeout);
 
     printf("\n[proxy]\n");
-    printf("imap_listen = %s\npop3_listen = %s\nsmtp_listen = %s\n",
-           c->imap.addr ? c->imap.addr : "off", c->pop3.addr ? c->pop3.addr : "off",
-           c->smtp.addr ? c->smtp.addr : "off");
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        printf("%s_listen = %s\n", xb_proto_name((enum xb_proto_id)i),
+               c->listen[i].addr ? c->listen[i].addr : "off");
     printf("allow_non_loopback = %s\nlocal_starttls = %s\nsame_user_only = %s\n",
            c->allow_non_loopback ? "yes" : "no", c->local_starttls ? "yes" : "no",
            c->same_user_only ? "yes" : "no");
@@ -121,9 +121,8 @@ int xb_cmd_config(int argc, char **argv)
         str(applied, section, "scope", p->scope);
         str(applied, section, "hosted_domain", p->hosted_domain);
         str(applied, section, "issuer", p->issuer);
-        server("imap", &p->imap);
-        server("pop3", &p->pop3);
-        server("smtp", &p->smtp);
+        for (int i = 0; i < XB_PROTO__COUNT; i++)
+            server(xb_proto_name((enum xb_proto_id)i), &p->server[i]);
         printf("sasl = %s\n", p->sasl == XB_SASL_OAUTHBEARER ? "oauthbearer" : "xoauth2");
     }
     xb_cli_close(&env);

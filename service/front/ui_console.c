@@ -5,7 +5,7 @@
  */
 #include <stdio.h>
 
-#include "front.h"
+#include "front/front.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/ui.h"

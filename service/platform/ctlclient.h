@@ -25,7 +25,7 @@
 
 #include "xoauthbridge/pipe_proto.h"
 
-#include "../core/err.h"
+#include "core/err.h"
 
 struct xb_ctl_client {
     intptr_t h;                  /* descriptor or HANDLE; -1 when not connected */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../core/err.h"
+#include "core/err.h"
 
 /* rand.c: bytes from the operating system's CSPRNG (getrandom / BCryptGenRandom). */
 enum xb_err xb_plat_random(void *buf, size_t len);
@@ -115,6 +115,13 @@ struct xb_file_stamp {
     uint64_t id;
 };
 enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out);
+
+/* file.c: an exclusive lock on the file path (created owner-only when absent), held
+ * until xb_plat_lock_free or until the process ends, a crash included. Waits up to
+ * wait_ms for another holder; XB_ERR_CONFLICT if it still holds it. */
+struct xb_plat_lock;
+enum xb_err xb_plat_lock_take(const char *path, unsigned wait_ms, struct xb_plat_lock **out);
+void xb_plat_lock_free(struct xb_plat_lock *lk);
 
 /* seal.c: encrypts data so that only this user on this machine can read it back.
  * Windows: DPAPI (CryptProtectData, current user). POSIX: AES-256-GCM under a 32-byte key

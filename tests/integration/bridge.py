@@ -22,7 +22,7 @@ class BridgeError(RuntimeError):
 class Bridge:
     def __init__(self, exe, rig, directory, email=None, extra_config="", token=True,
                  provider_extra="", log_level="debug", general_extra="", servers=None,
-                 ca_file=None):
+                 ca_file=None, env_extra=None):
         self.exe = str(exe)
         self.rig = rig
         self.dir = Path(directory)
@@ -35,6 +35,7 @@ class Bridge:
         # provider server lines; by default implicit TLS to the rig's TLS ports
         self.servers = servers
         self.ca_file = ca_file
+        self.env_extra = dict(env_extra or {})  # for the daemon and every CLI call
         self.proc = None
         self.secret = None
         self.tokens_seen = []  # every token handed to the bridge: none may reach a log
@@ -95,7 +96,8 @@ client_secret = {o['client_secret']}
         return self.runtime_dir / "xoauthbridge.sock"
 
     def env(self, **extra):
-        return dict(os.environ, XDG_RUNTIME_DIR=str(self.runtime_dir), **extra)
+        return dict(os.environ, XDG_RUNTIME_DIR=str(self.runtime_dir),
+                    **dict(self.env_extra, **extra))
 
     def cli(self, *args, stdin=None, check=True, timeout=30):
         p = subprocess.run([self.exe, *args, "--config", str(self.config_path)],

@@ -584,3 +584,105 @@ def test_cli_verbs_go_through_the_running_daemon(rig, tmp_path):
         assert b.log_text().count("control client") > before
         for t in b.tokens_seen + [secret, pw]:
             assert t not in b.log_text()
+
+
+# --- one writer of the account store ---------------------------------------------------------
+
+def imap_ok(port, email, secret):
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    try:
+        return m.login(email, secret)[0] == "OK"
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            m.shutdown()
+        except OSError:
+            pass
+
+
+def test_cli_changes_race_refreshes_and_none_is_lost(rig, tmp_path):
+    """While the companion refreshes tokens and saves (accounts whose access tokens expire
+    at once, logged in to over and over), the CLI adds accounts, resets secrets and sets
+    tokens: every change goes through the companion, the one writer, and none is lost,
+    neither in the running companion nor in the store a new companion reads from disk."""
+    refreshing = [f"busy{i}@example.com" for i in range(4)]
+    added = [f"new{i}@example.com" for i in range(6)]
+    for e in refreshing + added:
+        rig.add_user(e)
+    with make_bridge(rig, tmp_path / "xb") as b:
+        secrets = {e: b.add_account(e, token=False) for e in refreshing}
+        for e in refreshing:
+            b.cli("token", "set", e, "--expires-in", "1",
+                  stdin=(rig.mint_token(e)["refresh_token"] + "\n" +
+                         rig.mint_token(e)["refresh_token"] + "\n").encode())
+        stop = threading.Event()
+        failures = []
+
+        def refresher(e):
+            # Each login with an expired access token makes the companion refresh and
+            # save; a new short-lived token keeps it expiring.
+            while not stop.is_set():
+                if not imap_ok(b.imap_port, e, secrets[e]):
+                    failures.append(e)
+                tok = rig.mint_token(e)
+                p = b.cli("token", "set", e, "--expires-in", "1", check=False,
+                          stdin=(tok["access_token"] + "\n" + tok["refresh_token"] + "\n").encode())
+                if p.returncode != 0:
+                    failures.append(p.stderr.decode())
+
+        threads = [threading.Thread(target=refresher, args=(e,)) for e in refreshing]
+        for t in threads:
+            t.start()
+        new_secrets = {}
+        try:
+            for e in added:
+                new_secrets[e] = b.cli("account", "add", e, "--provider", "rig").stdout.decode().strip()
+                tok = rig.mint_token(e)
+                b.cli("token", "set", e, stdin=(tok["access_token"] + "\n" +
+                                                tok["refresh_token"] + "\n").encode())
+                new_secrets[e] = b.cli("secret", "reset", e).stdout.decode().strip()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+        assert not failures, failures[:3]
+        assert b.log_text().count("refreshed the access token") >= len(refreshing)
+        for e in added:
+            assert imap_ok(b.imap_port, e, new_secrets[e]), e
+        status = b.cli("status").stdout.decode()
+        for e in refreshing + added:
+            assert e in status
+        assert "changed by another process" not in b.log_text()
+        # The store on disk has every change: a new companion reads it.
+        assert b.stop() == 0
+        b.start()
+        for e in added:
+            assert imap_ok(b.imap_port, e, new_secrets[e]), e
+        for e in refreshing:
+            assert imap_ok(b.imap_port, e, secrets[e]), e
+
+
+def test_cli_that_misses_the_companion_finds_the_store_locked(rig, tmp_path):
+    """A CLI that cannot reach the running companion (here: another runtime directory, so
+    another socket name) must not write behind its back: the store is locked."""
+    with make_bridge(rig, tmp_path / "xb") as b:
+        before = (b.dir / "state" / "accounts.store").read_bytes()
+        lost = tmp_path / "elsewhere"
+        lost.mkdir(mode=0o700)
+        for args in (["account", "add", "late@example.com", "--provider", "rig"],
+                     ["secret", "reset", EMAIL], ["logout", EMAIL],
+                     ["account", "remove", EMAIL]):
+            p = subprocess.run([b.exe, *args, "--config", str(b.config_path)],
+                               capture_output=True, timeout=30,
+                               env=dict(os.environ, XDG_RUNTIME_DIR=str(lost)))
+            assert p.returncode == 1, (args, p.stderr)
+            assert b"is changing the account store" in p.stderr and b"nothing was changed" in \
+                p.stderr, p.stderr
+        assert (b.dir / "state" / "accounts.store").read_bytes() == before
+        assert imap_ok(b.imap_port, EMAIL, b.secret)
+    # Without a companion, the CLI is the writer (and takes the lock itself).
+    p = subprocess.run([b.exe, "account", "add", "late@example.com", "--provider", "rig",
+                        "--config", str(b.config_path)], capture_output=True, timeout=30,
+                       env=dict(os.environ, XDG_RUNTIME_DIR=str(lost)))
+    assert p.returncode == 0, p.stderr

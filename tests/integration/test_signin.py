@@ -18,10 +18,13 @@ EMAIL = "user@example.com"
 
 
 def make_bridge(rig, tmp_path, name, browser="headless-browser.sh", timeout=60, token=False,
-                email=EMAIL):
+                email=EMAIL, browser_env=None):
+    """browser_env: the environment of the browser the companion opens (what the fake
+    browser does, where the page is dumped, the language of the result page)."""
     general = "browser = %s\nsignin_timeout = %d" % (TOOLS / browser, timeout)
     return Bridge(bridge_exe(), rig, tmp_path / name, token=token, email=email,
-                  general_extra=general, extra_config="connect_timeout = 3")
+                  general_extra=general, extra_config="connect_timeout = 3",
+                  env_extra=browser_env)
 
 
 # The rig's codes and tokens are opaque base64url strings of 43 characters; the local
@@ -41,9 +44,11 @@ def assert_no_token_shaped(*texts):
 
 
 def login(b, env=None, timeout=90):
+    """`xoauthbridge login`: through the running companion (its ENROL: it opens the
+    browser) when it runs, else the CLI's own sign-in."""
     return subprocess.run([b.exe, "login", b.email, "--provider", "rig", "--config",
                            str(b.config_path)], capture_output=True, timeout=timeout,
-                          env=dict(os.environ, **(env or {})))
+                          env=b.env(**(env or {})))
 
 
 def imap_login(b):
@@ -60,10 +65,14 @@ def imap_login(b):
 
 
 def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
+    """The CLI's own sign-in and logout (no companion running), then mail through the
+    companion with what they stored."""
     with make_bridge(rig, tmp_path, "xb") as b:
         assert imap_login(b).find("not signed in") >= 0  # enrolled, no tokens yet
         dump = tmp_path / "page.html"
+        b.stop()
         p = signed = login(b, {"XB_BROWSER_DUMP": str(dump)})
+        b.start()
         assert p.returncode == 0, p.stderr.decode()
         assert b"Signed in: user@example.com" in p.stderr
         assert dump.read_text().find("You are signed in") >= 0
@@ -76,8 +85,10 @@ def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
         assert typ == "OK" and int(data[0]) >= 1
         m.logout()
 
+        b.stop()
         p = subprocess.run([b.exe, "logout", b.email, "--config", str(b.config_path)],
-                           capture_output=True, timeout=30)
+                           capture_output=True, timeout=30, env=b.env())
+        b.start()
         assert p.returncode == 0, p.stderr.decode()
         assert rig.live_grants(EMAIL) == 0, "the grant must be revoked at the provider"
         assert "not signed in" in b.status()
@@ -109,10 +120,17 @@ def test_browser_sign_in_then_revocation_at_the_server(rig, tmp_path):
 
 
 def test_japanese_result_page(rig, tmp_path):
-    with make_bridge(rig, tmp_path, "xb") as b:
-        dump = tmp_path / "page.html"
-        p = login(b, {"XB_BROWSER_DUMP": str(dump), "LANG": "ja_JP.UTF-8", "LC_ALL": ""})
+    dump = tmp_path / "page.html"
+    ja = {"XB_BROWSER_DUMP": str(dump), "LANG": "ja_JP.UTF-8", "LC_ALL": ""}
+    with make_bridge(rig, tmp_path, "xb", browser_env=ja) as b:
+        p = login(b)
         assert p.returncode == 0, p.stderr.decode()
+        # The companion answers once the redirect arrived; the browser it opened may
+        # still be writing the page out.
+        deadline = time.monotonic() + 20
+        while not dump.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)
         page = dump.read_text(encoding="utf-8")
         assert 'lang="ja"' in page and "サインインしました" in page
         assert "サインインしました" in p.stderr.decode("utf-8")
@@ -163,35 +181,42 @@ def test_token_endpoint_trouble_is_temporary(rig, tmp_path, mode):
 
 
 def test_sign_in_rejects_wrong_state_then_times_out(rig, tmp_path):
-    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=4) as b:
-        dump = tmp_path / "answer"
-        p = login(b, {"XB_FAKE_BROWSER": "wrong-state", "XB_BROWSER_DUMP": str(dump)})
+    dump = tmp_path / "answer"
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=4,
+                     browser_env={"XB_FAKE_BROWSER": "wrong-state",
+                                  "XB_BROWSER_DUMP": str(dump)}) as b:
+        p = login(b)
         assert p.returncode == 1
         assert b"no sign-in arrived" in p.stderr
         assert dump.read_bytes().startswith(b"400")
 
 
 def test_sign_in_rejects_wrong_issuer(rig, tmp_path):
-    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py") as b:
-        dump = tmp_path / "answer"
-        p = login(b, {"XB_FAKE_BROWSER": "wrong-iss", "XB_BROWSER_DUMP": str(dump)})
+    dump = tmp_path / "answer"
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py",
+                     browser_env={"XB_FAKE_BROWSER": "wrong-iss",
+                                  "XB_BROWSER_DUMP": str(dump)}) as b:
+        p = login(b)
         assert p.returncode == 1 and b"unexpected issuer" in p.stderr, p.stderr
         assert dump.read_bytes().startswith(b"400")
         assert "not signed in" in b.status()
 
 
 def test_sign_in_rejects_a_code_of_another_pkce_challenge(rig, tmp_path):
-    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py") as b:
-        dump = tmp_path / "answer"
-        p = login(b, {"XB_FAKE_BROWSER": "pkce-mismatch", "XB_BROWSER_DUMP": str(dump)})
+    dump = tmp_path / "answer"
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py",
+                     browser_env={"XB_FAKE_BROWSER": "pkce-mismatch",
+                                  "XB_BROWSER_DUMP": str(dump)}) as b:
+        p = login(b)
         assert p.returncode == 1 and b"expired or was revoked" in p.stderr, p.stderr
         assert dump.read_bytes().startswith(b"400")
 
 
 def test_user_closes_the_browser(rig, tmp_path):
-    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=2) as b:
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=2,
+                     browser_env={"XB_FAKE_BROWSER": "close"}) as b:
         t0 = time.monotonic()
-        p = login(b, {"XB_FAKE_BROWSER": "close"})
+        p = login(b)
         assert p.returncode == 1 and b"no sign-in arrived" in p.stderr
         assert time.monotonic() - t0 < 10
 

@@ -54,9 +54,9 @@ static void defaults(void)
     CHECK(xb_config_new_default(&cfg) == XB_OK);
     if (!cfg)
         return;
-    CHECK_STR(cfg->imap.addr, "127.0.0.1:1143");
-    CHECK_STR(cfg->pop3.addr, "127.0.0.1:1110");
-    CHECK_STR(cfg->smtp.addr, "127.0.0.1:1587");
+    CHECK_STR(cfg->listen[XB_PROTO_IMAP].addr, "127.0.0.1:1143");
+    CHECK_STR(cfg->listen[XB_PROTO_POP3].addr, "127.0.0.1:1110");
+    CHECK_STR(cfg->listen[XB_PROTO_SMTP].addr, "127.0.0.1:1587");
     CHECK(!cfg->allow_non_loopback && !cfg->local_starttls);
     CHECK(cfg->max_sessions == 1000);
     CHECK(cfg->line_max == 8192 && cfg->literal_max == 65536);
@@ -77,9 +77,9 @@ static void defaults(void)
         CHECK_STR(g->scope, "https://mail.google.com/");
         CHECK_STR(g->issuer, "https://accounts.google.com");
         CHECK(g->client_id == NULL && g->client_secret == NULL && g->hosted_domain == NULL);
-        check_server(&g->imap, "imap.gmail.com", 993, XB_TLS_IMPLICIT);
-        check_server(&g->pop3, "pop.gmail.com", 995, XB_TLS_IMPLICIT);
-        check_server(&g->smtp, "smtp.gmail.com", 465, XB_TLS_IMPLICIT);
+        check_server(&g->server[XB_PROTO_IMAP], "imap.gmail.com", 993, XB_TLS_IMPLICIT);
+        check_server(&g->server[XB_PROTO_POP3], "pop.gmail.com", 995, XB_TLS_IMPLICIT);
+        check_server(&g->server[XB_PROTO_SMTP], "smtp.gmail.com", 465, XB_TLS_IMPLICIT);
         CHECK(g->sasl == XB_SASL_XOAUTH2);
     }
     const struct xb_provider *m = xb_config_provider(cfg, "Microsoft");
@@ -92,9 +92,9 @@ static void defaults(void)
         CHECK_STR(m->scope, "https://outlook.office.com/IMAP.AccessAsUser.All "
                             "https://outlook.office.com/POP.AccessAsUser.All "
                             "https://outlook.office.com/SMTP.Send offline_access");
-        check_server(&m->imap, "outlook.office365.com", 993, XB_TLS_IMPLICIT);
-        check_server(&m->pop3, "outlook.office365.com", 995, XB_TLS_IMPLICIT);
-        check_server(&m->smtp, "smtp.office365.com", 587, XB_TLS_STARTTLS);
+        check_server(&m->server[XB_PROTO_IMAP], "outlook.office365.com", 993, XB_TLS_IMPLICIT);
+        check_server(&m->server[XB_PROTO_POP3], "outlook.office365.com", 995, XB_TLS_IMPLICIT);
+        check_server(&m->server[XB_PROTO_SMTP], "smtp.office365.com", 587, XB_TLS_STARTTLS);
         CHECK(m->sasl == XB_SASL_XOAUTH2);
     }
     CHECK(xb_config_provider(cfg, "yahoo") == NULL);
@@ -211,9 +211,9 @@ static void full_file(void)
     CHECK_STR(cfg->log_file, "/var/log/xb.log");
     CHECK_STR(cfg->browser, "firefox --new-window");
     CHECK(cfg->signin_timeout == 600);
-    CHECK_STR(cfg->imap.addr, "127.0.0.2:2143");
-    CHECK(cfg->pop3.addr == NULL);
-    CHECK_STR(cfg->smtp.addr, "localhost:2587");
+    CHECK_STR(cfg->listen[XB_PROTO_IMAP].addr, "127.0.0.2:2143");
+    CHECK(cfg->listen[XB_PROTO_POP3].addr == NULL);
+    CHECK_STR(cfg->listen[XB_PROTO_SMTP].addr, "localhost:2587");
     CHECK(!cfg->allow_non_loopback && cfg->local_starttls);
     CHECK(cfg->max_sessions == 100000 && cfg->line_max == 512 && cfg->literal_max == 0);
     CHECK(cfg->connect_timeout == 1 && cfg->login_timeout == 86400);
@@ -230,14 +230,14 @@ static void full_file(void)
         CHECK_STR(g->scope, "https://mail.google.com/ openid");
         CHECK_STR(g->hosted_domain, "example.com");
         CHECK_STR(g->issuer, "https://auth.example.com");
-        check_server(&g->imap, "imap.example.com", 143, XB_TLS_STARTTLS);
-        check_server(&g->pop3, NULL, 0, XB_TLS_IMPLICIT);
-        check_server(&g->smtp, "smtp.example.com", 2465, XB_TLS_STARTTLS);
+        check_server(&g->server[XB_PROTO_IMAP], "imap.example.com", 143, XB_TLS_STARTTLS);
+        check_server(&g->server[XB_PROTO_POP3], NULL, 0, XB_TLS_IMPLICIT);
+        check_server(&g->server[XB_PROTO_SMTP], "smtp.example.com", 2465, XB_TLS_STARTTLS);
         CHECK(g->sasl == XB_SASL_OAUTHBEARER);
     }
     /* The other preset is untouched. */
     const struct xb_provider *m = xb_config_provider(cfg, "microsoft");
-    CHECK(m && m->client_id == NULL && m->smtp.port == 587);
+    CHECK(m && m->client_id == NULL && m->server[XB_PROTO_SMTP].port == 587);
     xb_config_free(cfg);
 }
 
@@ -314,8 +314,8 @@ static void preset_partial_override(void)
         CHECK_STR(g->client_id, "42.apps.googleusercontent.com");
         CHECK_STR(g->auth_url, "https://accounts.google.com/o/oauth2/v2/auth");
         CHECK_STR(g->revoke_url, "https://oauth2.googleapis.com/revoke");
-        check_server(&g->imap, "imap.gmail.com", 993, XB_TLS_IMPLICIT);
-        check_server(&g->smtp, "smtp.gmail.com", 587, XB_TLS_STARTTLS);
+        check_server(&g->server[XB_PROTO_IMAP], "imap.gmail.com", 993, XB_TLS_IMPLICIT);
+        check_server(&g->server[XB_PROTO_SMTP], "smtp.gmail.com", 587, XB_TLS_STARTTLS);
     }
     const struct xb_provider *m = xb_config_provider(cfg, "microsoft");
     CHECK(m && m->kind == XB_PROVIDER_MICROSOFT);
@@ -324,8 +324,8 @@ static void preset_partial_override(void)
         CHECK_STR(m->auth_url,
                   "https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize");
         CHECK_STR(m->token_url, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
-        check_server(&m->pop3, NULL, 0, XB_TLS_IMPLICIT);
-        check_server(&m->smtp, "smtp.office365.com", 587, XB_TLS_STARTTLS);
+        check_server(&m->server[XB_PROTO_POP3], NULL, 0, XB_TLS_IMPLICIT);
+        check_server(&m->server[XB_PROTO_SMTP], "smtp.office365.com", 587, XB_TLS_STARTTLS);
     }
     /* A third provider from a preset: names are kept in lower case, after the presets. */
     const struct xb_provider *w = xb_config_provider(cfg, "WORK");
@@ -335,7 +335,7 @@ static void preset_partial_override(void)
         CHECK_STR(w->client_id, "work-client");
         CHECK_STR(w->hosted_domain, "work.example");
         CHECK_STR(w->scope, "https://mail.google.com/");
-        check_server(&w->pop3, "pop.gmail.com", 995, XB_TLS_IMPLICIT);
+        check_server(&w->server[XB_PROTO_POP3], "pop.gmail.com", 995, XB_TLS_IMPLICIT);
     }
     CHECK(cfg->providers && cfg->providers->next && cfg->providers->next->next == w);
     xb_config_free(cfg);
@@ -360,9 +360,9 @@ static void custom_provider(void)
         CHECK_STR(t->token_url, "http://localhost:3000/token");
         CHECK(t->revoke_url == NULL && t->hosted_domain == NULL);
         CHECK_STR(t->issuer, "http://[::1]:3000");
-        check_server(&t->imap, "127.0.0.1", 10143, XB_TLS_IMPLICIT);
-        check_server(&t->pop3, NULL, 0, XB_TLS_IMPLICIT);
-        check_server(&t->smtp, "::1", 10025, XB_TLS_IMPLICIT);
+        check_server(&t->server[XB_PROTO_IMAP], "127.0.0.1", 10143, XB_TLS_IMPLICIT);
+        check_server(&t->server[XB_PROTO_POP3], NULL, 0, XB_TLS_IMPLICIT);
+        check_server(&t->server[XB_PROTO_SMTP], "::1", 10025, XB_TLS_IMPLICIT);
         CHECK(t->sasl == XB_SASL_XOAUTH2);
     }
     xb_config_free(cfg);
@@ -371,7 +371,7 @@ static void custom_provider(void)
     cfg = parse_ok("[provider.x]\nauth_url = https://a/\ntoken_url = https://a/t\n"
                    "scope = s\npop3 = pop.x.test:1995\nsmtp = smtp.x.test:25\n");
     t = cfg ? xb_config_provider(cfg, "x") : NULL;
-    CHECK(t && t->pop3.tls == XB_TLS_IMPLICIT && t->smtp.tls == XB_TLS_STARTTLS);
+    CHECK(t && t->server[XB_PROTO_POP3].tls == XB_TLS_IMPLICIT && t->server[XB_PROTO_SMTP].tls == XB_TLS_STARTTLS);
     xb_config_free(cfg);
 
     EXPECT_ERROR("[general]\n\n[provider.acme]\nclient_id = x\nimap = mail.acme.test:993\n",
@@ -425,8 +425,8 @@ static void ipv6_listen(void)
     struct xb_config *cfg = parse_ok("[proxy]\nimap_listen = [::1]:1143\n"
                                      "pop3_listen = [::ffff:127.0.0.1]:1110\n"
                                      "smtp_listen = [0:0:0:0:0:0:0:1]:1587\n");
-    CHECK_STR(cfg ? cfg->imap.addr : NULL, "[::1]:1143");
-    CHECK_STR(cfg ? cfg->pop3.addr : NULL, "[::ffff:127.0.0.1]:1110");
+    CHECK_STR(cfg ? cfg->listen[XB_PROTO_IMAP].addr : NULL, "[::1]:1143");
+    CHECK_STR(cfg ? cfg->listen[XB_PROTO_POP3].addr : NULL, "[::ffff:127.0.0.1]:1110");
     xb_config_free(cfg);
     EXPECT_ERROR("[proxy]\nimap_listen = [::]:1143\n",
                  "t.ini:2: key 'imap_listen' in [proxy]: [::]:1143 is not a loopback "
@@ -434,12 +434,12 @@ static void ipv6_listen(void)
     cfg = parse_ok("[proxy]\nimap_listen = [::]:1143\nsmtp_listen = 0.0.0.0:1587\n"
                    "allow_non_loopback = yes\n");
     CHECK(cfg && cfg->allow_non_loopback);
-    CHECK_STR(cfg ? cfg->smtp.addr : NULL, "0.0.0.0:1587");
+    CHECK_STR(cfg ? cfg->listen[XB_PROTO_SMTP].addr : NULL, "0.0.0.0:1587");
     xb_config_free(cfg);
     /* Port 0 (any free port, for tests) may be shared by all three listeners. */
     cfg = parse_ok("[proxy]\nimap_listen = 127.0.0.1:0\npop3_listen = 127.0.0.1:0\n"
                    "smtp_listen = 127.0.0.1:0\n");
-    CHECK_STR(cfg ? cfg->pop3.addr : NULL, "127.0.0.1:0");
+    CHECK_STR(cfg ? cfg->listen[XB_PROTO_POP3].addr : NULL, "127.0.0.1:0");
     xb_config_free(cfg);
     EXPECT_ERROR("[provider.google]\nimap = imap.gmail.com:0\n",
                  "t.ini:2: key 'imap' in [provider.google]: 'imap.gmail.com:0' is not "
@@ -665,7 +665,7 @@ static void load_file(void)
     CHECK(xb_config_load(path, &cfg, &msg) == XB_OK);
     CHECK(msg == NULL);
     CHECK_STR(cfg ? cfg->path : NULL, path);
-    CHECK_STR(cfg ? cfg->imap.addr : NULL, "127.0.0.1:11143");
+    CHECK_STR(cfg ? cfg->listen[XB_PROTO_IMAP].addr : NULL, "127.0.0.1:11143");
     const struct xb_provider *g = cfg ? xb_config_provider(cfg, "google") : NULL;
     CHECK_STR(g ? g->client_id : NULL, "from-file");
     xb_config_free(cfg);

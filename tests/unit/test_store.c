@@ -630,6 +630,49 @@ static void store_large(void)
     teardown();
 }
 
+/* Two processes' views of one store (two handles here): the one that saves second over a
+ * store the other saved meanwhile loses its change and reads the newer store; the lock
+ * lets one holder in at a time. Without the generation check the second save would
+ * silently drop the first one's account. */
+static void store_never_overwrites_a_newer_store(void)
+{
+    struct xb_store *a = NULL, *b = NULL;
+    char *errmsg = NULL;
+
+    if (setup() != 0)
+        return;
+    CHECK(xb_store_open(test_dir, &a, NULL) == XB_OK);
+    CHECK(xb_store_open(test_dir, &b, NULL) == XB_OK);
+    if (!a || !b)
+        goto out;
+    CHECK(xb_store_add(b, "cli@example.com", "google", NULL) == XB_OK);
+    CHECK(xb_store_save(b) == XB_OK);
+    CHECK(xb_store_add(a, "companion@example.com", "google", NULL) == XB_OK);
+    CHECK(xb_store_save(a) == XB_ERR_CONFLICT);
+    /* a read the newer store instead: b's account is there, a's unsaved one is not. */
+    CHECK(xb_store_find(a, "cli@example.com") != NULL);
+    CHECK(xb_store_find(a, "companion@example.com") == NULL);
+    CHECK(xb_store_add(a, "companion@example.com", "google", NULL) == XB_OK);
+    CHECK(xb_store_save(a) == XB_OK);
+    xb_store_free(b);
+    b = NULL;
+    CHECK(xb_store_open(test_dir, &b, NULL) == XB_OK);
+    CHECK(b && xb_store_find(b, "cli@example.com") && xb_store_find(b, "companion@example.com"));
+
+    /* One writer at a time. */
+    CHECK(xb_store_lock(a, 0, NULL) == XB_OK);
+    CHECK(b && xb_store_lock(b, 100, &errmsg) == XB_ERR_CONFLICT);
+    CHECK(errmsg && contains(errmsg, "is changing the account store"));
+    xb_store_free(a);
+    a = NULL;
+    CHECK(b && xb_store_lock(b, 0, NULL) == XB_OK);
+out:
+    xb_free(errmsg);
+    xb_store_free(a);
+    xb_store_free(b);
+    teardown();
+}
+
 static void store_open_creates_private(void)
 {
     char dir[PATH_MAX_TEST], path[PATH_MAX_TEST];
@@ -785,4 +828,5 @@ XBTEST_MAIN(XBTEST(file_read_and_replace), XBTEST(mkdir_private_nested),
             XBTEST(seal_roundtrip_and_tamper), XBTEST(store_roundtrip),
             XBTEST(store_validates_emails), XBTEST(store_secrets), XBTEST(store_tamper_detected),
             XBTEST(store_truncated_refused), XBTEST(store_malformed_refused), XBTEST(store_remove),
-            XBTEST(store_large), XBTEST(store_open_creates_private) POSIX_ONLY_TESTS)
+            XBTEST(store_large), XBTEST(store_never_overwrites_a_newer_store),
+            XBTEST(store_open_creates_private) POSIX_ONLY_TESTS)

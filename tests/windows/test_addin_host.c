@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <wchar.h>
 
-#include "../../addin/idtext.h"
+#include "idtext.h"
 #include "fake_outlook.h"
 #include "xoauthbridge/names.h"
 

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tray.h" /* <windows.h> first */
+#include "front/win32/tray.h" /* <windows.h> first */
 
 #include <sddl.h>
 

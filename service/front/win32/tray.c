@@ -13,7 +13,7 @@
 
 #include <event2/thread.h>
 
-#include "tray.h"
+#include "front/win32/tray.h"
 #include "core/config.h"
 #include "core/mem.h"
 #include "core/msg.h"

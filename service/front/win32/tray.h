@@ -42,7 +42,7 @@ enum {
     WM_XB_STOPPED,            /* loop -> GUI: xb_serve_run returned wParam */
 };
 
-#include "tray_res.h" /* icon IDs */
+#include "front/win32/tray_res.h" /* icon IDs */
 
 /* A notification on its way to the GUI thread. */
 struct tray_note {

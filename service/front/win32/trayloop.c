@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "tray.h"
+#include "front/win32/tray.h"
 #include "core/control.h"
 #include "core/log.h"
 #include "core/mem.h"

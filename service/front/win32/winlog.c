@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tray.h"
+#include "front/win32/tray.h"
 #include "core/mem.h"
 #include "platform/platform.h"
 #include "xoauthbridge/names.h"

@@ -4,7 +4,7 @@
  */
 #define _GNU_SOURCE 1   /* struct ucred */
 
-#include "../ctlclient.h"
+#include "platform/ctlclient.h"
 
 #include <errno.h>
 #include <poll.h>

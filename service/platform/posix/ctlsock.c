@@ -7,7 +7,7 @@
  */
 #define _GNU_SOURCE 1   /* struct ucred */
 
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,9 +23,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "../ctlclient.h"
-#include "../../core/log.h"
-#include "../../core/mem.h"
+#include "platform/ctlclient.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define CTL_BACKLOG 16
 

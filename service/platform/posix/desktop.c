@@ -1,4 +1,4 @@
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../core/log.h"
+#include "core/log.h"
 
 /* Runs argv[0] with url, detached: a double fork so no zombie is left and the browser
  * outlives us if it likes. */

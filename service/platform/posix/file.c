@@ -3,19 +3,20 @@
  * made 0600 next to the target, fsync, rename, fsync of the directory) and mkdir -p
  * with owner-only directories.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "../../core/log.h"
-#include "../../core/mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define TMP_SUFFIX_MAX 32   /* ".tmp-" and 16 hex digits, with room to spare */
 #define TMP_ATTEMPTS   8
@@ -316,4 +317,45 @@ enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out)
     out->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
     out->id = (uint64_t)st.st_ino;
     return XB_OK;
+}
+
+/* --- the store's lock ------------------------------------------------------------------- */
+
+struct xb_plat_lock {
+    int fd;
+};
+
+enum xb_err xb_plat_lock_take(const char *path, unsigned wait_ms, struct xb_plat_lock **out)
+{
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return errno == ENOENT ? XB_ERR_NOTFOUND : XB_ERR_IO;
+    /* flock: held by the open file, released when it closes or the process dies. */
+    for (unsigned waited = 0;; waited += 50) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        if (errno != EWOULDBLOCK || waited >= wait_ms) {
+            int e = errno;
+            close(fd);
+            return e == EWOULDBLOCK ? XB_ERR_CONFLICT : XB_ERR_IO;
+        }
+        usleep(50 * 1000);
+    }
+    struct xb_plat_lock *lk = xb_new(struct xb_plat_lock);
+    if (!lk) {
+        close(fd);
+        return XB_ERR_NOMEM;
+    }
+    lk->fd = fd;
+    *out = lk;
+    return XB_OK;
+}
+
+void xb_plat_lock_free(struct xb_plat_lock *lk)
+{
+    if (!lk)
+        return;
+    close(lk->fd);
+    xb_free(lk);
 }

@@ -1,4 +1,4 @@
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

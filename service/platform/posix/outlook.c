@@ -1,7 +1,7 @@
 /*
  * No Outlook on POSIX: nothing was ever bridged, so there is nothing to put back.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 enum xb_err xb_plat_outlook_restore(const char *email, unsigned *restored, unsigned *failed)
 {

@@ -1,10 +1,10 @@
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/mem.h"
+#include "core/mem.h"
 
 static char *join(const char *base, const char *rest)
 {

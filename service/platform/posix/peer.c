@@ -1,7 +1,7 @@
 /* Who is at the other end of an accepted loopback TCP connection (platform.h).
  * Linux: the kernel's socket diagnostics (NETLINK_SOCK_DIAG) look up the client's own
  * socket by its four-tuple and give its owner's uid; ss(8) does the same. */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <stdbool.h>

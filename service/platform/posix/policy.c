@@ -1,5 +1,5 @@
 /* Group Policy is a Windows thing: on POSIX no value is ever set (platform.h). */
-#include "../platform.h"
+#include "platform/platform.h"
 
 enum xb_err xb_plat_policy_read(enum xb_policy_hive hive, const char *name,
                                 struct xb_policy_raw *out)

@@ -10,7 +10,7 @@
  * from the passphrase with scrypt and a random 32-byte salt kept (like the key, 0600)
  * in <dir>/store.key.salt: then nothing on disk opens the store without the passphrase.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +25,8 @@
 
 #include <openssl/evp.h>
 
-#include "../../core/log.h"
-#include "../../core/mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define KEY_FILE   "store.key"
 #define KEY_LEN    32

@@ -3,7 +3,7 @@
  * system's roots. The Linux daemon uses the system's OpenSSL, whose configuration and
  * default paths are the administrator's (docs/decisions.md).
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-#include "../../core/log.h"
+#include "core/log.h"
 
 enum xb_err xb_plat_tls_trust(struct ssl_ctx_st *ctx)
 {

@@ -7,7 +7,7 @@
  *
  * Self-contained (Win32, advapi32, the C library, pipe_proto.h): the add-in compiles it.
  */
-#include "../ctlclient.h"
+#include "platform/ctlclient.h"
 
 #include <aclapi.h>
 #include <limits.h>
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "ctlwin.h"
+#include "platform/win32/ctlwin.h"
 
 /* --- who we are, and the name -------------------------------------------------------------- */
 

@@ -23,7 +23,7 @@
  * All the framing, checks and dispatch stay in the portable core, the same as on POSIX.
  * The threads touch only their own handles, the stop event and an interlocked count.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <winsock2.h>
 #include <windows.h>
@@ -38,10 +38,10 @@
 
 #include "xoauthbridge/pipe_proto.h"
 
-#include "../ctlclient.h"
-#include "ctlwin.h"
-#include "../../core/log.h"
-#include "../../core/mem.h"
+#include "platform/ctlclient.h"
+#include "platform/win32/ctlwin.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define RELAY_BUF        XB_PIPE_FRAME_MAX
 #define STOP_WAIT_MS     5000

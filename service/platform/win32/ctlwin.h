@@ -7,7 +7,7 @@
 
 #include <windows.h>
 
-#include "../../core/err.h"
+#include "core/err.h"
 
 #define XB_CTL_PIPE_PREFIX L"\\\\.\\pipe\\xoauthbridge-"
 #define XB_CTL_SID_MAX     192      /* characters of a SID string, with room to spare */

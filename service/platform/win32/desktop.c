@@ -1,9 +1,9 @@
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <windows.h>
 #include <shellapi.h>
 
-#include "../../core/mem.h"
+#include "core/mem.h"
 
 static wchar_t *widen(const char *s)
 {

@@ -5,7 +5,7 @@
  * What we create gets a protected DACL for this user (and SYSTEM) only, so it stays
  * private even in a directory whose inherited ACL is looser than %LOCALAPPDATA%'s.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,8 +14,8 @@
 #include <windows.h>
 #include <sddl.h>
 
-#include "../../core/log.h"
-#include "../../core/mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define TMP_ATTEMPTS  8
 #define MOVE_ATTEMPTS 5
@@ -403,4 +403,58 @@ enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out)
     }
     xb_free(wpath);
     return rc;
+}
+
+/* --- the store's lock ------------------------------------------------------------------- */
+
+struct xb_plat_lock {
+    HANDLE h;
+};
+
+enum xb_err xb_plat_lock_take(const char *path, unsigned wait_ms, struct xb_plat_lock **out)
+{
+    wchar_t *wpath = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    enum xb_err rc;
+    *out = NULL;
+    if ((rc = to_wide(path, 0, &wpath)) != XB_OK || (rc = owner_only_sd(false, &sd)) != XB_OK) {
+        xb_free(wpath);
+        return rc;
+    }
+    SECURITY_ATTRIBUTES sa = { sizeof(sa), sd, FALSE };
+    HANDLE h = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                           &sa, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD e = GetLastError();
+    LocalFree(sd);
+    xb_free(wpath);
+    if (h == INVALID_HANDLE_VALUE)
+        return err_from_win(e);
+    /* Held by the handle: released when it closes or the process ends. */
+    for (unsigned waited = 0;; waited += 50) {
+        OVERLAPPED ov = { 0 };
+        if (LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov))
+            break;
+        e = GetLastError();
+        if (e != ERROR_LOCK_VIOLATION || waited >= wait_ms) {
+            CloseHandle(h);
+            return e == ERROR_LOCK_VIOLATION ? XB_ERR_CONFLICT : err_from_win(e);
+        }
+        Sleep(50);
+    }
+    struct xb_plat_lock *lk = xb_new(struct xb_plat_lock);
+    if (!lk) {
+        CloseHandle(h);
+        return XB_ERR_NOMEM;
+    }
+    lk->h = h;
+    *out = lk;
+    return XB_OK;
+}
+
+void xb_plat_lock_free(struct xb_plat_lock *lk)
+{
+    if (!lk)
+        return;
+    CloseHandle(lk->h);
+    xb_free(lk);
 }

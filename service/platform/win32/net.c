@@ -1,4 +1,4 @@
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>

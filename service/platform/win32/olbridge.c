@@ -3,7 +3,7 @@
  * recovery after a crash, and Outlook's password format. The order of writes is what
  * makes this safe; see olprofile.h before changing any of it.
  */
-#include "olprofile.h"
+#include "platform/win32/olprofile.h"
 
 #include <wincrypt.h>
 

@@ -3,7 +3,7 @@
  * default profile, and a scan that survives keys vanishing and values of the wrong
  * type or size. Nothing here writes.
  */
-#include "olprofile.h"
+#include "platform/win32/olprofile.h"
 
 #include <limits.h>
 #include <stdio.h>

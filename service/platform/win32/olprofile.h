@@ -27,7 +27,7 @@
 
 #include <stdbool.h>
 
-#include "../../core/err.h"
+#include "core/err.h"
 
 enum xb_ol_layout {
     XB_OL_2010,   /* Windows Messaging Subsystem (Outlook 2010 and older) */

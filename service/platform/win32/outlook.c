@@ -3,9 +3,9 @@
  * (RESTORE over the pipe, `xoauthbridge restore`, uninstall). The work is olbridge.c's,
  * shared with the add-in.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
-#include "olprofile.h"
+#include "platform/win32/olprofile.h"
 
 enum xb_err xb_plat_outlook_restore(const char *email, unsigned *restored, unsigned *failed)
 {

@@ -1,4 +1,4 @@
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <wchar.h>
 #include <windows.h>
 
-#include "../../core/mem.h"
+#include "core/mem.h"
 
 enum xb_err xb_plat_default_state_dir(char **out)
 {

@@ -3,7 +3,7 @@
  * user's process (another person on a Remote Desktop host, fast user switching) cannot
  * be opened by this user; one that can is compared by its token's user when the token
  * can be read (a program started with other credentials). */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>

@@ -4,14 +4,14 @@
  * happens here; what a value means, its range and which hive wins is the core's
  * (config_policy.c), so that it is tested on every platform.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <string.h>
 #include <wchar.h>
 
 #include <windows.h>
 
-#include "../../core/mem.h"
+#include "core/mem.h"
 #include "xoauthbridge/names.h"
 
 /* Policy texts are short (the longest allowed is 2047 characters); anything far longer

@@ -9,7 +9,7 @@
  * whole with a key that only DPAPI can give back:
  *     "XBW1" | DPAPI( K (32 random bytes) | data ) | HMAC-SHA256(K, "XBW1" | DPAPI blob)
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -21,8 +21,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "../../core/log.h"
-#include "../../core/mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define MAGIC     "XBW1"
 #define MAGIC_LEN 4

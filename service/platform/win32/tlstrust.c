@@ -15,7 +15,7 @@
  * holds certificates, that is when [tls] ca_file added some (test CAs): the store starts
  * empty here, nothing is read from disk by OpenSSL. Verification is never off.
  */
-#include "../platform.h"
+#include "platform/platform.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,7 +33,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "../../core/log.h"
+#include "core/log.h"
 
 /* wininet.h's, which we do not need otherwise. */
 #ifndef SECURITY_FLAG_IGNORE_CERT_CN_INVALID

@@ -9,7 +9,7 @@
  * are kept as they are. cmd.exe does not wait for GUI programs: use `start /wait` or a
  * redirect when the output matters (docs/architecture.md).
  */
-#include "../../cli.h"
+#include "cli.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,8 +17,8 @@
 #include <string.h>
 #include <windows.h>
 
-#include "../../core/mem.h"
-#include "../platform.h"
+#include "core/mem.h"
+#include "platform/platform.h"
 
 int wmain(int argc, wchar_t **wargv);
 

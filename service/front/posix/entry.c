@@ -1,8 +1,8 @@
 /* Process entry on POSIX: argv is already UTF-8 (we assume a UTF-8 locale). */
 #include <stdio.h>
 
-#include "../../cli.h"
-#include "../platform.h"
+#include "cli.h"
+#include "platform/platform.h"
 
 int main(int argc, char **argv)
 {
