@@ -7,20 +7,11 @@
 
 #include <string.h>
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
+#include "core/ascii.h"
 
 static bool eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++) {
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return false;
-    }
-    return true;
+    return strlen(b) == blen && xb_ascii_eq_ci(a, alen, b);
 }
 
 /* host (len bytes) is domain or a name under it. */
@@ -41,7 +32,7 @@ bool xb_ol_contains(const char *hay, const char *needle)
         return true;
     for (; *hay; hay++) {
         size_t i = 0;
-        while (i < n && hay[i] && lower((unsigned char)hay[i]) == lower((unsigned char)needle[i]))
+        while (i < n && hay[i] && xb_ascii_lower(hay[i]) == xb_ascii_lower(needle[i]))
             i++;
         if (i == n)
             return true;

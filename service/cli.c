@@ -1,7 +1,8 @@
 /*
- * xoauthbridge's command line: a table of verbs. Each verb parses its own arguments
- * and returns an exit code. Texts a user reads come from the message table (later
- * issues); --help stays in English for now.
+ * xoauthbridge's command line: a table of verbs (front/ implements them). Each verb
+ * parses its own arguments and returns an exit code. --help and the usage lines are
+ * English, for administrators and scripts; what a person reads after a verb ran comes
+ * from the message tables (core/msg_*.c).
  */
 #include "cli.h"
 

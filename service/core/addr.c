@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "core/ascii.h"
 #include "core/config.h"
 #include "core/parse.h"
 
@@ -10,15 +11,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool eq_ci(const char *a, size_t alen, const char *b)
-{
-    return xb_view_eq_ci((struct xb_view){ a, alen }, b);
-}
 
 bool xb_addr_ipv4(const char *s, size_t len, unsigned char out[4])
 {
@@ -44,7 +36,7 @@ static int hex_value(char c)
 {
     if (is_digit(c))
         return c - '0';
-    c = lower(c);
+    c = xb_ascii_lower(c);
     return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
@@ -106,7 +98,7 @@ bool xb_addr_is_loopback(const char *h, size_t len)
     static const unsigned char v6_loop[16] = { [15] = 1 };
     static const unsigned char v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
     unsigned char a[16];
-    if (eq_ci(h, len, "localhost"))
+    if (xb_ascii_eq_ci(h, len, "localhost"))
         return true;
     if (xb_addr_ipv4(h, len, a))
         return a[0] == 127;
@@ -122,7 +114,7 @@ static bool valid_hostname(const char *h, size_t len)
     if (len == 0 || len > 253 || h[0] == '.' || h[0] == '-')
         return false;
     for (size_t i = 0; i < len; i++) {
-        char c = lower(h[i]);
+        char c = xb_ascii_lower(h[i]);
         if (!is_digit(c) && c != '.')
             numeric = false;
         if (!is_digit(c) && !(c >= 'a' && c <= 'z') && c != '-' && c != '_' && c != '.')
@@ -132,12 +124,7 @@ static bool valid_hostname(const char *h, size_t len)
     return !numeric || xb_addr_ipv4(h, len, a);
 }
 
-bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *port)
-{
-    return xb_hostport_parse_port0(s, host, host_size, port, false);
-}
-
-bool xb_hostport_parse_port0(const char *s, char *host, size_t host_size, unsigned *port,
+bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *port,
                              bool allow_port0)
 {
     if (!s || !host || host_size == 0 || !port)
@@ -181,9 +168,9 @@ bool xb_addr_url_ok(const char *url, size_t len)
 {
     size_t skip;
     bool plain = false;
-    if (len > 8 && eq_ci(url, 8, "https://")) {
+    if (len > 8 && xb_ascii_eq_ci(url, 8, "https://")) {
         skip = 8;
-    } else if (len > 7 && eq_ci(url, 7, "http://")) {
+    } else if (len > 7 && xb_ascii_eq_ci(url, 7, "http://")) {
         skip = 7;
         plain = true;
     } else {

@@ -22,8 +22,9 @@ bool xb_addr_is_loopback(const char *host, size_t len);
  * no blanks. */
 bool xb_addr_url_ok(const char *url, size_t len);
 
-/* xb_hostport_parse, optionally also taking port 0 ("any free port", for listeners). */
-bool xb_hostport_parse_port0(const char *s, char *host, size_t host_size, unsigned *port,
-                             bool allow_port0);
+/* "host:port", "[v6]:port" -> parts; false if malformed or the port is out of 1..65535
+ * (0 too when allow_port0: "any free port", for listeners). */
+bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *port,
+                       bool allow_port0);
 
 #endif

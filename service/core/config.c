@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/platform.h"
 #include "core/addr.h"
+#include "core/ascii.h"
 #include "core/ini.h"
 #include "core/mem.h"
+#include "platform/platform.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* a config file is a few kilobytes */
 #define PROVIDERS_MAX 64
@@ -160,15 +161,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool eq_ci(const char *a, size_t alen, const char *b)
-{
-    return xb_view_eq_ci((struct xb_view){ a, alen }, b);
-}
 
 /* ---------------------------------------------------------------- keys */
 
@@ -336,11 +328,8 @@ static enum xb_err fail(struct parser *ps, unsigned line, const char *fmt, ...)
         return XB_ERR_INVAL;
     if (line)
         snprintf(where, sizeof(where), ":%u", line);
-    size_t n = strlen(ps->file) + strlen(where) + strlen(text) + 3;
-    if (!(*ps->errmsg = xb_new_array(char, n)))
-        return XB_ERR_NOMEM;
-    snprintf(*ps->errmsg, n, "%s%s: %s", ps->file, where, text);
-    return XB_ERR_INVAL;
+    xb_errmsg(ps->errmsg, "%s%s: %s", ps->file, where, text);
+    return *ps->errmsg ? XB_ERR_INVAL : XB_ERR_NOMEM;
 }
 
 /* "key 'K' in [SECTION]: " then the text. */
@@ -454,7 +443,7 @@ static enum xb_err set_value(struct parser *ps, const struct xb_ini_item *it,
             memcpy(buf, v.p, v.len);
             buf[v.len] = '\0';
             /* A listener may ask for port 0: the system picks a free one (tests). */
-            if (!xb_hostport_parse_port0(buf, host, sizeof(host), &port, k->type == K_LISTEN))
+            if (!xb_hostport_parse(buf, host, sizeof(host), &port, k->type == K_LISTEN))
                 return key_fail(ps, it, "'%.*s' is not host:port or [IPv6]:port with a port "
                                         "from %d to 65535; empty or 'off' turns it off",
                                 ECHO(v), k->type == K_LISTEN ? 0 : 1);
@@ -491,7 +480,7 @@ static enum xb_err enter_section(struct parser *ps, const struct xb_ini_item *it
             return XB_OK;
         }
     }
-    if (name.len <= plen || !eq_ci(name.p, plen, prefix))
+    if (name.len <= plen || !xb_ascii_eq_ci(name.p, plen, prefix))
         return fail(ps, it->line, "unknown section [%.*s]: use [general], [proxy], [tls] or "
                                   "[provider.NAME]", (int)name.len, name.p);
 
@@ -500,7 +489,7 @@ static enum xb_err enter_section(struct parser *ps, const struct xb_ini_item *it
     if (!pname)
         return XB_ERR_NOMEM;
     for (char *c = pname; *c; c++)
-        *c = lower(*c);
+        *c = xb_ascii_lower(*c);
     for (size_t i = 0; i < ps->ndrafts; i++) {
         if (strcmp(ps->drafts[i].p.name, pname) == 0) {
             xb_free(pname);
@@ -577,7 +566,7 @@ static enum xb_err check_listeners(struct parser *ps)
         unsigned line = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + i];
         if (!ls[i].addr)
             continue;
-        if (!xb_hostport_parse_port0(ls[i].addr, host[i], sizeof(host[i]), &port[i], true))
+        if (!xb_hostport_parse(ls[i].addr, host[i], sizeof(host[i]), &port[i], true))
             return XB_ERR_INVAL; /* defaults parse and set_value checked the rest */
         if (!ps->cfg->allow_non_loopback && !xb_addr_is_loopback(host[i], strlen(host[i])))
             return fail(ps, line, "key '%s' in [proxy]: %s is not a loopback address; "
@@ -587,7 +576,7 @@ static enum xb_err check_listeners(struct parser *ps)
             unsigned jline = ps->fixed[S_PROXY].key_line[PX_IMAP_LISTEN + j];
             /* Port 0 asks for any free port: several listeners may do that. */
             if (!ls[j].addr || port[i] == 0 || port[i] != port[j] ||
-                !eq_ci(host[i], strlen(host[i]), host[j]))
+                !xb_ascii_eq_ci(host[i], strlen(host[i]), host[j]))
                 continue;
             /* Blame the key the file set last: the other may be a default. */
             int a = line > jline ? i : j, b = line > jline ? j : i;
@@ -835,11 +824,8 @@ enum xb_err xb_config_load(const char *path, struct xb_config **out, char **errm
         break;
     }
     xb_free(buf);
-    if (why && errmsg) {
-        size_t n = strlen(path) + strlen(why) + 3;
-        if ((*errmsg = xb_new_array(char, n)))
-            snprintf(*errmsg, n, "%s: %s", path, why);
-    }
+    if (why)
+        xb_errmsg(errmsg, "%s: %s", path, why);
     return err;
 }
 
@@ -857,12 +843,12 @@ enum xb_err xb_config_set(struct xb_config *cfg, const char *section, const char
         *errmsg = NULL;
     ps.sect_name = (struct xb_view){ section, strlen(section) };
     for (enum sect sc = 0; sc < S__FIXED; sc++) {
-        if (eq_ci(section, strlen(section), sections[sc].name))
+        if (xb_ascii_eq_ci(section, strlen(section), sections[sc].name))
             ps.sect = sc;
     }
-    if (ps.sect == S_NONE && strlen(section) > plen && eq_ci(section, plen, prefix)) {
+    if (ps.sect == S_NONE && strlen(section) > plen && xb_ascii_eq_ci(section, plen, prefix)) {
         for (struct xb_provider *p = cfg->providers; p && ps.sect == S_NONE; p = p->next) {
-            if (eq_ci(section + plen, strlen(section + plen), p->name)) {
+            if (xb_ascii_eq_ci(section + plen, strlen(section + plen), p->name)) {
                 ps.sect = S_PROVIDER;
                 base = p;
             }
@@ -910,7 +896,7 @@ const struct xb_provider *xb_config_provider(const struct xb_config *cfg, const 
     if (!cfg || !name)
         return NULL;
     for (const struct xb_provider *p = cfg->providers; p; p = p->next) {
-        if (eq_ci(p->name, strlen(p->name), name))
+        if (xb_ascii_eq_ci(p->name, strlen(p->name), name))
             return p;
     }
     return NULL;

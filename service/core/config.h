@@ -116,7 +116,4 @@ void xb_config_free(struct xb_config *cfg);
 
 const struct xb_provider *xb_config_provider(const struct xb_config *cfg, const char *name);
 
-/* "host:port", "[v6]:port" -> parts; false if malformed or port out of 1..65535. */
-bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *port);
-
 #endif

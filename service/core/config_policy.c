@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -15,10 +16,6 @@ const char *xb_policy_hive_name(enum xb_policy_hive hive)
     return hive == XB_POLICY_MACHINE ? "HKLM" : "HKCU";
 }
 
-static char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
 
 /* The n-th '|'-separated word of choices into out; false if there is none. */
 static bool nth_word(const char *choices, unsigned n, char *out, size_t size)
@@ -48,7 +45,7 @@ static bool find_word(const char *choices, const char *text, char *out, size_t s
         if (len != tlen)
             continue;
         size_t i = 0;
-        while (i < len && lower(w[i]) == lower(text[i]))
+        while (i < len && xb_ascii_lower(w[i]) == xb_ascii_lower(text[i]))
             i++;
         if (i == len && len + 1 <= size) {
             memcpy(out, w, len);

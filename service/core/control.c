@@ -34,12 +34,7 @@ static void conn_free(struct xb_ctl_conn *c)
 {
     struct xb_ctl *ctl = c->ctl;
     xb_ctl_ops_forget_conn(ctl, c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        ctl->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    xb_list_remove(&ctl->conns, &c->link);
     ctl->nconns--;
     if (c->bev)
         bufferevent_free(c->bev);
@@ -184,7 +179,7 @@ void xb_ctl_notify_state(struct xb_ctl *ctl, const char *email, uint32_t state,
                          const char *last_error)
 {
     xb_log_debug("state of %s: %u; telling subscribers", email, (unsigned)state);
-    for (struct xb_ctl_conn *c = ctl->conns; c; c = c->next) {
+    XB_LIST_EACH(c, next, &ctl->conns, struct xb_ctl_conn, link) {
         if (!c->subscribed || c->closing)
             continue;
         struct xb_pipe_reply ev = xb_ctl_reply(c->version, XB_PIPE_OP_STATE_CHANGED, 0,
@@ -457,10 +452,7 @@ void xb_ctl_attach(struct xb_ctl *ctl, struct bufferevent *bev)
     c->bev = bev;
     c->id = ++ctl->next_id;
     c->version = XB_PIPE_VERSION_MAX;
-    c->next = ctl->conns;
-    if (ctl->conns)
-        ctl->conns->prev = c;
-    ctl->conns = c;
+    xb_list_push(&ctl->conns, &c->link);
     ctl->nconns++;
     /* A partial frame never exceeds one frame; reading pauses beyond two. */
     bufferevent_setwatermark(bev, EV_READ, 0, 2 * XB_PIPE_FRAME_MAX);
@@ -541,7 +533,7 @@ void xb_ctl_shutdown(struct xb_ctl *ctl)
         ctl->plat = NULL;
     }
     xb_ctl_ops_cancel(ctl);
-    for (struct xb_ctl_conn *c = ctl->conns; c; c = c->next)
+    XB_LIST_EACH(c, next, &ctl->conns, struct xb_ctl_conn, link)
         conn_close_after_flush(c);
 }
 
@@ -550,8 +542,8 @@ void xb_ctl_free(struct xb_ctl *ctl)
     if (!ctl)
         return;
     xb_ctl_shutdown(ctl);
-    while (ctl->conns)
-        conn_free(ctl->conns);
+    while (ctl->conns.first)
+        conn_free(XB_LIST_FIRST(&ctl->conns, struct xb_ctl_conn, link));
     xb_ui_cleanup(&ctl->ui);
     xb_free(ctl);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/list.h"
 #include "core/control.h"
 #include "core/log.h"
 #include "core/pipe_codec.h"
@@ -34,7 +35,7 @@ struct xb_ctl_conn {
     bool closing;                /* no more frames: flushing, then free */
     bool dead;                   /* reap scheduled */
     unsigned pending;            /* requests to be answered later */
-    struct xb_ctl_conn *next, *prev;
+    struct xb_list_node link;    /* in ctl->conns */
 };
 
 /* Someone waiting for the answer of a long request; conn is NULL once it left. */
@@ -55,7 +56,7 @@ struct xb_ctl {
     struct xb_ui *front;                    /* the real front end; may be NULL */
     struct xb_ui ui;                        /* what the core is given (xb_ctl_ui) */
     struct xb_plat_ctl *plat;
-    struct xb_ctl_conn *conns;
+    struct xb_list conns;                   /* of struct xb_ctl_conn */
     unsigned nconns;
     unsigned long next_id;
     struct xb_enrol *enrols;

@@ -19,7 +19,6 @@
 #include "core/proxy.h"
 #include "core/signin.h"
 #include "core/store.h"
-
 #include "platform/platform.h"
 
 /* Sign-ins at once (each opens a browser page and a loopback listener). */
@@ -269,29 +268,6 @@ enum xb_err xb_ctl_signin(struct xb_ctl *ctl, const char *email)
 
 /* --- GET_ENDPOINT -------------------------------------------------------------------------- */
 
-/* "127.0.0.1:1143" / "[::1]:1143" -> host, port; "" -> nothing. */
-static void split_addr(const char *addr, char *host, size_t size, uint32_t *port)
-{
-    const char *colon = strrchr(addr, ':');
-    if (!addr[0] || !colon)
-        return;
-    const char *h = addr;
-    size_t n = (size_t)(colon - addr);
-    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    char *end = NULL;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end || p > 65535 || n >= size)
-        return;
-    if (!host[0]) {
-        memcpy(host, h, n);
-        host[n] = '\0';
-    }
-    *port = (uint32_t)p;
-}
-
 void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
     struct xb_ctl *ctl = c->ctl;
@@ -305,10 +281,13 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
         return;
     bool listening = false;
     for (int i = 0; ctl->px && i < XB_PROTO__COUNT; i++) {
-        char addr[128];
-        xb_proxy_listen_addr(ctl->px, (enum xb_proto_id)i, addr, sizeof(addr));
-        split_addr(addr, host, sizeof(host), &ports[i]);
-        listening = listening || ports[i] != 0;
+        char bound[XB_PIPE_HOST_MAX];
+        unsigned port = 0;
+        if (xb_proxy_listen_port(ctl->px, (enum xb_proto_id)i, bound, sizeof(bound), &port) &&
+            !host[0])
+            snprintf(host, sizeof(host), "%s", bound);
+        ports[i] = port;
+        listening = listening || port != 0;
     }
     if (ctl->px && !listening) {
         /* Paused (tray): port 0 must never end up in a mail program's settings. */
@@ -419,7 +398,7 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
                 (unsigned long)r->code, text);
     /* Rate limited per account (ui.c): Outlook retries every few minutes. */
     xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_FAILURE, email, NULL);
-    for (struct xb_ctl_conn *s = ctl->conns; s; s = s->next) {
+    XB_LIST_EACH(s, next, &ctl->conns, struct xb_ctl_conn, link) {
         if (!s->subscribed || s->closing)
             continue;
         struct xb_pipe_reply ev = xb_ctl_reply(s->version, XB_PIPE_OP_FAILURE_REPORTED, 0,

@@ -23,6 +23,7 @@
 
 #include <xoauthbridge/version.h>
 
+#include "core/list.h"
 #include "core/log.h"
 #include "platform/platform.h"
 
@@ -33,7 +34,7 @@ struct xb_http_sock {
     struct xb_http *http;
     curl_socket_t fd;
     struct event *ev;
-    struct xb_http_sock *prev, *next;
+    struct xb_list_node link;   /* in http->socks */
 };
 
 struct xb_http_req {
@@ -52,7 +53,7 @@ struct xb_http_req {
     char host[128];             /* for log lines */
     char why[CURL_ERROR_SIZE + 64];
     char errbuf[CURL_ERROR_SIZE];
-    struct xb_http_req *prev, *next;
+    struct xb_list_node link;   /* in http->reqs */
 };
 
 struct xb_http {
@@ -61,8 +62,8 @@ struct xb_http {
     struct event *timer;
     char *ca_file;
     unsigned timeout;
-    struct xb_http_req *reqs;
-    struct xb_http_sock *socks;
+    struct xb_list reqs;        /* of struct xb_http_req */
+    struct xb_list socks;       /* of struct xb_http_sock */
     int busy;                   /* depth of our own event callbacks on the stack */
     bool dying;                 /* freed from inside a callback: destroy when unwound */
 };
@@ -86,22 +87,12 @@ static enum xb_err http_global_init(void)
 
 static void req_link(struct xb_http *http, struct xb_http_req *req)
 {
-    req->next = http->reqs;
-    if (http->reqs)
-        http->reqs->prev = req;
-    http->reqs = req;
+    xb_list_push(&http->reqs, &req->link);
 }
 
 static void req_unlink(struct xb_http_req *req)
 {
-    struct xb_http *http = req->http;
-    if (req->prev)
-        req->prev->next = req->next;
-    else if (http->reqs == req)
-        http->reqs = req->next;
-    if (req->next)
-        req->next->prev = req->prev;
-    req->prev = req->next = NULL;
+    xb_list_remove(&req->http->reqs, &req->link);
 }
 
 /* Detaches req from curl and the loop and frees it; no callback. */
@@ -126,8 +117,8 @@ static void req_free(struct xb_http_req *req)
 
 static void http_destroy(struct xb_http *http)
 {
-    while (http->reqs) {
-        struct xb_http_req *req = http->reqs;
+    while (http->reqs.first) {
+        struct xb_http_req *req = XB_LIST_FIRST(&http->reqs, struct xb_http_req, link);
         req_unlink(req);
         if (req->release)
             req->release(req->arg);
@@ -137,9 +128,9 @@ static void http_destroy(struct xb_http *http)
      * contexts are left after it are freed here. */
     if (http->multi)
         curl_multi_cleanup(http->multi);
-    while (http->socks) {
-        struct xb_http_sock *sock = http->socks;
-        http->socks = sock->next;
+    while (http->socks.first) {
+        struct xb_http_sock *sock = XB_LIST_FIRST(&http->socks, struct xb_http_sock, link);
+        xb_list_remove(&http->socks, &sock->link);
         event_free(sock->ev);
         xb_free(sock);
     }
@@ -278,12 +269,7 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
     if (what == CURL_POLL_REMOVE) {
         if (sock) {
             curl_multi_assign(http->multi, fd, NULL);
-            if (sock->prev)
-                sock->prev->next = sock->next;
-            else
-                http->socks = sock->next;
-            if (sock->next)
-                sock->next->prev = sock->prev;
+            xb_list_remove(&http->socks, &sock->link);
             event_free(sock->ev);
             xb_free(sock);
         }
@@ -302,10 +288,7 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
             xb_free(sock);
             return -1;
         }
-        sock->next = http->socks;
-        if (http->socks)
-            http->socks->prev = sock;
-        http->socks = sock;
+        xb_list_push(&http->socks, &sock->link);
         curl_multi_assign(http->multi, fd, sock);
     } else {
         event_del(sock->ev);
@@ -368,8 +351,8 @@ void xb_http_free(struct xb_http *http)
     if (http->busy) {
         /* Inside one of our callbacks: requests go now (without callbacks), the rest
          * when the stack has unwound. */
-        while (http->reqs) {
-            struct xb_http_req *req = http->reqs;
+        while (http->reqs.first) {
+            struct xb_http_req *req = XB_LIST_FIRST(&http->reqs, struct xb_http_req, link);
             req_unlink(req);
             if (req->release)
                 req->release(req->arg);

@@ -40,17 +40,6 @@ const char *xb_log_level_name(enum xb_log_level level)
     return level_names[level];
 }
 
-int xb_log_level_parse(const char *name, enum xb_log_level *out)
-{
-    for (unsigned i = 0; i <= XB_LOG_DEBUG; i++) {
-        if (strcmp(name, level_names[i]) == 0) {
-            *out = (enum xb_log_level)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Appends text, turning control characters (and DEL) into \xNN so that nothing
  * a peer sent can forge a log line or drive a terminal. */
 static size_t append_clean(char *out, size_t size, size_t pos, const char *text)

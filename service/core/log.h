@@ -33,8 +33,6 @@ void xb_log_set_sink(xb_log_sink_fn *sink, void *ctx);
 void xb_log_set_level(enum xb_log_level level);
 enum xb_log_level xb_log_get_level(void);
 
-/* "error", "warn", "info", "debug"; returns 0 on success, -1 for an unknown name. */
-int xb_log_level_parse(const char *name, enum xb_log_level *out);
 const char *xb_log_level_name(enum xb_log_level level);
 
 /* conn == 0: no connection tag. */

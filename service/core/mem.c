@@ -1,5 +1,9 @@
 #include "core/mem.h"
 
+#include <stdio.h>
+
+#include <stdarg.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,25 @@ char *xb_strndup(const char *s, size_t n)
 char *xb_strdup(const char *s)
 {
     return xb_strndup(s, SIZE_MAX);
+}
+
+void xb_errmsg(char **errmsg, const char *fmt, ...)
+{
+    va_list ap;
+    if (!errmsg || *errmsg)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char *msg = xb_new_array(char, (size_t)n + 1);
+    if (!msg)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *errmsg = msg;
 }
 
 void xb_wipe(void *ptr, size_t len)

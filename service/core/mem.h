@@ -18,6 +18,16 @@ void xb_free(void *ptr);
 char *xb_strndup(const char *s, size_t n);
 char *xb_strdup(const char *s);
 
+#if defined(__GNUC__)
+#define XB_MEM_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define XB_MEM_PRINTF(fmt, args)
+#endif
+/* The one way an error message is made for the caller: *errmsg (caller frees) becomes
+ * the formatted text, unless errmsg is NULL or *errmsg is set already (the first, most
+ * precise reason wins). Out of memory leaves it NULL. */
+void xb_errmsg(char **errmsg, const char *fmt, ...) XB_MEM_PRINTF(2, 3);
+
 /* Overwrites memory in a way the compiler may not remove. */
 void xb_wipe(void *ptr, size_t len);
 /* Wipes a NUL-terminated string, then frees it; NULL-safe. */

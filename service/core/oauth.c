@@ -21,7 +21,10 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "core/ascii.h"
+#include "core/json.h"
 #include "core/log.h"
+#include "core/sasl.h"
 #include "platform/platform.h"
 
 #define XB_PKCE_RANDOM_BYTES 32           /* 43 base64url characters (RFC 7636 4.1) */
@@ -33,27 +36,6 @@
 
 /* --- PKCE and state ------------------------------------------------------------------ */
 
-/* base64url without padding (RFC 4648 5; RFC 7636 Appendix A). */
-static void base64url(const unsigned char *in, size_t len, char *out, size_t size)
-{
-    unsigned char buf[128];
-    if (size == 0)
-        return;
-    out[0] = '\0';
-    /* Without padding: 4 characters per 3 bytes, 2 or 3 for the rest. */
-    size_t need = len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
-    if (len > 90 || need + 1 > size)
-        return;
-    int n = EVP_EncodeBlock(buf, in, (int)len);
-    size_t o = 0;
-    for (int i = 0; i < n && buf[i] != '='; i++) {
-        char c = (char)buf[i];
-        out[o++] = c == '+' ? '-' : c == '/' ? '_' : c;
-    }
-    out[o] = '\0';
-    xb_wipe(buf, sizeof(buf));
-}
-
 void xb_pkce_challenge(const char *verifier, char *out, size_t size)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -61,7 +43,7 @@ void xb_pkce_challenge(const char *verifier, char *out, size_t size)
     if (size)
         out[0] = '\0';
     if (EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL) == 1)
-        base64url(md, mdlen, out, size);
+        xb_base64url_encode(md, mdlen, out, size);
 }
 
 static enum xb_err random_string(char *out, size_t size)
@@ -69,7 +51,7 @@ static enum xb_err random_string(char *out, size_t size)
     unsigned char raw[XB_PKCE_RANDOM_BYTES];
     enum xb_err err = xb_plat_random(raw, sizeof(raw));
     if (err == XB_OK)
-        base64url(raw, sizeof(raw), out, size);
+        xb_base64url_encode(raw, sizeof(raw), out, size);
     xb_wipe(raw, sizeof(raw));
     return err;
 }
@@ -253,17 +235,6 @@ static void set_why(struct xb_token_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool ascii_eq_ci(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
 /* A token goes into SASL strings and forms: visible ASCII only (RFC 6750 b64token is
  * stricter still). */
 static bool token_ok(const char *s)
@@ -274,22 +245,6 @@ static bool token_ok(const char *s)
         if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
             return false;
     return true;
-}
-
-/* cJSON frees without wiping: the tokens it copied are wiped first. */
-static void json_wipe(cJSON *item)
-{
-    for (; item; item = item->next) {
-        if (item->valuestring)
-            xb_wipe(item->valuestring, strlen(item->valuestring));
-        json_wipe(item->child);
-    }
-}
-
-static void json_free(cJSON *json)
-{
-    json_wipe(json);
-    cJSON_Delete(json);
 }
 
 static const char *json_str(const cJSON *obj, const char *name)
@@ -340,7 +295,7 @@ static void parse_success(const cJSON *json, const char *ep, struct xb_token_res
         return;
     }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "token_type");
-    if (type && !(cJSON_IsString(type) && ascii_eq_ci(type->valuestring, "bearer"))) {
+    if (type && !(cJSON_IsString(type) && xb_ascii_streq_ci(type->valuestring, "bearer"))) {
         char text[48];
         server_text(cJSON_IsString(type) ? type->valuestring : "(not a string)", 24, text,
                     sizeof(text));
@@ -411,8 +366,8 @@ static void parse_error(const cJSON *json, long status, const char *ep,
     }
 }
 
-static void parse_answer(bool revoke, enum xb_err http_err, long status, const char *body,
-                         size_t len, const char *http_why, struct xb_token_result *out)
+void xb_oauth_parse_answer(bool revoke, enum xb_err http_err, long status, const char *body,
+                           size_t len, const char *http_why, struct xb_token_result *out)
 {
     const char *ep = revoke ? "revocation endpoint" : "token endpoint";
     memset(out, 0, sizeof(*out));
@@ -439,7 +394,7 @@ static void parse_answer(bool revoke, enum xb_err http_err, long status, const c
     }
     cJSON *json = body && len ? cJSON_ParseWithLength(body, len) : NULL;
     if (json && !cJSON_IsObject(json)) {
-        json_free(json);
+        xb_json_free(json);
         json = NULL;
     }
     if (status == 200 && revoke) {
@@ -453,14 +408,7 @@ static void parse_answer(bool revoke, enum xb_err http_err, long status, const c
     } else {
         parse_error(json, status, ep, out);
     }
-    json_free(json);
-}
-
-void xb_oauth_parse_token_response(enum xb_err http_err, long status, const char *body,
-                                   size_t len, const char *http_why,
-                                   struct xb_token_result *out)
-{
-    parse_answer(false, http_err, status, body, len, http_why, out);
+    xb_json_free(json);
 }
 
 /* --- requests ------------------------------------------------------------------------- */
@@ -481,7 +429,7 @@ static void call_done(void *arg, enum xb_err err, long status, const char *body,
 {
     struct oauth_call *call = arg;
     struct xb_token_result r;
-    parse_answer(call->revoke, err, status, body, len, why, &r);
+    xb_oauth_parse_answer(call->revoke, err, status, body, len, why, &r);
     if (r.err != XB_OK)
         xb_log_debug("oauth: %s: %s", call->revoke ? "revocation" : "token request", r.why);
     call->cb(call->arg, &r);

@@ -41,10 +41,10 @@ struct xb_token_result {
 };
 void xb_token_result_clear(struct xb_token_result *r);
 
-/* Interprets a token endpoint response (status, JSON body) or a transport failure. */
-void xb_oauth_parse_token_response(enum xb_err http_err, long status, const char *body,
-                                   size_t len, const char *http_why,
-                                   struct xb_token_result *out);
+/* Interprets the token (revoke false) or revocation endpoint's answer (status, JSON
+ * body), or a transport failure: what every request of this file hands its callback. */
+void xb_oauth_parse_answer(bool revoke, enum xb_err http_err, long status, const char *body,
+                           size_t len, const char *http_why, struct xb_token_result *out);
 
 /* cb may take the secrets out of result (setting the fields to NULL); whatever is left
  * is freed after cb returns. */

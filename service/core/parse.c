@@ -3,21 +3,11 @@
 
 #include <string.h>
 
-static unsigned char xb_ascii_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
-}
+#include "core/ascii.h"
 
 bool xb_view_eq_ci(struct xb_view v, const char *s)
 {
-    size_t n = strlen(s);
-    if (v.len != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (xb_ascii_lower((unsigned char)v.p[i]) != xb_ascii_lower((unsigned char)s[i]))
-            return false;
-    }
-    return true;
+    return xb_ascii_eq_ci(v.p, v.len, s);
 }
 
 enum xb_parse_rc xb_line_split(const char *data, size_t len, size_t max,

@@ -157,11 +157,6 @@ void xb_pipe_wr_str(struct xb_pipe_wr *w, const char *s, size_t len)
         memcpy(p, s, len);
 }
 
-void xb_pipe_wr_cstr(struct xb_pipe_wr *w, const char *s)
-{
-    xb_pipe_wr_str(w, s ? s : "", s ? strlen(s) : 0);
-}
-
 bool xb_pipe_wr_end(struct xb_pipe_wr *w, size_t *frame_len)
 {
     *frame_len = 0;
@@ -590,15 +585,4 @@ bool xb_pipe_reply_encode(const struct xb_pipe_reply *r, const struct xb_pipe_ac
         for (uint32_t i = 0; i < r->naccounts; i++)
             xb_pipe_wr_account(&w, &accounts[i]);
     return xb_pipe_wr_end(&w, frame_len);
-}
-
-void xb_pipe_reply_message(const unsigned char *payload, size_t len, char *buf, size_t size)
-{
-    struct xb_pipe_rd rd;
-    xb_pipe_rd_init(&rd, payload, len);
-    struct xb_pipe_str s = xb_pipe_rd_str(&rd, XB_PIPE_TEXT_MAX);
-    if (rd.err || !xb_pipe_str_copy(s, buf, size)) {
-        if (size)
-            buf[0] = '\0';
-    }
 }

@@ -56,7 +56,6 @@ void xb_pipe_wr_begin(struct xb_pipe_wr *w, void *buf, size_t cap, const struct 
 void xb_pipe_wr_u32(struct xb_pipe_wr *w, uint32_t v);
 void xb_pipe_wr_u64(struct xb_pipe_wr *w, uint64_t v);
 void xb_pipe_wr_str(struct xb_pipe_wr *w, const char *p, size_t len);
-void xb_pipe_wr_cstr(struct xb_pipe_wr *w, const char *s);   /* NULL writes "" */
 /* Writes the header with the payload's length. False if anything did not fit: then
  * the buffer holds no usable frame. *frame_len is the whole frame's size. */
 bool xb_pipe_wr_end(struct xb_pipe_wr *w, size_t *frame_len);
@@ -143,8 +142,5 @@ void xb_pipe_wr_account(struct xb_pipe_wr *w, const struct xb_pipe_account *a);
 /* A whole reply or event frame into buf (accounts: LIST_ACCOUNTS' n = r->naccounts). */
 bool xb_pipe_reply_encode(const struct xb_pipe_reply *r, const struct xb_pipe_account *accounts,
                           void *buf, size_t cap, size_t *frame_len);
-
-/* The message of a reply that is not OK, copied into buf ("" if there is none). */
-void xb_pipe_reply_message(const unsigned char *payload, size_t len, char *buf, size_t size);
 
 #endif

@@ -115,14 +115,3 @@ bool xb_pop3_resp_parse(struct xb_view line, struct xb_pop3_resp *resp)
     return true;
 }
 
-bool xb_pop3_capa_keep(struct xb_view capa_line)
-{
-    static const char *const dropped[] = { "SASL", "STLS", "USER", "IMPLEMENTATION" };
-    struct xb_view keyword, rest;
-    xb_view_split_space(capa_line, &keyword, &rest);
-    for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-        if (xb_view_eq_ci(keyword, dropped[i]))
-            return false;
-    }
-    return true;
-}

@@ -50,8 +50,4 @@ struct xb_pop3_resp {
 /* One response line without CR LF; false if it is not a POP3 status line. */
 bool xb_pop3_resp_parse(struct xb_view line, struct xb_pop3_resp *resp);
 
-/* Whether a line of an upstream CAPA answer is kept for the local side: SASL ..., STLS,
- * USER and IMPLEMENTATION are dropped (the proxy adds its own SASL PLAIN and USER). */
-bool xb_pop3_capa_keep(struct xb_view capa_line);
-
 #endif

@@ -87,10 +87,10 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
 {
     struct sockaddr_storage ss;
     int sslen = 0;
-    char buf[512], host[256];
+    char host[256];
     unsigned port = 0;
     memset(&ss, 0, sizeof(ss));
-    if (xb_hostport_parse_port0(addr, host, sizeof(host), &port, true)) {
+    if (xb_hostport_parse(addr, host, sizeof(host), &port, true)) {
         if (port_override)
             port = port_override;
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -108,9 +108,8 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
         }
     }
     if (!sslen) {
-        snprintf(buf, sizeof(buf), "%s_listen: '%s' is not an IP address and port",
-                 protos[id]->name, addr);
-        *errmsg = xb_strdup(buf);
+        xb_errmsg(errmsg, "%s_listen: '%s' is not an IP address and port", protos[id]->name,
+                  addr);
         return XB_ERR_INVAL;
     }
     px->listeners[id] = evconnlistener_new_bind(
@@ -119,13 +118,9 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
         (struct sockaddr *)&ss, sslen);
     if (!px->listeners[id]) {
         const char *why = evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR());
-        if (strchr(host, ':'))
-            snprintf(buf, sizeof(buf), "%s_listen: cannot listen on [%s]:%u: %s",
-                     protos[id]->name, host, port, why);
-        else
-            snprintf(buf, sizeof(buf), "%s_listen: cannot listen on %s:%u: %s",
-                     protos[id]->name, host, port, why);
-        *errmsg = xb_strdup(buf);
+        bool v6 = strchr(host, ':') != NULL;
+        xb_errmsg(errmsg, "%s_listen: cannot listen on %s%s%s:%u: %s", protos[id]->name,
+                  v6 ? "[" : "", host, v6 ? "]" : "", port, why);
         return XB_ERR_NET;
     }
     evconnlistener_set_error_cb(px->listeners[id], accept_error_cb);
@@ -188,11 +183,9 @@ static enum xb_err listen_in_range(struct xb_proxy *px, const struct xb_listen *
             return XB_OK;
         }
     }
-    char buf[256];
-    snprintf(buf, sizeof(buf), "port_range_start/port_range_end: every port of %u..%u is "
-             "taken (%u users' worth of %u ports): widen the range", c->port_range_start,
-             c->port_range_end, nslots, width);
-    *errmsg = xb_strdup(buf);
+    xb_errmsg(errmsg, "port_range_start/port_range_end: every port of %u..%u is taken (%u "
+              "users' worth of %u ports): widen the range", c->port_range_start,
+              c->port_range_end, nslots, width);
     return XB_ERR_NET;
 }
 
@@ -204,7 +197,7 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
     if (px->cfg->local_starttls) {
         /* Accepted by the config for forward compatibility, but there is no local
          * certificate to offer yet: refuse rather than silently run without it. */
-        *errmsg = xb_strdup("local_starttls = yes is not supported by this version: the "
+        xb_errmsg(errmsg, "%s", "local_starttls = yes is not supported by this version: the "
                             "loopback side is plain text (docs/proxy.md); remove the key");
         return XB_ERR_UNSUPPORTED;
     }
@@ -230,47 +223,46 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
     return XB_OK;
 }
 
-void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id id, char *buf, size_t size)
+bool xb_proxy_listen_port(struct xb_proxy *px, enum xb_proto_id id, char *host, size_t size,
+                          unsigned *port)
 {
-    buf[0] = '\0';
-    if (!px->listeners[id])
-        return;
     struct sockaddr_storage ss;
     ev_socklen_t len = sizeof(ss);
-    if (getsockname(evconnlistener_get_fd(px->listeners[id]), (struct sockaddr *)&ss, &len) != 0)
-        return;
-    char host[64] = "";
-    unsigned port = 0;
+    host[0] = '\0';
+    *port = 0;
+    if (!px->listeners[id] ||
+        getsockname(evconnlistener_get_fd(px->listeners[id]), (struct sockaddr *)&ss, &len) != 0)
+        return false;
     if (ss.ss_family == AF_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        evutil_inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-        port = ntohs(sin->sin_port);
-        snprintf(buf, size, "%s:%u", host, port);
+        evutil_inet_ntop(AF_INET, &sin->sin_addr, host, size);
+        *port = ntohs(sin->sin_port);
     } else if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        port = ntohs(sin6->sin6_port);
-        snprintf(buf, size, "[%s]:%u", host, port);
+        evutil_inet_ntop(AF_INET6, &sin6->sin6_addr, host, size);
+        *port = ntohs(sin6->sin6_port);
     }
+    return *port != 0;
+}
+
+void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id id, char *buf, size_t size)
+{
+    char host[64];
+    unsigned port;
+    buf[0] = '\0';
+    if (xb_proxy_listen_port(px, id, host, sizeof(host), &port))
+        snprintf(buf, size, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
 void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s)
 {
-    s->next = px->sessions;
-    if (px->sessions)
-        px->sessions->prev = s;
-    px->sessions = s;
+    xb_list_push(&px->sessions, &s->link);
     px->nsessions++;
 }
 
 void xb_proxy_session_removed(struct xb_proxy *px, struct xb_session *s)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        px->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    xb_list_remove(&px->sessions, &s->link);
     px->nsessions--;
 }
 
@@ -287,11 +279,8 @@ void xb_proxy_close_listeners(struct xb_proxy *px)
 void xb_proxy_shutdown(struct xb_proxy *px)
 {
     xb_proxy_close_listeners(px);
-    struct xb_session *s = px->sessions, *next;
-    for (; s; s = next) {
-        next = s->next;
+    XB_LIST_EACH(s, next, &px->sessions, struct xb_session, link)
         xb_session_shutdown(s, "XOAuth Bridge is shutting down");
-    }
 }
 
 void xb_proxy_set_ui(struct xb_proxy *px, struct xb_ui *ui)
@@ -305,8 +294,8 @@ void xb_proxy_free(struct xb_proxy *px)
         return;
     xb_proxy_shutdown(px);
     /* Sessions still flushing their last words are ended now. */
-    while (px->sessions)
-        xb_session_free_now(px->sessions);
+    while (px->sessions.first)
+        xb_session_free_now(XB_LIST_FIRST(&px->sessions, struct xb_session, link));
     if (px->dns)
         evdns_base_free(px->dns, 0);
     xb_tls_free(px->tls);

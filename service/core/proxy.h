@@ -5,6 +5,9 @@
 #ifndef XB_PROXY_H
 #define XB_PROXY_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "core/config.h"
 #include "core/err.h"
 #include "core/session.h"
@@ -28,7 +31,7 @@ struct xb_proxy {
     struct evconnlistener *listeners[XB_PROTO__COUNT];
     unsigned nsessions;
     unsigned long next_id;
-    struct xb_session *sessions;       /* doubly linked, newest first */
+    struct xb_list sessions;           /* of struct xb_session, newest first */
 };
 
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
@@ -46,6 +49,10 @@ void xb_proxy_shutdown(struct xb_proxy *px);
 void xb_proxy_free(struct xb_proxy *px);
 
 /* The address a listener is bound to ("127.0.0.1:1143"), for logs and tests; "" if off. */
+/* The address a listener is bound to, as host (no brackets) and port; false if it is
+ * off (host "", port 0). */
+bool xb_proxy_listen_port(struct xb_proxy *px, enum xb_proto_id id, char *host, size_t size,
+                          unsigned *port);
 void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id proto, char *buf, size_t size);
 
 /* Called by sessions. */

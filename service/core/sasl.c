@@ -65,6 +65,27 @@ enum xb_err xb_base64_encode(const void *data, size_t len, struct xb_secret **ou
     return err;
 }
 
+enum xb_err xb_base64url_encode(const void *data, size_t len, char *out, size_t size)
+{
+    /* Without padding: 4 characters per 3 bytes, 2 or 3 for the rest. */
+    size_t need = len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
+    if (size)
+        out[0] = '\0';
+    if (need + 1 > size)
+        return XB_ERR_RANGE;
+    struct xb_secret *b64 = NULL;
+    enum xb_err err = xb_base64_encode(data, len, &b64);
+    if (err != XB_OK)
+        return err;
+    for (size_t i = 0; i < need; i++) {
+        char c = b64->data[i];
+        out[i] = c == '+' ? '-' : c == '/' ? '_' : c;
+    }
+    out[need] = '\0';
+    xb_secret_free(b64);
+    return XB_OK;
+}
+
 /* Strict RFC 4648 checks: alphabet, length, padding only at the end, and unused bits of
  * the last group zero (so each value has exactly one encoding). Returns the padding
  * count, or -1. */

@@ -15,6 +15,9 @@
 /* Standard base64 with padding. Out-parameters are new secrets. */
 enum xb_err xb_base64_encode(const void *data, size_t len, struct xb_secret **out);
 enum xb_err xb_base64_decode(struct xb_view b64, struct xb_secret **out);
+/* base64url without padding (RFC 4648 5; PKCE, local secrets) into out, NUL-terminated:
+ * XB_ERR_RANGE if it does not fit. The one base64url encoder of the tree. */
+enum xb_err xb_base64url_encode(const void *data, size_t len, char *out, size_t size);
 
 /* PLAIN (RFC 4616): base64(authzid NUL authcid NUL passwd). *user is authcid (or authzid
  * when authcid is empty); an authzid different from authcid is XB_ERR_INVAL. Lengths of

@@ -18,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/imap_parse.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/parse.h"
@@ -144,7 +145,7 @@ struct xb_session {
         struct xb_smtp_sess smtp;
     } p;
 
-    struct xb_session *prev, *next;    /* the proxy's list, for shutdown */
+    struct xb_list_node link;          /* the proxy's list, for shutdown */
 };
 
 /* For protocol handlers --------------------------------------------------------------- */

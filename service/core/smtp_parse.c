@@ -94,14 +94,3 @@ bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply)
     return true;
 }
 
-bool xb_smtp_ehlo_keep(struct xb_view ehlo_line)
-{
-    struct xb_view keyword, rest;
-    xb_view_split_space(ehlo_line, &keyword, &rest);
-    if (xb_view_eq_ci(keyword, "AUTH") || xb_view_eq_ci(keyword, "STARTTLS"))
-        return false;
-    /* Old Outlook-era servers also announce "AUTH=LOGIN PLAIN". */
-    if (keyword.len >= 5 && xb_view_eq_ci((struct xb_view){ keyword.p, 5 }, "AUTH="))
-        return false;
-    return true;
-}

@@ -46,8 +46,4 @@ struct xb_smtp_reply_line {
  * followed by ' ', '-' or the end of the line. */
 bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply);
 
-/* Whether an EHLO keyword line (the text of a 250 line after the first) is kept for the
- * local side: AUTH ..., AUTH=..., and STARTTLS are dropped (the proxy adds its own). */
-bool xb_smtp_ehlo_keep(struct xb_view ehlo_line);
-
 #endif

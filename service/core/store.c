@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "core/log.h"
+#include "core/sasl.h"
 #include "core/store_doc.h"
 #include "platform/platform.h"
 
@@ -151,38 +152,38 @@ static enum xb_err store_read(struct xb_store *st, char **errmsg)
         if (rc == XB_OK)
             rc = xb_store_save(st);
         if (rc != XB_OK)
-            xb_store_msg(errmsg, "cannot create the account store %s: %s", st->path,
+            xb_errmsg(errmsg, "cannot create the account store %s: %s", st->path,
                          xb_err_str(rc));
         else
             xb_log_info("created a new, empty account store %s", st->path);
         goto out;
     }
     if (rc == XB_ERR_RANGE) {
-        xb_store_msg(errmsg, "the account store %s is larger than %lu bytes, which it "
+        xb_errmsg(errmsg, "the account store %s is larger than %lu bytes, which it "
                      "never should be; it was left untouched", st->path,
                      (unsigned long)XB_STORE_FILE_MAX);
         goto out;
     }
     if (rc != XB_OK) {
-        xb_store_msg(errmsg, "cannot read the account store %s: %s", st->path, xb_err_str(rc));
+        xb_errmsg(errmsg, "cannot read the account store %s: %s", st->path, xb_err_str(rc));
         goto out;
     }
     rc = xb_plat_unseal(st->dir, raw, rawlen, &plain, &plainlen);
     if (rc == XB_ERR_CRYPTO) {
-        xb_store_msg(errmsg, "the account store %s failed its integrity check (changed, "
+        xb_errmsg(errmsg, "the account store %s failed its integrity check (changed, "
                      "damaged, or sealed by another user or with another key); it was left "
                      "untouched", st->path);
         goto out;
     }
     if (rc != XB_OK) {
-        xb_store_msg(errmsg, "cannot unseal the account store %s: %s; it was left untouched",
+        xb_errmsg(errmsg, "cannot unseal the account store %s: %s; it was left untouched",
                      st->path, xb_err_str(rc));
         goto out;
     }
     rc = xb_store_doc_parse(st->path, plain, plainlen, st->hash_key, &st->generation,
                             &st->accounts, errmsg);
     if (rc != XB_OK)
-        xb_store_msg(errmsg, "cannot load the account store %s: %s", st->path, xb_err_str(rc));
+        xb_errmsg(errmsg, "cannot load the account store %s: %s", st->path, xb_err_str(rc));
     else
         note_stamp(st);
 out:
@@ -215,7 +216,7 @@ enum xb_err xb_store_open(const char *dir, struct xb_store **out, char **errmsg)
     }
     rc = xb_plat_mkdir_private(dir);
     if (rc != XB_OK) {
-        xb_store_msg(errmsg, "cannot create the directory %s for the account store: %s", dir,
+        xb_errmsg(errmsg, "cannot create the directory %s for the account store: %s", dir,
                      xb_err_str(rc));
         goto out;
     }
@@ -266,10 +267,10 @@ enum xb_err xb_store_lock(struct xb_store *st, unsigned wait_ms, char **errmsg)
         return XB_ERR_NOMEM;
     enum xb_err rc = xb_plat_lock_take(path, wait_ms, &st->lock);
     if (rc == XB_ERR_CONFLICT)
-        xb_store_msg(errmsg, "another XOAuth Bridge process of this user (the companion, or a "
+        xb_errmsg(errmsg, "another XOAuth Bridge process of this user (the companion, or a "
                      "command still running) is changing the account store %s", st->path);
     else if (rc != XB_OK)
-        xb_store_msg(errmsg, "cannot lock the account store (%s): %s", path, xb_err_str(rc));
+        xb_errmsg(errmsg, "cannot lock the account store (%s): %s", path, xb_err_str(rc));
     xb_free(path);
     /* What the last holder saved is what the new owner starts from. */
     if (rc == XB_OK)
@@ -372,17 +373,9 @@ enum xb_err xb_store_new_secret(struct xb_store *st, struct xb_account *acct,
     rc = xb_plat_random(raw, sizeof(raw));
     if (rc != XB_OK)
         goto out;
-    /* 24 bytes are 32 base64 characters exactly, so there is never padding. */
-    if (EVP_EncodeBlock(text, raw, (int)sizeof(raw)) != XB_LOCAL_SECRET_LEN) {
-        rc = XB_ERR_CRYPTO;
+    /* 24 bytes are 32 base64url characters exactly. */
+    if ((rc = xb_base64url_encode(raw, sizeof(raw), (char *)text, sizeof(text))) != XB_OK)
         goto out;
-    }
-    for (size_t i = 0; i < XB_LOCAL_SECRET_LEN; i++) {
-        if (text[i] == '+')
-            text[i] = '-';
-        else if (text[i] == '/')
-            text[i] = '_';
-    }
     rc = hmac_secret(st, text, XB_LOCAL_SECRET_LEN, hash);
     if (rc != XB_OK)
         goto out;

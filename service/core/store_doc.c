@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/ascii.h"
+#include "core/json.h"
 #include "core/log.h"
 
 #define STORE_VERSION     1
@@ -41,25 +43,6 @@ const char *xb_account_state_name(enum xb_account_state state)
 }
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-void xb_store_msg(char **errmsg, const char *fmt, ...)
-{
-    va_list ap;
-    if (!errmsg || *errmsg)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    char *msg = xb_new_array(char, (size_t)n + 1);
-    if (!msg)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    *errmsg = msg;
-}
 
 static void hex_encode(const unsigned char *in, size_t len, char *out)
 {
@@ -130,10 +113,8 @@ enum xb_err xb_store_email_normalize(const char *in, char **out)
     char *copy = xb_strndup(in, len);
     if (!copy)
         return XB_ERR_NOMEM;
-    for (size_t i = 0; i < len; i++) {
-        if (copy[i] >= 'A' && copy[i] <= 'Z')
-            copy[i] = (char)(copy[i] - 'A' + 'a');
-    }
+    for (size_t i = 0; i < len; i++)
+        copy[i] = xb_ascii_lower(copy[i]);
     *out = copy;
     return XB_OK;
 }
@@ -142,9 +123,7 @@ enum xb_err xb_store_email_normalize(const char *in, char **out)
 bool xb_store_email_matches(const char *stored, const char *candidate)
 {
     for (;; stored++, candidate++) {
-        char c = *candidate;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
+        char c = xb_ascii_lower(*candidate);
         if (*stored != c)
             return false;
         if (!c)
@@ -172,26 +151,6 @@ void xb_store_accounts_free(struct xb_account *a)
         xb_store_account_free(a);
         a = next;
     }
-}
-
-/* Strings in cJSON's tree are wiped before the tree is freed: they hold tokens and the
- * hash key. Keys are wiped too (cheap, and nothing to reason about). */
-static void json_wipe(cJSON *item)
-{
-    for (; item; item = item->next) {
-        if (item->valuestring && !(item->type & cJSON_IsReference))
-            xb_wipe(item->valuestring, strlen(item->valuestring));
-        if (item->string && !(item->type & cJSON_StringIsConst))
-            xb_wipe(item->string, strlen(item->string));
-        if (!(item->type & cJSON_IsReference))
-            json_wipe(item->child);
-    }
-}
-
-static void json_free(cJSON *root)
-{
-    json_wipe(root);
-    cJSON_Delete(root);
 }
 
 /* ---- serialising ---------------------------------------------------------------------- */
@@ -281,7 +240,7 @@ static cJSON *store_to_json(const unsigned char *hash_key, int64_t generation,
 out:
     xb_wipe(key_hex, sizeof(key_hex));
     if (!ok) {
-        json_free(root);
+        xb_json_free(root);
         root = NULL;
     }
     return root;
@@ -357,7 +316,7 @@ enum xb_err xb_store_doc_print(const unsigned char *hash_key, int64_t generation
     if (!root)
         return XB_ERR_NOMEM;
     rc = json_print(root, text, len);
-    json_free(root);
+    xb_json_free(root);
     return rc;
 }
 
@@ -373,13 +332,13 @@ static enum xb_err bad_field(struct loader *ld, const char *field, const char *p
 {
     unsigned long i = (unsigned long)ld->index;
     if (ld->index != NO_INDEX && !field[0])
-        xb_store_msg(ld->errmsg, "the account store %s is malformed: accounts[%lu] %s; it "
+        xb_errmsg(ld->errmsg, "the account store %s is malformed: accounts[%lu] %s; it "
                      "was left untouched", ld->path, i, problem);
     else if (ld->index == NO_INDEX)
-        xb_store_msg(ld->errmsg, "the account store %s is malformed: \"%s\" %s; it was "
+        xb_errmsg(ld->errmsg, "the account store %s is malformed: \"%s\" %s; it was "
                      "left untouched", ld->path, field, problem);
     else
-        xb_store_msg(ld->errmsg, "the account store %s is malformed: accounts[%lu].%s %s; "
+        xb_errmsg(ld->errmsg, "the account store %s is malformed: accounts[%lu].%s %s; "
                      "it was left untouched", ld->path, i, field, problem);
     return XB_ERR_INVAL;
 }
@@ -526,7 +485,7 @@ enum xb_err xb_store_doc_parse(const char *path, const unsigned char *text, size
 
     *accounts = NULL;
     if (!root || !cJSON_IsObject(root)) {
-        xb_store_msg(errmsg, "the account store %s does not hold a valid account document; it "
+        xb_errmsg(errmsg, "the account store %s does not hold a valid account document; it "
                      "was left untouched", path);
         rc = XB_ERR_INVAL;
         goto out;
@@ -537,7 +496,7 @@ enum xb_err xb_store_doc_parse(const char *path, const unsigned char *text, size
         goto out;
     }
     if (it->valuedouble != STORE_VERSION) {
-        xb_store_msg(errmsg, "the account store %s has format version %g, which this version "
+        xb_errmsg(errmsg, "the account store %s has format version %g, which this version "
                      "of XOAuth Bridge does not know; it was left untouched", path,
                      it->valuedouble);
         rc = XB_ERR_UNSUPPORTED;
@@ -583,7 +542,7 @@ enum xb_err xb_store_doc_parse(const char *path, const unsigned char *text, size
     rc = XB_OK;
 out:
     xb_store_accounts_free(list);
-    json_free(root);
+    xb_json_free(root);
     return rc;
 }
 

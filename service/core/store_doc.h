@@ -35,7 +35,5 @@ bool xb_store_provider_ok(const char *name);
 void xb_store_account_free(struct xb_account *a);
 void xb_store_accounts_free(struct xb_account *a);
 
-/* Sets *errmsg (if errmsg is not NULL and *errmsg not yet set) to a new formatted text. */
-void xb_store_msg(char **errmsg, const char *fmt, ...) XB_PRINTF(2, 3);
 
 #endif

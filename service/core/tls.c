@@ -43,12 +43,9 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 
 static enum xb_err fail(char **errmsg, const char *what)
 {
-    char buf[256];
     unsigned long e = ERR_get_error();
-    snprintf(buf, sizeof(buf), "%s: %s", what, e ? ERR_reason_error_string(e) : "unknown error");
+    xb_errmsg(errmsg, "%s: %s", what, e ? ERR_reason_error_string(e) : "unknown error");
     ERR_clear_error();
-    if (errmsg)
-        *errmsg = xb_strdup(buf);
     return XB_ERR_TLS;
 }
 

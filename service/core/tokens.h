@@ -1,7 +1,7 @@
 /*
  * Where the proxy gets access tokens: "give me a valid access token for account X".
- * The OAuth client implements it with refresh ahead of expiry and single-flight per
- * account; tokens_store.c is the plain implementation that serves what the store holds.
+ * The OAuth client implements it (tokens_oauth.c) with refresh ahead of expiry and
+ * single-flight per account; the proxy knows only this interface.
  */
 #ifndef XB_TOKENS_H
 #define XB_TOKENS_H

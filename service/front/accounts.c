@@ -3,15 +3,16 @@
  * A local secret is printed exactly once, when it is made; only its keyed hash is kept.
  */
 #include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "front/front.h"
 #include "core/acctsvc.h"
 #include "core/config.h"
 #include "core/mem.h"
 #include "core/store.h"
+#include "front/front.h"
 
 static struct xb_account *find_or_complain(struct xb_cli_env *env, const char *email)
 {

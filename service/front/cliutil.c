@@ -87,7 +87,7 @@ int xb_cli_load(int *argc, char **argv, bool need_store, struct xb_cli_env *env,
         err = xb_config_apply_policy(env->cfg, NULL, NULL, NULL);
     if (err != XB_OK) {
         if (!*errmsg)
-            *errmsg = xb_strdup(xb_err_str(err));
+            xb_errmsg(errmsg, "%s", xb_err_str(err));
         goto out;
     }
     enum xb_log_level level = env->cfg->log_level;
@@ -98,7 +98,7 @@ int xb_cli_load(int *argc, char **argv, bool need_store, struct xb_cli_env *env,
         err = xb_store_open(env->cfg->state_dir, &env->store, errmsg);
         if (err != XB_OK) {
             if (!*errmsg)
-                *errmsg = xb_strdup(xb_err_str(err));
+                xb_errmsg(errmsg, "%s", xb_err_str(err));
             goto out;
         }
     }

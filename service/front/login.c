@@ -5,14 +5,12 @@
  * account and its local password stay, so a later login restores it as it was.
  */
 #include <stdio.h>
+
 #include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
 
-#include "front/front.h"
-#include "platform/platform.h"
-#include "xoauthbridge/pipe_proto.h"
 #include "core/acctsvc.h"
 #include "core/config.h"
 #include "core/http.h"
@@ -22,6 +20,9 @@
 #include "core/oauth.h"
 #include "core/signin.h"
 #include "core/store.h"
+#include "front/front.h"
+#include "platform/platform.h"
+#include "xoauthbridge/pipe_proto.h"
 
 struct wait {
     struct event_base *base;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
 #include "core/config.h"
 #include "core/mem.h"
 #include "platform/platform.h"
@@ -593,18 +594,18 @@ static void hostport(void)
 {
     char host[64];
     unsigned port = 0;
-    CHECK(xb_hostport_parse("imap.gmail.com:993", host, sizeof(host), &port));
+    CHECK(xb_hostport_parse("imap.gmail.com:993", host, sizeof(host), &port, false));
     CHECK_STR(host, "imap.gmail.com");
     CHECK(port == 993);
-    CHECK(xb_hostport_parse("[::1]:1", host, sizeof(host), &port));
+    CHECK(xb_hostport_parse("[::1]:1", host, sizeof(host), &port, false));
     CHECK_STR(host, "::1");
     CHECK(port == 1);
-    CHECK(xb_hostport_parse("[2001:db8::10:1]:65535", host, sizeof(host), &port));
+    CHECK(xb_hostport_parse("[2001:db8::10:1]:65535", host, sizeof(host), &port, false));
     CHECK_STR(host, "2001:db8::10:1");
     CHECK(port == 65535);
-    CHECK(xb_hostport_parse("[::ffff:192.0.2.1]:443", host, sizeof(host), &port));
-    CHECK(xb_hostport_parse("127.0.0.1:08", host, sizeof(host), &port) && port == 8);
-    CHECK(xb_hostport_parse("my_host-1.example:25", host, sizeof(host), &port));
+    CHECK(xb_hostport_parse("[::ffff:192.0.2.1]:443", host, sizeof(host), &port, false));
+    CHECK(xb_hostport_parse("127.0.0.1:08", host, sizeof(host), &port, false) && port == 8);
+    CHECK(xb_hostport_parse("my_host-1.example:25", host, sizeof(host), &port, false));
 
     static const char *const bad[] = {
         "host:0", "host:65536", "host:99999999", "host", "host:", ":993", "[::1]", "[::1]:",
@@ -616,16 +617,16 @@ static void hostport(void)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         port = 77;
-        bool ok = xb_hostport_parse(bad[i], host, sizeof(host), &port);
+        bool ok = xb_hostport_parse(bad[i], host, sizeof(host), &port, false);
         CHECK(!ok && port == 77);
         if (ok)
             printf("#   accepted \"%s\"\n", bad[i]);
     }
     /* The host must fit, terminator included. */
-    CHECK(xb_hostport_parse("abcdefg:1", host, 8, &port));
-    CHECK(!xb_hostport_parse("abcdefgh:1", host, 8, &port));
-    CHECK(!xb_hostport_parse(NULL, host, sizeof(host), &port));
-    CHECK(!xb_hostport_parse("a:1", host, 0, &port));
+    CHECK(xb_hostport_parse("abcdefg:1", host, 8, &port, false));
+    CHECK(!xb_hostport_parse("abcdefgh:1", host, 8, &port, false));
+    CHECK(!xb_hostport_parse(NULL, host, sizeof(host), &port, false));
+    CHECK(!xb_hostport_parse("a:1", host, 0, &port, false));
 }
 
 /* A unique name in the system's temporary directory. */

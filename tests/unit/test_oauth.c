@@ -452,7 +452,7 @@ static void token_answers_as_data(void)
         const struct answer_case *c = &answers[i];
         struct xb_token_result r;
         memset(&r, 0x5a, sizeof(r)); /* the parser sets every field */
-        xb_oauth_parse_token_response(c->http_err, c->status, c->body, strlen(c->body),
+        xb_oauth_parse_answer(false, c->http_err, c->status, c->body, strlen(c->body),
                                       c->http_why, &r);
         int before = xbtest_failures;
         CHECK(r.err == c->want);
@@ -491,7 +491,7 @@ static void huge_error_description(void)
     memcpy(body + n, "\"}", 3);
     n += 2;
     struct xb_token_result r;
-    xb_oauth_parse_token_response(XB_OK, 400, body, n, NULL, &r);
+    xb_oauth_parse_answer(false, XB_OK, 400, body, n, NULL, &r);
     CHECK(r.err == XB_ERR_AUTH);
     CHECK(has(r.why, "expired or was revoked (Token has"));
     CHECK(printable(r.why));
@@ -509,7 +509,7 @@ static void huge_error_description(void)
     n += 5000;
     memcpy(body + n, "\"}", 3);
     n += 2;
-    xb_oauth_parse_token_response(XB_OK, 500, body, n, NULL, &r);
+    xb_oauth_parse_answer(false, XB_OK, 500, body, n, NULL, &r);
     CHECK(r.err == XB_ERR_TEMP);
     CHECK(strlen(r.why) < 120);
     xb_token_result_clear(&r);

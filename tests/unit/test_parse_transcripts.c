@@ -30,9 +30,8 @@
  *   resp   IMAP: TAGGED tag=T status=S code="c" text="t" | UNTAGGED status=S code=.. text=..
  *                | CONTINUE text="t" | NOT_A_RESPONSE, then CAPS "rewritten" (or CAPS
  *                overflow) after any response carrying a CAPABILITY list
- *          POP3: OK|ERR code="c" text="t" | CONTINUE text="t" | LINE keep|drop (a line that
- *                is no status line, judged by xb_pop3_capa_keep)
- *          SMTP: REPLY code=250 more|last text="t" [ehlo=keep|drop, for 250 lines]
+ *          POP3: OK|ERR code="c" text="t" | CONTINUE text="t" | LINE (no status line)
+ *          SMTP: REPLY code=250 more|last text="t"
  *                | NOT_A_REPLY
  *          and TOO_LONG for a line longer than line=
  *   any    AGAIN when the input ends inside a command or line
@@ -420,7 +419,7 @@ static void resp_line(const struct tcase *tc, struct xb_view line, struct run *r
         struct xb_pop3_resp resp;
         static const char *const st[] = { "OK", "ERR", "CONTINUE" };
         if (!xb_pop3_resp_parse(line, &resp)) {
-            sb_add(&b, "LINE %s", xb_pop3_capa_keep(line) ? "keep" : "drop");
+            sb_add(&b, "LINE");
         } else if (resp.status == XB_POP3_ST_CONTINUE) {
             sb_add(&b, "CONTINUE text=");
             sb_view(&b, resp.text, true);
@@ -437,8 +436,6 @@ static void resp_line(const struct tcase *tc, struct xb_view line, struct run *r
         } else {
             sb_add(&b, "REPLY code=%d %s text=", reply.code, reply.more ? "more" : "last");
             sb_view(&b, reply.text, true);
-            if (reply.code == 250)
-                sb_add(&b, " ehlo=%s", xb_smtp_ehlo_keep(reply.text) ? "keep" : "drop");
         }
     }
     strlist_push(&r->ev, b.s);

@@ -18,6 +18,7 @@
 #include <windows.h>
 
 #include "core/mem.h"
+#include "platform/win32/wide.h"
 #include "platform/platform.h"
 
 int wmain(int argc, wchar_t **wargv);
@@ -60,10 +61,8 @@ int wmain(int argc, wchar_t **wargv)
     if (!argv)
         goto out;
     for (int i = 0; i < argc; i++) {
-        int n = WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
-        if (n <= 0 || !(argv[i] = xb_new_array(char, (size_t)n)))
+        if (!(argv[i] = xb_win_utf8(wargv[i])))
             goto out;
-        WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, argv[i], n, NULL, NULL);
     }
     int argn = argc;
     if (argn < 2 && !(argv[argn++] = xb_strdup("tray")))

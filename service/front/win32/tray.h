@@ -135,7 +135,6 @@ enum xb_err xb_win_instance_claim(HANDLE *mutex);
 int xb_win_instance_handover(int argc, char **argv);
 
 /* Wide <-> UTF-8, allocated (NULL when out of memory or invalid). */
-wchar_t *xb_win_wide(const char *s);
-char *xb_win_utf8(const wchar_t *w);
+#include "platform/win32/wide.h"   /* xb_win_wide, xb_win_utf8 */
 
 #endif

@@ -25,24 +25,6 @@ struct xb_winlog {
     bool rotate_failed;       /* said once, not per line */
 };
 
-wchar_t *xb_win_wide(const char *s)
-{
-    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-    wchar_t *w = n > 0 ? xb_new_array(wchar_t, (size_t)n) : NULL;
-    if (w)
-        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
-    return w;
-}
-
-char *xb_win_utf8(const wchar_t *w)
-{
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-    char *s = n > 0 ? xb_new_array(char, (size_t)n) : NULL;
-    if (s)
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-    return s;
-}
-
 enum xb_err xb_winlog_default_path(char **out)
 {
     static const char leaf[] = "\\logs\\xoauthbridge.log";

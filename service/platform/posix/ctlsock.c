@@ -38,18 +38,6 @@ struct xb_plat_ctl {
     char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 };
 
-static void set_msg(char **errmsg, const char *fmt, ...) XB_PRINTF(2, 3);
-static void set_msg(char **errmsg, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (errmsg && !*errmsg)
-        *errmsg = xb_strdup(buf);
-}
-
 /* The directory must be ours and closed to others: $XDG_RUNTIME_DIR is made so by the
  * system (and is refused otherwise); our own state directory is made or tightened. */
 static enum xb_err prepare_dir(const char *path, char **errmsg)
@@ -64,17 +52,17 @@ static enum xb_err prepare_dir(const char *path, char **errmsg)
     const char *run = getenv("XDG_RUNTIME_DIR");
     bool runtime = run && run[0] == '/' && strcmp(run, dir) == 0;
     if (!runtime && xb_plat_mkdir_private(dir) != XB_OK) {
-        set_msg(errmsg, "cannot create the directory %s for the control socket", dir);
+        xb_errmsg(errmsg, "cannot create the directory %s for the control socket", dir);
         return XB_ERR_IO;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-        set_msg(errmsg, "the directory %s for the control socket is missing or not "
+        xb_errmsg(errmsg, "the directory %s for the control socket is missing or not "
                 "owned by this user", dir);
         return XB_ERR_IO;
     }
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         if (runtime || chmod(dir, S_IRWXU) != 0) {
-            set_msg(errmsg, "the directory %s for the control socket is open to other "
+            xb_errmsg(errmsg, "the directory %s for the control socket is open to other "
                     "users; it must be private (0700)", dir);
             return XB_ERR_IO;
         }
@@ -89,7 +77,7 @@ static enum xb_err check_existing(const char *path, char **errmsg)
     if (lstat(path, &st) != 0)
         return errno == ENOENT ? XB_OK : XB_ERR_IO;
     if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
-        set_msg(errmsg, "%s exists and is not this user's control socket; not touching it",
+        xb_errmsg(errmsg, "%s exists and is not this user's control socket; not touching it",
                 path);
         return XB_ERR_IO;
     }
@@ -102,17 +90,17 @@ static enum xb_err check_existing(const char *path, char **errmsg)
     int e = errno;
     close(fd);
     if (r == 0 || e == EAGAIN) {
-        set_msg(errmsg, "another XOAuth Bridge companion of this user is running (it answers "
+        xb_errmsg(errmsg, "another XOAuth Bridge companion of this user is running (it answers "
                 "on %s); not starting a second one", path);
         return XB_ERR_IO;
     }
     if (e != ECONNREFUSED) {
-        set_msg(errmsg, "cannot check the control socket %s: %s", path, strerror(e));
+        xb_errmsg(errmsg, "cannot check the control socket %s: %s", path, strerror(e));
         return XB_ERR_IO;
     }
     xb_log_info("removing the control socket %s left by a companion that ended", path);
     if (unlink(path) != 0 && errno != ENOENT) {
-        set_msg(errmsg, "cannot remove the old control socket %s: %s", path, strerror(errno));
+        xb_errmsg(errmsg, "cannot remove the old control socket %s: %s", path, strerror(errno));
         return XB_ERR_IO;
     }
     return XB_OK;
@@ -164,7 +152,7 @@ enum xb_err xb_plat_ctl_listen(struct event_base *base, xb_plat_ctl_accept_fn *c
     ctl->arg = arg;
     err = xb_ctl_endpoint_name(ctl->path, sizeof(ctl->path));
     if (err != XB_OK) {
-        set_msg(errmsg, "no place for the control socket: %s",
+        xb_errmsg(errmsg, "no place for the control socket: %s",
                 err == XB_ERR_INVAL  ? "XB_CTL_NAME is not a valid name"
                 : err == XB_ERR_RANGE ? "the path is too long for a socket"
                                       : "neither XDG_RUNTIME_DIR nor HOME is set");
@@ -177,7 +165,7 @@ enum xb_err xb_plat_ctl_listen(struct event_base *base, xb_plat_ctl_accept_fn *c
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     err = XB_ERR_NET;
     if (fd < 0) {
-        set_msg(errmsg, "cannot make the control socket: %s", strerror(errno));
+        xb_errmsg(errmsg, "cannot make the control socket: %s", strerror(errno));
         goto out;
     }
     /* Born 0600: no moment when others could connect. */
@@ -187,16 +175,16 @@ enum xb_err xb_plat_ctl_listen(struct event_base *base, xb_plat_ctl_accept_fn *c
     umask(old);
     if (r != 0) {
         if (e == EADDRINUSE)
-            set_msg(errmsg, "another XOAuth Bridge companion of this user started at the "
+            xb_errmsg(errmsg, "another XOAuth Bridge companion of this user started at the "
                     "same time (%s is taken)", ctl->path);
         else
-            set_msg(errmsg, "cannot bind the control socket %s: %s", ctl->path, strerror(e));
+            xb_errmsg(errmsg, "cannot bind the control socket %s: %s", ctl->path, strerror(e));
         goto out;
     }
     bound = true;
     if (chmod(ctl->path, S_IRUSR | S_IWUSR) != 0 || lstat(ctl->path, &st) != 0 ||
         listen(fd, CTL_BACKLOG) != 0) {
-        set_msg(errmsg, "cannot listen on the control socket %s: %s", ctl->path,
+        xb_errmsg(errmsg, "cannot listen on the control socket %s: %s", ctl->path,
                 strerror(errno));
         goto out;
     }
@@ -205,7 +193,7 @@ enum xb_err xb_plat_ctl_listen(struct event_base *base, xb_plat_ctl_accept_fn *c
     ctl->lev = evconnlistener_new(base, accept_cb, ctl,
                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!ctl->lev) {
-        set_msg(errmsg, "out of memory");
+        xb_errmsg(errmsg, "out of memory");
         err = XB_ERR_NOMEM;
         goto out;
     }

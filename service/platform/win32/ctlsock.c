@@ -435,8 +435,8 @@ enum xb_err xb_plat_ctl_listen(struct event_base *base, xb_plat_ctl_accept_fn *c
     ctl = NULL;
     err = XB_OK;
 out:
-    if (err != XB_OK && errmsg && buf[0])
-        *errmsg = xb_strdup(buf);
+    if (err != XB_OK && buf[0])
+        xb_errmsg(errmsg, "%s", buf);
     xb_plat_ctl_close(ctl);
     return err;
 }

@@ -4,14 +4,11 @@
 #include <shellapi.h>
 
 #include "core/mem.h"
+#include "platform/win32/wide.h"
 
 static wchar_t *widen(const char *s)
 {
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    wchar_t *w = n > 0 ? xb_new_array(wchar_t, (size_t)n) : NULL;
-    if (w)
-        MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
-    return w;
+    return xb_win_to_wide(s, 0, true);
 }
 
 enum xb_err xb_plat_open_url(const char *command, const char *url)

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "platform/win32/wide.h"
 
 #define TMP_ATTEMPTS  8
 #define MOVE_ATTEMPTS 5
@@ -42,21 +43,9 @@ static enum xb_err err_from_win(DWORD e)
 /* UTF-8 to a new wide string; extra is room for wide characters to append later. */
 static enum xb_err to_wide(const char *s, size_t extra, wchar_t **out)
 {
-    *out = NULL;
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    if (n <= 0)
-        return XB_ERR_INVAL;
-    if (extra > SIZE_MAX / sizeof(wchar_t) - (size_t)n)
-        return XB_ERR_RANGE;
-    wchar_t *w = xb_new_array(wchar_t, (size_t)n + extra);
-    if (!w)
-        return XB_ERR_NOMEM;
-    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-        xb_free(w);
-        return XB_ERR_INVAL;
-    }
-    *out = w;
-    return XB_OK;
+    /* Invalid UTF-8 is far likelier than running out of memory here. */
+    *out = xb_win_to_wide(s, extra, true);
+    return *out ? XB_OK : XB_ERR_INVAL;
 }
 
 /* A security descriptor granting full control to the current user and SYSTEM only,

@@ -55,26 +55,6 @@ enum xb_err xb_ol_password_encode(const char *password, BYTE *out, DWORD *len)
     return err;
 }
 
-enum xb_err xb_ol_password_decode(const BYTE *in, DWORD len, char *out, size_t size)
-{
-    if (size)
-        out[0] = '\0';
-    if (len < 2 || in[0] != PASSWORD_LEAD || size > INT_MAX)
-        return XB_ERR_INVAL;
-    DATA_BLOB blob = { len - 1, (BYTE *)(uintptr_t)(in + 1) }, plain = { 0, NULL };
-    if (!CryptUnprotectData(&blob, NULL, NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN, &plain))
-        return XB_ERR_CRYPTO;
-    enum xb_err err = XB_ERR_INVAL;
-    const wchar_t *w = (const wchar_t *)plain.pbData;
-    size_t chars = plain.cbData / sizeof(wchar_t);
-    if (plain.cbData % sizeof(wchar_t) == 0 && chars > 0 && w[chars - 1] == L'\0' &&
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)size, NULL, NULL) > 0)
-        err = XB_OK;
-    SecureZeroMemory(plain.pbData, plain.cbData);
-    LocalFree(plain.pbData);
-    return err;
-}
-
 /* --- what bridging changes ----------------------------------------------------------------- */
 
 enum what {

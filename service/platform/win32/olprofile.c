@@ -34,11 +34,6 @@ const char *xb_ol_layout_name(enum xb_ol_layout layout)
     return (unsigned)layout < XB_OL_LAYOUTS ? names[layout] : "?";
 }
 
-const wchar_t *xb_ol_root(enum xb_ol_layout layout)
-{
-    return roots[layout];
-}
-
 enum xb_ol_layout xb_ol_layout_for_version(const char *version)
 {
     unsigned major = 0;

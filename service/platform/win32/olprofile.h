@@ -114,15 +114,11 @@ unsigned xb_ol_recover(void);
  * entropy) of the UTF-16LE password and its NUL. out holds at most *len bytes; *len
  * is set to the size written. */
 enum xb_err xb_ol_password_encode(const char *password, BYTE *out, DWORD *len);
-/* The reverse; out receives UTF-8. XB_ERR_INVAL: not in that format. */
-enum xb_err xb_ol_password_decode(const BYTE *in, DWORD len, char *out, size_t size);
 
 /* --- shared by olprofile.c and olbridge.c ---------------------------------------------- */
 
 #define XB_OL_ACCOUNTS_KEY L"9375CFF0413111d3B88A00104B2A6676"
 
-/* HKCU path of the layout's Profiles key. */
-const wchar_t *xb_ol_root(enum xb_ol_layout layout);
 /* HKCU path of one account's key; false if it does not fit. */
 bool xb_ol_account_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
                         wchar_t *out, size_t n);

@@ -7,6 +7,7 @@
 #include <windows.h>
 
 #include "core/mem.h"
+#include "platform/win32/wide.h"
 
 enum xb_err xb_plat_default_state_dir(char **out)
 {
@@ -16,16 +17,9 @@ enum xb_err xb_plat_default_state_dir(char **out)
     const wchar_t *base = _wgetenv(L"LOCALAPPDATA");
     if (!base || !base[0])
         return XB_ERR_NOTFOUND;
-    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, base, -1, NULL, 0, NULL, NULL);
-    if (n <= 0)
-        return XB_ERR_NOTFOUND;
-    char *s = xb_new_array(char, (size_t)n + sizeof(leaf));
+    char *s = xb_win_to_utf8(base, sizeof(leaf), true);
     if (!s)
-        return XB_ERR_NOMEM;
-    if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, base, -1, s, n, NULL, NULL) != n) {
-        xb_free(s);
         return XB_ERR_NOTFOUND;
-    }
     size_t len = strlen(s);
     if (len && s[len - 1] == '\\')
         len--;

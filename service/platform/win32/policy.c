@@ -12,6 +12,7 @@
 #include <windows.h>
 
 #include "core/mem.h"
+#include "platform/win32/wide.h"
 #include "xoauthbridge/names.h"
 
 /* Policy texts are short (the longest allowed is 2047 characters); anything far longer
@@ -44,14 +45,10 @@ static enum xb_err read_sz(HKEY key, const wchar_t *wname, DWORD bytes, char **o
         goto out;
     }
     w[bytes / sizeof(wchar_t)] = L'\0';
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-    if (n <= 0) {
+    if (!(s = xb_win_utf8(w))) {
         err = XB_ERR_INVAL;
         goto out;
     }
-    if (!(s = xb_new_array(char, (size_t)n)))
-        goto out;
-    WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
     *out = s;
     err = XB_OK;
 out:
