@@ -115,7 +115,8 @@ static void req_free(struct xb_http_req *req)
     xb_free(req);
 }
 
-static void http_destroy(struct xb_http *http)
+/* Every request ends without its callback; its owner's release runs. */
+static void drop_requests(struct xb_http *http)
 {
     while (http->reqs.first) {
         struct xb_http_req *req = XB_LIST_FIRST(&http->reqs, struct xb_http_req, link);
@@ -124,6 +125,11 @@ static void http_destroy(struct xb_http *http)
             req->release(req->arg);
         req_free(req);
     }
+}
+
+static void http_destroy(struct xb_http *http)
+{
+    drop_requests(http);
     /* Cleanup closes cached connections and tells the socket callback; whatever socket
      * contexts are left after it are freed here. */
     if (http->multi)
@@ -351,13 +357,7 @@ void xb_http_free(struct xb_http *http)
     if (http->busy) {
         /* Inside one of our callbacks: requests go now (without callbacks), the rest
          * when the stack has unwound. */
-        while (http->reqs.first) {
-            struct xb_http_req *req = XB_LIST_FIRST(&http->reqs, struct xb_http_req, link);
-            req_unlink(req);
-            if (req->release)
-                req->release(req->arg);
-            req_free(req);
-        }
+        drop_requests(http);
         http->dying = true;
         return;
     }

@@ -58,3 +58,48 @@ bool xb_view_split_space(struct xb_view v, struct xb_view *word, struct xb_view 
     *rest = (struct xb_view){ sp + 1, v.len - n - 1 };
     return true;
 }
+
+enum xb_parse_rc xb_cmd_line_parse(const struct xb_cmd_syntax *syntax, const char *data,
+                                   size_t len, size_t line_max, struct xb_cmd_line *cmd,
+                                   size_t *consumed)
+{
+    struct xb_view line, rest, tail, extra;
+    memset(cmd, 0, sizeof(*cmd));
+    enum xb_parse_rc rc = xb_line_split(data, len, line_max, &line, consumed);
+    if (rc == XB_PARSE_TOO_LONG)
+        cmd->error = "line too long";
+    if (rc != XB_PARSE_OK)
+        return rc;
+    /* A CR or NUL inside the line would reach logs or the upstream server. */
+    if (memchr(line.p, '\0', line.len) || memchr(line.p, '\r', line.len)) {
+        cmd->error = "control character in command";
+        return XB_PARSE_BAD;
+    }
+    xb_view_split_space(line, &cmd->name, &rest);
+    if (line.len == 0) {
+        cmd->error = "empty command";
+        return XB_PARSE_BAD;
+    }
+    if (!syntax->keyword_ok(cmd->name)) {
+        cmd->error = "bad command keyword";
+        return XB_PARSE_BAD;
+    }
+    for (size_t i = 0; i < syntax->nverbs; i++) {
+        if (xb_view_eq_ci(cmd->name, syntax->verbs[i].name)) {
+            cmd->verb = syntax->verbs[i].verb;
+            break;
+        }
+    }
+    /* arg is kept verbatim: a POP3 PASS argument may hold spaces, leading or trailing. */
+    cmd->arg = rest;
+    bool more = xb_view_split_space(rest, &cmd->arg1, &tail);
+    /* AUTH takes a mechanism and at most one initial response, single-spaced. */
+    if (cmd->verb == syntax->auth && more) {
+        bool extra_space = xb_view_split_space(tail, &cmd->arg2, &extra);
+        if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
+            cmd->error = "syntax error in AUTH";
+            return XB_PARSE_BAD;
+        }
+    }
+    return XB_PARSE_OK;
+}

@@ -47,4 +47,29 @@ bool xb_view_eq_ci(struct xb_view v, const char *s);
 enum xb_parse_rc xb_line_split(const char *data, size_t len, size_t max,
                                struct xb_view *line, size_t *consumed);
 
+/* A POP3 or SMTP command line: a keyword, then arguments. Each protocol gives its
+ * keyword rule, its verbs and which verb carries "mechanism [initial-response]" (AUTH);
+ * the rest (one line, no NUL or CR inside, the splitting) is the same for both. */
+struct xb_cmd_verb {
+    const char *name;
+    int verb;
+};
+struct xb_cmd_syntax {
+    bool (*keyword_ok)(struct xb_view keyword);
+    const struct xb_cmd_verb *verbs;
+    size_t nverbs;
+    int auth;                 /* the verb whose arguments are checked as AUTH's */
+};
+struct xb_cmd_line {
+    struct xb_view name;      /* the keyword as sent */
+    int verb;                 /* from the table; 0 (each protocol's "unknown") if not there */
+    struct xb_view arg;       /* everything after the first space, verbatim; empty if none */
+    struct xb_view arg1;      /* the first word of arg (AUTH: the mechanism) */
+    struct xb_view arg2;      /* AUTH: the initial response if present ("=" means empty) */
+    const char *error;        /* on BAD/TOO_LONG: a short English reason */
+};
+enum xb_parse_rc xb_cmd_line_parse(const struct xb_cmd_syntax *syntax, const char *data,
+                                   size_t len, size_t line_max, struct xb_cmd_line *cmd,
+                                   size_t *consumed);
+
 #endif

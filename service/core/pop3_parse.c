@@ -3,64 +3,32 @@
 
 #include <string.h>
 
-static const struct {
-    const char *name;
-    enum xb_pop3_verb verb;
-} pop3_verbs[] = {
+static const struct xb_cmd_verb pop3_verbs[] = {
     { "USER", XB_POP3_USER }, { "PASS", XB_POP3_PASS }, { "AUTH", XB_POP3_AUTH },
     { "CAPA", XB_POP3_CAPA }, { "QUIT", XB_POP3_QUIT }, { "APOP", XB_POP3_APOP },
     { "STLS", XB_POP3_STLS }, { "NOOP", XB_POP3_NOOP }, { "RSET", XB_POP3_RSET },
 };
 
+/* 3 or 4 letters (RFC 1939 3). */
+static bool pop3_is_keyword(struct xb_view k)
+{
+    bool ok = k.len >= 3 && k.len <= 4;
+    for (size_t i = 0; ok && i < k.len; i++)
+        ok = xb_is_alpha(k.p[i]);
+    return ok;
+}
+
+static const struct xb_cmd_syntax pop3_syntax = {
+    pop3_is_keyword, pop3_verbs, sizeof(pop3_verbs) / sizeof(pop3_verbs[0]), XB_POP3_AUTH };
+
 enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
                                struct xb_pop3_cmd *cmd, size_t *consumed)
 {
-    struct xb_view line;
-    memset(cmd, 0, sizeof(*cmd));
-    enum xb_parse_rc rc = xb_line_split(data, len, line_max, &line, consumed);
-    if (rc == XB_PARSE_TOO_LONG)
-        cmd->error = "line too long";
-    if (rc != XB_PARSE_OK)
-        return rc;
-
-    /* A CR or NUL inside the line would reach logs or the upstream server. */
-    if (memchr(line.p, '\0', line.len) || memchr(line.p, '\r', line.len)) {
-        cmd->error = "control character in command";
-        return XB_PARSE_BAD;
-    }
-    struct xb_view rest;
-    xb_view_split_space(line, &cmd->name, &rest);
-    if (line.len == 0) {
-        cmd->error = "empty command";
-        return XB_PARSE_BAD;
-    }
-    bool alpha = cmd->name.len >= 3 && cmd->name.len <= 4;
-    for (size_t i = 0; alpha && i < cmd->name.len; i++)
-        alpha = xb_is_alpha(cmd->name.p[i]);
-    if (!alpha) {
-        cmd->error = "bad command keyword";
-        return XB_PARSE_BAD;
-    }
-    for (size_t i = 0; i < sizeof(pop3_verbs) / sizeof(pop3_verbs[0]); i++) {
-        if (xb_view_eq_ci(cmd->name, pop3_verbs[i].name)) {
-            cmd->verb = pop3_verbs[i].verb;
-            break;
-        }
-    }
-
-    /* arg is kept verbatim: a PASS argument may hold spaces, leading or trailing. */
-    cmd->arg = rest;
-    struct xb_view tail, extra;
-    bool more = xb_view_split_space(rest, &cmd->arg1, &tail);
-    /* AUTH takes a mechanism and at most one initial response, single-spaced. */
-    if (cmd->verb == XB_POP3_AUTH && more) {
-        bool extra_space = xb_view_split_space(tail, &cmd->arg2, &extra);
-        if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
-            cmd->error = "syntax error in AUTH";
-            return XB_PARSE_BAD;
-        }
-    }
-    return XB_PARSE_OK;
+    struct xb_cmd_line c;
+    enum xb_parse_rc rc = xb_cmd_line_parse(&pop3_syntax, data, len, line_max, &c, consumed);
+    *cmd = (struct xb_pop3_cmd){ c.name, (enum xb_pop3_verb)c.verb, c.arg, c.arg1, c.arg2,
+                                 c.error };
+    return rc;
 }
 
 /* Status text after "+OK"/"-ERR": an optional "[code]", then the human text. */

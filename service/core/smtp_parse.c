@@ -5,10 +5,7 @@
 
 #define XB_SMTP_KEYWORD_MAX 32 /* longer than any verb; a longer "keyword" is junk */
 
-static const struct {
-    const char *name;
-    enum xb_smtp_verb verb;
-} smtp_verbs[] = {
+static const struct xb_cmd_verb smtp_verbs[] = {
     { "EHLO", XB_SMTP_EHLO }, { "HELO", XB_SMTP_HELO },         { "AUTH", XB_SMTP_AUTH },
     { "STARTTLS", XB_SMTP_STARTTLS }, { "QUIT", XB_SMTP_QUIT }, { "NOOP", XB_SMTP_NOOP },
     { "RSET", XB_SMTP_RSET }, { "MAIL", XB_SMTP_MAIL },         { "RCPT", XB_SMTP_RCPT },
@@ -29,49 +26,17 @@ static bool smtp_is_keyword(struct xb_view k)
     return true;
 }
 
+static const struct xb_cmd_syntax smtp_syntax = {
+    smtp_is_keyword, smtp_verbs, sizeof(smtp_verbs) / sizeof(smtp_verbs[0]), XB_SMTP_AUTH };
+
 enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
                                struct xb_smtp_cmd *cmd, size_t *consumed)
 {
-    struct xb_view line;
-    memset(cmd, 0, sizeof(*cmd));
-    enum xb_parse_rc rc = xb_line_split(data, len, line_max, &line, consumed);
-    if (rc == XB_PARSE_TOO_LONG)
-        cmd->error = "line too long";
-    if (rc != XB_PARSE_OK)
-        return rc;
-
-    /* A CR or NUL inside the line would reach logs or the upstream server. */
-    if (memchr(line.p, '\0', line.len) || memchr(line.p, '\r', line.len)) {
-        cmd->error = "control character in command";
-        return XB_PARSE_BAD;
-    }
-    struct xb_view rest, tail, extra;
-    xb_view_split_space(line, &cmd->name, &rest);
-    if (line.len == 0) {
-        cmd->error = "empty command";
-        return XB_PARSE_BAD;
-    }
-    if (!smtp_is_keyword(cmd->name)) {
-        cmd->error = "bad command keyword";
-        return XB_PARSE_BAD;
-    }
-    for (size_t i = 0; i < sizeof(smtp_verbs) / sizeof(smtp_verbs[0]); i++) {
-        if (xb_view_eq_ci(cmd->name, smtp_verbs[i].name)) {
-            cmd->verb = smtp_verbs[i].verb;
-            break;
-        }
-    }
-    cmd->arg = rest;
-    bool more = xb_view_split_space(rest, &cmd->arg1, &tail);
-    /* AUTH takes a mechanism and at most one initial response, single-spaced. */
-    if (cmd->verb == XB_SMTP_AUTH && more) {
-        bool extra_space = xb_view_split_space(tail, &cmd->arg2, &extra);
-        if (extra_space || cmd->arg1.len == 0 || cmd->arg2.len == 0) {
-            cmd->error = "syntax error in AUTH";
-            return XB_PARSE_BAD;
-        }
-    }
-    return XB_PARSE_OK;
+    struct xb_cmd_line c;
+    enum xb_parse_rc rc = xb_cmd_line_parse(&smtp_syntax, data, len, line_max, &c, consumed);
+    *cmd = (struct xb_smtp_cmd){ c.name, (enum xb_smtp_verb)c.verb, c.arg, c.arg1, c.arg2,
+                                 c.error };
+    return rc;
 }
 
 bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply)

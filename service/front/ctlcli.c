@@ -1,9 +1,9 @@
 /*
- * The CLI verbs status, login, logout and secret reset through the running companion
- * of this user, over the control channel (docs/pipe-protocol.md), so that the one
- * process that owns the store makes every change and tells its subscribers. When no
- * companion answers, each returns -1 and the verb works on the store itself as before.
- * The output is the same either way.
+ * The CLI verbs that read or change accounts (status, login, logout, secret reset,
+ * account add and remove, token set) through the running companion of this user, over
+ * the control channel (docs/pipe-protocol.md): the companion is the store's one writer
+ * and tells its subscribers. When no companion answers, each returns -1 and the verb
+ * works on the store itself, holding its lock. The output is the same either way.
  */
 #include <stdio.h>
 #include <string.h>
@@ -86,18 +86,46 @@ static int remote_open(struct remote *r)
     return 0;
 }
 
-/* The reply's error text (for a status other than OK). */
-static void reply_text(const struct remote *r, char *buf, size_t size)
+/* A connection and one request: 0 with the reply in r (status in r->h.status, r open),
+ * -1 when no companion answers (the verb then works on the store), else the exit code
+ * after saying why (r closed). */
+static int request(struct remote *r, struct xb_pipe_req *req, unsigned timeout_ms)
 {
-    xb_pipe_str_copy(r->reply.message, buf, size);
-}
-
-/* Fails a call in words; returns the exit code. */
-static int call_failed(struct remote *r, enum xb_err err)
-{
+    int rc = remote_open(r);
+    if (rc != 0)
+        return rc;
+    enum xb_err err = call(r, req, timeout_ms);
+    if (err == XB_OK)
+        return 0;
     fprintf(stderr, "xoauthbridge: the running companion did not answer (%s)\n",
             xb_err_str(err));
+    remote_close(r);
     return 1;
+}
+
+/* A reply that is not OK, in the words the verb on the store would use; the exit code. */
+static int refused(const struct remote *r, const char *email, const char *what)
+{
+    char why[XB_PIPE_TEXT_MAX];
+    xb_pipe_str_copy(r->reply.message, why, sizeof(why));
+    if (r->h.status == XB_PIPE_ST_NOT_FOUND && !strstr(why, "provider"))
+        fprintf(stderr, "xoauthbridge: no account '%s' (see 'xoauthbridge status')\n", email);
+    else
+        fprintf(stderr, "xoauthbridge: %s: %s\n", what, why);
+    return 1;
+}
+
+/* A secret from a reply (GET_ENDPOINT, ACCOUNT_ADD), printed exactly once; the only time
+ * it is ever shown. */
+static int print_secret(const struct remote *r)
+{
+    char secret[XB_PIPE_SECRET_MAX + 1];
+    if (!xb_pipe_str_copy(r->reply.secret, secret, sizeof(secret)))
+        return 1;
+    printf("%s\n", secret);
+    fflush(stdout);
+    xb_wipe(secret, sizeof(secret));
+    return 0;
 }
 
 static enum xb_account_state state_from_wire(uint32_t s)
@@ -115,17 +143,14 @@ int xb_remote_status(void)
     struct remote r;
     struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_LIST_ACCOUNTS };
     struct xb_pipe_account a;
-    int rc = remote_open(&r);
+    int rc = request(&r, &req, CALL_MS);
     if (rc != 0)
         return rc;
-    enum xb_err err = call(&r, &req, CALL_MS);
-    if (err != XB_OK || r.h.status != XB_PIPE_ST_OK) {
-        rc = call_failed(&r, err == XB_OK ? XB_ERR_INVAL : err);
-        goto out;
-    }
-    if (r.reply.naccounts == 0)
+    if (r.h.status != XB_PIPE_ST_OK)
+        rc = refused(&r, "", "cannot list the accounts");
+    else if (r.reply.naccounts == 0)
         printf("No accounts yet. Add one with 'xoauthbridge account add EMAIL'.\n");
-    while (xb_pipe_reply_account(&r.reply, &a)) {
+    while (rc == 0 && xb_pipe_reply_account(&r.reply, &a)) {
         char email[XB_PIPE_EMAIL_MAX + 1], provider[XB_PIPE_PROVIDER_MAX + 1];
         char why[XB_PIPE_TEXT_MAX + 1];
         xb_pipe_str_copy(a.email, email, sizeof(email));
@@ -135,39 +160,26 @@ int xb_remote_status(void)
                              a.last_error.len ? why : NULL, (int64_t)a.last_ok,
                              (int64_t)a.last_fail);
     }
-    rc = 0;
-out:
     remote_close(&r);
     return rc;
 }
 
-/* GET_ENDPOINT and print the new secret, exactly once; shown_once prints the sentence
- * before it (login of a new account). */
-static int print_new_secret(struct remote *r, const char *email, bool shown_once)
+/* GET_ENDPOINT on the open connection r, and its secret printed once; shown_once prints
+ * the sentence before it (login of a new account). */
+static int new_secret(struct remote *r, const char *email, bool shown_once)
 {
     struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = xb_pipe_cstr(email) };
-    char secret[XB_PIPE_SECRET_MAX + 1];
     enum xb_err err = call(r, &req, CALL_MS);
-    if (err != XB_OK)
-        return call_failed(r, err);
-    if (r->h.status != XB_PIPE_ST_OK) {
-        char why[XB_PIPE_TEXT_MAX];
-        reply_text(r, why, sizeof(why));
-        if (r->h.status == XB_PIPE_ST_NOT_FOUND)
-            fprintf(stderr, "xoauthbridge: no account '%s' (see 'xoauthbridge status')\n", email);
-        else
-            fprintf(stderr, "xoauthbridge: cannot make a local secret: %s\n", why);
+    if (err != XB_OK) {
+        fprintf(stderr, "xoauthbridge: the running companion did not answer (%s)\n",
+                xb_err_str(err));
         return 1;
     }
-    if (!xb_pipe_str_copy(r->reply.secret, secret, sizeof(secret)))
-        return call_failed(r, XB_ERR_INVAL);
+    if (r->h.status != XB_PIPE_ST_OK)
+        return refused(r, email, "cannot make a local secret");
     if (shown_once)
         xb_msg_print(stderr, XB_MSG_SECRET_SHOWN_ONCE, email);
-    /* The only time this secret is ever shown. */
-    printf("%s\n", secret);
-    fflush(stdout);
-    xb_wipe(secret, sizeof(secret));
-    return 0;
+    return print_secret(r);
 }
 
 int xb_remote_secret_reset(const char *email)
@@ -176,7 +188,7 @@ int xb_remote_secret_reset(const char *email)
     int rc = remote_open(&r);
     if (rc != 0)
         return rc;
-    rc = print_new_secret(&r, email, false);
+    rc = new_secret(&r, email, false);
     remote_close(&r);
     return rc;
 }
@@ -187,74 +199,57 @@ int xb_remote_login(const char *email, const char *provider, unsigned timeout_s)
     struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_ENROL, .email = xb_pipe_cstr(email),
                                .provider = xb_pipe_cstr(provider) };
     char why[XB_PIPE_TEXT_MAX], norm[XB_PIPE_EMAIL_MAX + 1];
-    int rc = remote_open(&r);
-    if (rc != 0)
-        return rc;
     xb_msg_print(stderr, XB_MSG_SIGNIN_OPENING, email);
     /* The companion opens the browser and waits for it (up to its signin_timeout). */
-    enum xb_err err = call(&r, &req, (timeout_s + 60) * 1000u);
-    rc = 1;
-    if (err != XB_OK) {
-        call_failed(&r, err);
-        goto out;
-    }
+    int rc = request(&r, &req, (timeout_s + 60) * 1000u);
+    if (rc != 0)
+        return rc;
     if (r.h.status != XB_PIPE_ST_OK) {
-        reply_text(&r, why, sizeof(why));
+        xb_pipe_str_copy(r.reply.message, why, sizeof(why));
         xb_msg_print(stderr, XB_MSG_SIGNIN_FAILED, why);
-        goto out;
+        rc = 1;
+    } else {
+        xb_pipe_str_copy(r.reply.email, norm, sizeof(norm));
+        xb_msg_print(stderr, XB_MSG_SIGNIN_DONE, norm);
+        /* A new account gets its local password, printed once (as without a companion). */
+        if (r.reply.created)
+            rc = new_secret(&r, norm, true);
     }
-    xb_pipe_str_copy(r.reply.email, norm, sizeof(norm));
-    uint32_t created = r.reply.created;
-    xb_msg_print(stderr, XB_MSG_SIGNIN_DONE, norm);
-    /* A new account gets its local password, printed once (as without a companion). */
-    rc = created ? print_new_secret(&r, norm, true) : 0;
-out:
+    remote_close(&r);
+    return rc;
+}
+
+/* RESTORE (logout) or FORGET (account remove). */
+static int sign_out(const char *email, bool forget)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = forget ? XB_PIPE_OP_FORGET : XB_PIPE_OP_RESTORE,
+                               .email = xb_pipe_cstr(email) };
+    char note[XB_PIPE_TEXT_MAX + 1];
+    int rc = request(&r, &req, CALL_MS);
+    if (rc != 0)
+        return rc;
+    if (r.h.status != XB_PIPE_ST_OK) {
+        rc = refused(&r, email, forget ? "cannot remove it" : "cannot sign it out");
+    } else {
+        xb_pipe_str_copy(r.reply.note, note, sizeof(note));
+        if (note[0])
+            xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, note);
+        if (!forget)
+            xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, email);
+    }
     remote_close(&r);
     return rc;
 }
 
 int xb_remote_logout(const char *email)
 {
-    struct remote r;
-    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_RESTORE, .email = xb_pipe_cstr(email) };
-    char note[XB_PIPE_TEXT_MAX + 1];
-    int rc = remote_open(&r);
-    if (rc != 0)
-        return rc;
-    enum xb_err err = call(&r, &req, CALL_MS);
-    rc = 1;
-    if (err != XB_OK) {
-        call_failed(&r, err);
-        goto out;
-    }
-    if (r.h.status != XB_PIPE_ST_OK) {
-        reply_text(&r, note, sizeof(note));
-        if (r.h.status == XB_PIPE_ST_NOT_FOUND)
-            fprintf(stderr, "xoauthbridge: no account '%s'\n", email);
-        else
-            fprintf(stderr, "xoauthbridge: %s\n", note);
-        goto out;
-    }
-    xb_pipe_str_copy(r.reply.note, note, sizeof(note));
-    if (note[0])
-        xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, note);
-    xb_msg_print(stderr, XB_MSG_LOGOUT_DONE, email);
-    rc = 0;
-out:
-    remote_close(&r);
-    return rc;
+    return sign_out(email, false);
 }
 
-/* Answers that say "no such account" the way the verb on the store would. */
-static int refused(const struct remote *r, const char *email, const char *what)
+int xb_remote_forget(const char *email)
 {
-    char why[XB_PIPE_TEXT_MAX];
-    reply_text(r, why, sizeof(why));
-    if (r->h.status == XB_PIPE_ST_NOT_FOUND && !strstr(why, "provider"))
-        fprintf(stderr, "xoauthbridge: no account '%s' (see 'xoauthbridge status')\n", email);
-    else
-        fprintf(stderr, "xoauthbridge: %s: %s\n", what, why);
-    return 1;
+    return sign_out(email, true);
 }
 
 int xb_remote_account_add(const char *email, const char *provider)
@@ -262,45 +257,16 @@ int xb_remote_account_add(const char *email, const char *provider)
     struct remote r;
     struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_ACCOUNT_ADD, .email = xb_pipe_cstr(email),
                                .provider = xb_pipe_cstr(provider) };
-    char norm[XB_PIPE_EMAIL_MAX + 1], secret[XB_PIPE_SECRET_MAX + 1];
-    int rc = remote_open(&r);
+    char norm[XB_PIPE_EMAIL_MAX + 1];
+    int rc = request(&r, &req, CALL_MS);
     if (rc != 0)
         return rc;
-    enum xb_err err = call(&r, &req, CALL_MS);
-    if (err != XB_OK)
-        rc = call_failed(&r, err);
-    else if (r.h.status != XB_PIPE_ST_OK)
+    if (r.h.status != XB_PIPE_ST_OK) {
         rc = refused(&r, email, "cannot add it");
-    else if (!xb_pipe_str_copy(r.reply.email, norm, sizeof(norm)) ||
-             !xb_pipe_str_copy(r.reply.secret, secret, sizeof(secret)))
-        rc = call_failed(&r, XB_ERR_INVAL);
-    else {
-        fprintf(stderr, "Added %s (%s). Its local password, shown only now:\n", norm, provider);
-        printf("%s\n", secret);
-        fflush(stdout);
-        xb_wipe(secret, sizeof(secret));
-    }
-    remote_close(&r);
-    return rc;
-}
-
-int xb_remote_forget(const char *email)
-{
-    struct remote r;
-    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_FORGET, .email = xb_pipe_cstr(email) };
-    char note[XB_PIPE_TEXT_MAX + 1];
-    int rc = remote_open(&r);
-    if (rc != 0)
-        return rc;
-    enum xb_err err = call(&r, &req, CALL_MS);
-    if (err != XB_OK) {
-        rc = call_failed(&r, err);
-    } else if (r.h.status != XB_PIPE_ST_OK) {
-        rc = refused(&r, email, "cannot remove it");
     } else {
-        xb_pipe_str_copy(r.reply.note, note, sizeof(note));
-        if (note[0])
-            xb_msg_print(stderr, XB_MSG_LOGOUT_REVOKE_FAILED, note);
+        xb_pipe_str_copy(r.reply.email, norm, sizeof(norm));
+        fprintf(stderr, "Added %s (%s). Its local password, shown only now:\n", norm, provider);
+        rc = print_secret(&r);
     }
     remote_close(&r);
     return rc;
@@ -318,13 +284,10 @@ int xb_remote_token_set(const char *email, const struct xb_secret *access,
         .expires_in = expires_in > 0 && (unsigned long)expires_in <= UINT32_MAX
                           ? (uint32_t)expires_in : UINT32_MAX,
     };
-    int rc = remote_open(&r);
+    int rc = request(&r, &req, CALL_MS);
     if (rc != 0)
         return rc;
-    enum xb_err err = call(&r, &req, CALL_MS);
-    if (err != XB_OK)
-        rc = call_failed(&r, err);
-    else if (r.h.status != XB_PIPE_ST_OK)
+    if (r.h.status != XB_PIPE_ST_OK)
         rc = refused(&r, email, "cannot store the tokens");
     remote_close(&r);
     return rc;

@@ -20,12 +20,21 @@
 #ifndef XB_CTLCLIENT_H
 #define XB_CTLCLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "xoauthbridge/pipe_proto.h"
 
 #include "core/err.h"
+
+/* A valid $XB_CTL_NAME: 1..XB_CTL_INSTANCE_MAX of letters, digits, '.', '_', '-' (a
+ * wide string's characters are tested one by one: anything past ASCII is refused). */
+static inline bool xb_ctl_instance_char_ok(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
 
 struct xb_ctl_client {
     intptr_t h;                  /* descriptor or HANDLE; -1 when not connected */

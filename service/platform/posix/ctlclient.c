@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,9 @@ static bool instance_ok(const char *s)
     size_t n = strlen(s);
     if (n == 0 || n > XB_CTL_INSTANCE_MAX)
         return false;
-    for (; *s; s++) {
-        char c = *s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+    for (; *s; s++)
+        if (!xb_ctl_instance_char_ok((unsigned char)*s))
             return false;
-    }
     return true;
 }
 
@@ -133,18 +131,16 @@ out:
     return err;
 }
 
-enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_t len,
-                               unsigned timeout_ms)
+/* Sends or receives exactly len bytes by the deadline: XB_ERR_TEMP when it passes,
+ * XB_ERR_NET when the peer is gone. */
+static enum xb_err io_exact(int fd, unsigned char *p, size_t len, long long deadline, bool out)
 {
-    const unsigned char *p = frame;
-    long long deadline = now_ms() + timeout_ms;
-    if (c->h < 0)
-        return XB_ERR_INVAL;
     while (len > 0) {
-        enum xb_err err = wait_fd((int)c->h, POLLOUT, deadline);
+        enum xb_err err = wait_fd(fd, out ? POLLOUT : POLLIN, deadline);
         if (err != XB_OK)
             return err;
-        ssize_t n = send((int)c->h, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                        : recv(fd, p, len, MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n <= 0)
@@ -157,19 +153,17 @@ enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_
 
 static enum xb_err recv_exact(int fd, unsigned char *p, size_t len, long long deadline)
 {
-    while (len > 0) {
-        enum xb_err err = wait_fd(fd, POLLIN, deadline);
-        if (err != XB_OK)
-            return err;
-        ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-            continue;
-        if (n <= 0)
-            return XB_ERR_NET;
-        p += n;
-        len -= (size_t)n;
-    }
-    return XB_OK;
+    return io_exact(fd, p, len, deadline, false);
+}
+
+enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_t len,
+                               unsigned timeout_ms)
+{
+    if (c->h < 0)
+        return XB_ERR_INVAL;
+    /* send() does not write through p: the cast only lets both directions share a loop. */
+    return io_exact((int)c->h, (unsigned char *)(uintptr_t)frame, len, now_ms() + timeout_ms,
+                    true);
 }
 
 enum xb_err xb_ctl_client_recv(struct xb_ctl_client *c, void *buf, size_t size, size_t *len,

@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/readall.h"
 
 #define TMP_SUFFIX_MAX 32   /* ".tmp-" and 16 hex digits, with room to spare */
 #define TMP_ATTEMPTS   8
@@ -43,69 +44,33 @@ static void close_keep_errno(int fd)
     errno = saved;
 }
 
+static long read_fd(void *ctx, void *buf, size_t want)
+{
+    for (;;) {
+        ssize_t n = read(*(int *)ctx, buf, want);
+        if (n >= 0 || errno != EINTR)
+            return (long)n;
+    }
+}
+
 enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *len, size_t max)
 {
     enum xb_err rc;
-    unsigned char *buf = NULL;
-    size_t used = 0;
     struct stat st;
-    int fd;
 
     *data = NULL;
     *len = 0;
-    if (max >= SIZE_MAX - 1)
-        return XB_ERR_RANGE;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return err_from_errno(errno);
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, &st) != 0)
         rc = XB_ERR_IO;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    else if (!S_ISREG(st.st_mode))
         rc = XB_ERR_INVAL;
-        goto out;
-    }
-    if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
+    else if (st.st_size < 0)
         rc = XB_ERR_RANGE;
-        goto out;
-    }
-    /* Room for one byte more than fstat said lets a file that grows while we read be
-     * noticed (files here are replaced by rename, never written in place); one more
-     * again keeps the data NUL-terminated for callers that like it. */
-    size_t size = (size_t)st.st_size;
-    buf = xb_new_array(unsigned char, size + 2);
-    if (!buf) {
-        rc = XB_ERR_NOMEM;
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + used, size + 1 - used);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = XB_ERR_IO;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        used += (size_t)n;
-        if (used > size) {
-            xb_log_warn("%s changed while it was being read", path);
-            rc = XB_ERR_IO;
-            goto out;
-        }
-    }
-    buf[used] = '\0';
-    *data = buf;
-    *len = used;
-    buf = NULL;
-    rc = XB_OK;
-out:
-    if (buf) {
-        xb_wipe(buf, used);
-        xb_free(buf);
-    }
+    else
+        rc = xb_read_all(path, (uint64_t)st.st_size, max, read_fd, &fd, data, len);
     close_keep_errno(fd);
     return rc;
 }

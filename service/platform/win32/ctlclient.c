@@ -53,12 +53,9 @@ static bool instance_ok(const wchar_t *s)
     size_t n = wcslen(s);
     if (n == 0 || n > XB_CTL_INSTANCE_MAX)
         return false;
-    for (; *s; s++) {
-        wchar_t c = *s;
-        if (!((c >= L'a' && c <= L'z') || (c >= L'A' && c <= L'Z') ||
-              (c >= L'0' && c <= L'9') || c == L'.' || c == L'_' || c == L'-'))
+    for (; *s; s++)
+        if (!xb_ctl_instance_char_ok((unsigned)*s))
             return false;
-    }
     return true;
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/readall.h"
 #include "platform/win32/wide.h"
 
 #define TMP_ATTEMPTS  8
@@ -106,80 +107,38 @@ out:
     return rc;
 }
 
+static long read_handle(void *ctx, void *buf, size_t want)
+{
+    DWORD chunk = want > 0x40000000u ? 0x40000000u : (DWORD)want, got = 0;
+    return ReadFile(*(HANDLE *)ctx, buf, chunk, &got, NULL) ? (long)got : -1;
+}
+
 enum xb_err xb_plat_file_read(const char *path, unsigned char **data, size_t *len, size_t max)
 {
     enum xb_err rc;
     wchar_t *wpath = NULL;
-    unsigned char *buf = NULL;
-    size_t used = 0;
     LARGE_INTEGER size;
-    HANDLE h = INVALID_HANDLE_VALUE;
 
     *data = NULL;
     *len = 0;
-    if (max >= SIZE_MAX - 1)
-        return XB_ERR_RANGE;
     rc = to_wide(path, 0, &wpath);
     if (rc != XB_OK)
         return rc;
     /* FILE_SHARE_DELETE lets a concurrent replace rename over the file we read. */
-    h = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
-                    OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
-    if (h == INVALID_HANDLE_VALUE) {
-        rc = err_from_win(GetLastError());
-        goto out;
-    }
-    if (GetFileType(h) != FILE_TYPE_DISK) {
-        rc = XB_ERR_INVAL;
-        goto out;
-    }
-    if (!GetFileSizeEx(h, &size)) {
-        rc = XB_ERR_IO;
-        goto out;
-    }
-    if (size.QuadPart < 0 || (uint64_t)size.QuadPart > max) {
-        rc = XB_ERR_RANGE;
-        goto out;
-    }
-    /* Room for one byte more than the size lets a file that grows while we read be
-     * noticed (files here are replaced by rename, never written in place); one more
-     * again keeps the data NUL-terminated for callers that like it. */
-    size_t fsize = (size_t)size.QuadPart;
-    buf = xb_new_array(unsigned char, fsize + 2);
-    if (!buf) {
-        rc = XB_ERR_NOMEM;
-        goto out;
-    }
-    for (;;) {
-        size_t want = fsize + 1 - used;
-        DWORD chunk = want > 0x40000000u ? 0x40000000u : (DWORD)want;
-        DWORD got = 0;
-        if (!ReadFile(h, buf + used, chunk, &got, NULL)) {
-            rc = XB_ERR_IO;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        used += got;
-        if (used > fsize) {
-            xb_log_warn("%s changed while it was being read", path);
-            rc = XB_ERR_IO;
-            goto out;
-        }
-    }
-    buf[used] = '\0';
-    *data = buf;
-    *len = used;
-    buf = NULL;
-    rc = XB_OK;
-out:
-    if (buf) {
-        xb_wipe(buf, used);
-        xb_free(buf);
-    }
-    if (h != INVALID_HANDLE_VALUE)
-        CloseHandle(h);
+    HANDLE h = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
     xb_free(wpath);
+    if (h == INVALID_HANDLE_VALUE)
+        return err_from_win(GetLastError());
+    if (GetFileType(h) != FILE_TYPE_DISK)
+        rc = XB_ERR_INVAL;
+    else if (!GetFileSizeEx(h, &size))
+        rc = XB_ERR_IO;
+    else if (size.QuadPart < 0)
+        rc = XB_ERR_RANGE;
+    else
+        rc = xb_read_all(path, (uint64_t)size.QuadPart, max, read_handle, &h, data, len);
+    CloseHandle(h);
     return rc;
 }
 
