@@ -18,18 +18,8 @@ static bool pop3_is_keyword(struct xb_view k)
     return ok;
 }
 
-static const struct xb_cmd_syntax pop3_syntax = {
+const struct xb_cmd_syntax xb_pop3_syntax = {
     pop3_is_keyword, pop3_verbs, sizeof(pop3_verbs) / sizeof(pop3_verbs[0]), XB_POP3_AUTH };
-
-enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
-                               struct xb_pop3_cmd *cmd, size_t *consumed)
-{
-    struct xb_cmd_line c;
-    enum xb_parse_rc rc = xb_cmd_line_parse(&pop3_syntax, data, len, line_max, &c, consumed);
-    *cmd = (struct xb_pop3_cmd){ c.name, (enum xb_pop3_verb)c.verb, c.arg, c.arg1, c.arg2,
-                                 c.error };
-    return rc;
-}
 
 /* Status text after "+OK"/"-ERR": an optional "[code]", then the human text. */
 static void pop3_resp_text(struct xb_view rest, struct xb_pop3_resp *resp)

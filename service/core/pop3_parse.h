@@ -20,20 +20,9 @@ enum xb_pop3_verb {
     XB_POP3_RSET,
 };
 
-struct xb_pop3_cmd {
-    struct xb_view name;      /* the keyword as sent */
-    enum xb_pop3_verb verb;
-    struct xb_view arg;       /* everything after the first space (PASS may contain spaces);
-                                 empty if none */
-    struct xb_view arg1;      /* AUTH: the mechanism; other verbs: the first word of arg */
-    struct xb_view arg2;      /* AUTH: the initial response if present ("=" means empty) */
-    const char *error;        /* on BAD/TOO_LONG: a short English reason */
-};
-
-/* Parses one command line from data (up to its LF). Keywords are case-insensitive and
- * 3-4 letters; an empty line or a non-alphabetic keyword is BAD. */
-enum xb_parse_rc xb_pop3_parse(const char *data, size_t len, size_t line_max,
-                               struct xb_pop3_cmd *cmd, size_t *consumed);
+/* Command lines (parse.h's xb_cmd_line_parse, verb an enum xb_pop3_verb): keywords are
+ * case-insensitive and 3-4 letters; an empty line or a non-alphabetic keyword is BAD. */
+extern const struct xb_cmd_syntax xb_pop3_syntax;
 
 enum xb_pop3_status {
     XB_POP3_ST_OK,            /* "+OK ..." */

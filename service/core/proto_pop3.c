@@ -51,10 +51,10 @@ static void auth_too_long(struct xb_session *s)
     xb_sess_reply(s, "-ERR Line too long\r\n");
 }
 
-static enum xb_step dispatch(struct xb_session *s, const struct xb_pop3_cmd *cmd)
+static enum xb_step dispatch(struct xb_session *s, const struct xb_cmd_line *cmd)
 {
     struct xb_pop3_sess *st = &s->p.pop3;
-    switch (cmd->verb) {
+    switch ((enum xb_pop3_verb)cmd->verb) {
     case XB_POP3_CAPA:
         xb_sess_reply(s, "+OK Capability list follows\r\n"
                          "USER\r\nSASL PLAIN\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nTOP\r\nUIDL\r\n"
@@ -115,35 +115,16 @@ static enum xb_step dispatch(struct xb_session *s, const struct xb_pop3_cmd *cmd
     return XB_STEP_AGAIN;
 }
 
+static void bad_command(struct xb_session *s, enum xb_parse_rc rc, const char *why)
+{
+    xb_sess_reply(s, "-ERR %s\r\n", why);
+}
+
 static enum xb_step pop3_client_input(struct xb_session *s, struct evbuffer *in)
 {
-    const struct xb_config *cfg = xb_sess_config(s);
-    size_t len, consumed = 0;
-    const char *data = xb_sess_peek(in, cfg->line_max + 2, &len);
-    enum xb_step step = XB_STEP_AGAIN;
-
     if (s->p.pop3.in_auth)
         return xb_sess_sasl_line(s, in, auth_line, auth_too_long);
-
-    struct xb_pop3_cmd cmd;
-    switch (xb_pop3_parse(data, len, cfg->line_max, &cmd, &consumed)) {
-    case XB_PARSE_AGAIN:
-    case XB_PARSE_LITERAL:
-        return XB_STEP_WAIT;
-    case XB_PARSE_BAD:
-    case XB_PARSE_TOO_LONG:
-        xb_sess_reply(s, "-ERR %s\r\n", cmd.error ? cmd.error : "Syntax error");
-        if (consumed == 0) {
-            xb_sess_discard_line(s, in);
-            return XB_STEP_WAIT;
-        }
-        break;
-    case XB_PARSE_OK:
-        step = dispatch(s, &cmd);
-        break;
-    }
-    evbuffer_drain(in, consumed);
-    return step;
+    return xb_sess_command(s, in, &xb_pop3_syntax, bad_command, dispatch);
 }
 
 static void pop3_login_failed(struct xb_session *s, enum xb_err err, const char *text)

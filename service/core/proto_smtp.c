@@ -111,7 +111,7 @@ static void set_helo(struct xb_session *s, struct xb_view domain)
     s->p.smtp.helo[j] = '\0';
 }
 
-static enum xb_step do_auth(struct xb_session *s, const struct xb_smtp_cmd *cmd)
+static enum xb_step do_auth(struct xb_session *s, const struct xb_cmd_line *cmd)
 {
     if (!s->p.smtp.ehlo_done) {
         xb_sess_reply(s, "503 5.5.1 Send EHLO first\r\n");
@@ -139,9 +139,9 @@ static enum xb_step do_auth(struct xb_session *s, const struct xb_smtp_cmd *cmd)
     return XB_STEP_AGAIN;
 }
 
-static enum xb_step dispatch(struct xb_session *s, const struct xb_smtp_cmd *cmd)
+static enum xb_step dispatch(struct xb_session *s, const struct xb_cmd_line *cmd)
 {
-    switch (cmd->verb) {
+    switch ((enum xb_smtp_verb)cmd->verb) {
     case XB_SMTP_EHLO:
     case XB_SMTP_HELO:
         if (!cmd->arg1.len) {
@@ -190,37 +190,16 @@ static enum xb_step dispatch(struct xb_session *s, const struct xb_smtp_cmd *cmd
     return XB_STEP_AGAIN;
 }
 
+static void bad_command(struct xb_session *s, enum xb_parse_rc rc, const char *why)
+{
+    xb_sess_reply(s, rc == XB_PARSE_BAD ? "500 5.5.2 %s\r\n" : "500 5.5.6 %s\r\n", why);
+}
+
 static enum xb_step smtp_client_input(struct xb_session *s, struct evbuffer *in)
 {
-    const struct xb_config *cfg = xb_sess_config(s);
-    size_t len, consumed = 0;
-    const char *data = xb_sess_peek(in, cfg->line_max + 2, &len);
-    enum xb_step step = XB_STEP_AGAIN;
-
     if (s->p.smtp.auth != XB_SMTP_AUTH_NONE)
         return xb_sess_sasl_line(s, in, auth_line, auth_too_long);
-
-    struct xb_smtp_cmd cmd;
-    enum xb_parse_rc rc = xb_smtp_parse(data, len, cfg->line_max, &cmd, &consumed);
-    switch (rc) {
-    case XB_PARSE_AGAIN:
-    case XB_PARSE_LITERAL:
-        return XB_STEP_WAIT;
-    case XB_PARSE_BAD:
-    case XB_PARSE_TOO_LONG:
-        xb_sess_reply(s, rc == XB_PARSE_BAD ? "500 5.5.2 %s\r\n" : "500 5.5.6 %s\r\n",
-                      cmd.error ? cmd.error : "Syntax error");
-        if (consumed == 0) {
-            xb_sess_discard_line(s, in);
-            return XB_STEP_WAIT;
-        }
-        break;
-    case XB_PARSE_OK:
-        step = dispatch(s, &cmd);
-        break;
-    }
-    evbuffer_drain(in, consumed);
-    return step;
+    return xb_sess_command(s, in, &xb_smtp_syntax, bad_command, dispatch);
 }
 
 static void smtp_login_failed(struct xb_session *s, enum xb_err err, const char *text)

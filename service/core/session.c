@@ -312,6 +312,41 @@ enum xb_step xb_sess_sasl_line(struct xb_session *s, struct evbuffer *in,
     return step;
 }
 
+enum xb_step xb_sess_command(struct xb_session *s, struct evbuffer *in,
+                             const struct xb_cmd_syntax *syntax,
+                             void (*bad)(struct xb_session *s, enum xb_parse_rc rc,
+                                         const char *why),
+                             enum xb_step (*dispatch)(struct xb_session *s,
+                                                      const struct xb_cmd_line *cmd))
+{
+    size_t len, consumed = 0;
+    size_t max = s->px->cfg->line_max;
+    const char *data = xb_sess_peek(in, max + 2, &len);
+    enum xb_step step = XB_STEP_AGAIN;
+    struct xb_cmd_line cmd;
+
+    switch (xb_cmd_line_parse(syntax, data, len, max, &cmd, &consumed)) {
+    case XB_PARSE_AGAIN:
+    case XB_PARSE_LITERAL:
+        return XB_STEP_WAIT;
+    case XB_PARSE_BAD:
+        bad(s, XB_PARSE_BAD, cmd.error ? cmd.error : "Syntax error");
+        break;
+    case XB_PARSE_TOO_LONG:
+        bad(s, XB_PARSE_TOO_LONG, cmd.error ? cmd.error : "Syntax error");
+        if (consumed == 0) {
+            xb_sess_discard_line(s, in);
+            return XB_STEP_WAIT;
+        }
+        break;
+    case XB_PARSE_OK:
+        step = dispatch(s, &cmd);
+        break;
+    }
+    evbuffer_drain(in, consumed);
+    return step;
+}
+
 bool xb_sess_take_plain(struct xb_session *s, struct xb_view b64)
 {
     struct xb_secret *user = NULL, *pass = NULL;

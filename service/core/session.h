@@ -169,6 +169,16 @@ void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in);
 enum xb_parse_rc xb_sess_client_line(struct xb_session *s, struct evbuffer *in,
                                      struct xb_view *line, size_t *consumed);
 
+/* One POP3 or SMTP command from in: parsed with syntax; a malformed or over-long line is
+ * answered with bad(s, rc, why) and dropped (through its end, as it arrives); a good one
+ * goes to dispatch. Returns what dispatch returned, XB_STEP_WAIT, or XB_STEP_AGAIN. */
+enum xb_step xb_sess_command(struct xb_session *s, struct evbuffer *in,
+                             const struct xb_cmd_syntax *syntax,
+                             void (*bad)(struct xb_session *s, enum xb_parse_rc rc,
+                                         const char *why),
+                             enum xb_step (*dispatch)(struct xb_session *s,
+                                                      const struct xb_cmd_line *cmd));
+
 /* Reads the client's SASL response line (after a "+ " or "334 " continuation) and hands
  * it to handle; an over-long one goes to too_long instead (which answers) and is dropped.
  * Returns what handle returned, XB_STEP_WAIT for more input, or XB_STEP_AGAIN. */

@@ -26,18 +26,8 @@ static bool smtp_is_keyword(struct xb_view k)
     return true;
 }
 
-static const struct xb_cmd_syntax smtp_syntax = {
+const struct xb_cmd_syntax xb_smtp_syntax = {
     smtp_is_keyword, smtp_verbs, sizeof(smtp_verbs) / sizeof(smtp_verbs[0]), XB_SMTP_AUTH };
-
-enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
-                               struct xb_smtp_cmd *cmd, size_t *consumed)
-{
-    struct xb_cmd_line c;
-    enum xb_parse_rc rc = xb_cmd_line_parse(&smtp_syntax, data, len, line_max, &c, consumed);
-    *cmd = (struct xb_smtp_cmd){ c.name, (enum xb_smtp_verb)c.verb, c.arg, c.arg1, c.arg2,
-                                 c.error };
-    return rc;
-}
 
 bool xb_smtp_reply_parse(struct xb_view line, struct xb_smtp_reply_line *reply)
 {

@@ -24,17 +24,9 @@ enum xb_smtp_verb {
     XB_SMTP_HELP,
 };
 
-struct xb_smtp_cmd {
-    struct xb_view name;
-    enum xb_smtp_verb verb;
-    struct xb_view arg;       /* everything after the first space; empty if none */
-    struct xb_view arg1;      /* first word of arg (AUTH: the mechanism; EHLO: the domain) */
-    struct xb_view arg2;      /* AUTH: the initial response if present ("=" means empty) */
-    const char *error;
-};
-
-enum xb_parse_rc xb_smtp_parse(const char *data, size_t len, size_t line_max,
-                               struct xb_smtp_cmd *cmd, size_t *consumed);
+/* Command lines (parse.h's xb_cmd_line_parse, verb an enum xb_smtp_verb): keywords are
+ * case-insensitive Ldh-str of at most 32 characters. */
+extern const struct xb_cmd_syntax xb_smtp_syntax;
 
 struct xb_smtp_reply_line {
     int code;                 /* 200..599 */

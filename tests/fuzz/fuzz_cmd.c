@@ -13,18 +13,18 @@
 #if defined(FUZZ_POP3)
 #include "core/pop3_parse.h"
 #define NAME       "fuzz_pop3"
-#define CMD        struct xb_pop3_cmd
+#define CMD        struct xb_cmd_line
 #define VERB       enum xb_pop3_verb
 #define VERB_AUTH  XB_POP3_AUTH
-#define PARSE      xb_pop3_parse
+#define SYNTAX     (&xb_pop3_syntax)
 #define SEED       0x85ebca6bu
 #elif defined(FUZZ_SMTP)
 #include "core/smtp_parse.h"
 #define NAME       "fuzz_smtp"
-#define CMD        struct xb_smtp_cmd
+#define CMD        struct xb_cmd_line
 #define VERB       enum xb_smtp_verb
 #define VERB_AUTH  XB_SMTP_AUTH
-#define PARSE      xb_smtp_parse
+#define SYNTAX     (&xb_smtp_syntax)
 #define SEED       0xc2b2ae35u
 #else
 #error "define FUZZ_POP3 or FUZZ_SMTP"
@@ -101,7 +101,7 @@ static void check_ok(const CMD *c, const char *base, size_t consumed,
         fail("arg2 outside AUTH");
     if (c->arg1.len > c->arg.len || (c->arg1.len && c->arg1.p != c->arg.p))
         fail("arg1 is not the start of arg");
-    r->verb = c->verb;
+    r->verb = (VERB)c->verb;
     r->name_len = c->name.len;
     r->arg_len = c->arg.len;
     r->arg1_len = c->arg1.len;
@@ -125,7 +125,8 @@ static void play(const char *data, size_t total, size_t line_max, bool whole, st
     for (;;) {
         CMD cmd;
         size_t consumed = 0, len = avail - base;
-        enum xb_parse_rc rc = PARSE(data + base, len, line_max, &cmd, &consumed);
+        enum xb_parse_rc rc =
+            xb_cmd_line_parse(SYNTAX, data + base, len, line_max, &cmd, &consumed);
         if (rc == XB_PARSE_AGAIN) {
             if (avail == total)
                 return;

@@ -353,8 +353,8 @@ static enum xb_parse_rc step_line_cmd(const struct tcase *tc, const char *data, 
     enum xb_parse_rc rc;
     const char *error;
     if (tc->fam == F_POP3) {
-        struct xb_pop3_cmd cmd;
-        rc = xb_pop3_parse(data, len, tc->o.line, &cmd, consumed);
+        struct xb_cmd_line cmd;
+        rc = xb_cmd_line_parse(&xb_pop3_syntax, data, len, tc->o.line, &cmd, consumed);
         error = cmd.error;
         if (rc == XB_PARSE_OK) {
             check_view(r, tc, cmd.arg, data, len);
@@ -362,8 +362,8 @@ static enum xb_parse_rc step_line_cmd(const struct tcase *tc, const char *data, 
             sb_line_cmd(&b, pop3_verbs[cmd.verb], cmd.name, cmd.arg, cmd.arg1, cmd.arg2);
         }
     } else {
-        struct xb_smtp_cmd cmd;
-        rc = xb_smtp_parse(data, len, tc->o.line, &cmd, consumed);
+        struct xb_cmd_line cmd;
+        rc = xb_cmd_line_parse(&xb_smtp_syntax, data, len, tc->o.line, &cmd, consumed);
         error = cmd.error;
         if (rc == XB_PARSE_OK) {
             check_view(r, tc, cmd.arg, data, len);
