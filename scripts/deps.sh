@@ -116,23 +116,28 @@ build_openssl() {
   rm -rf "$b"
 }
 
-build_libevent() {
+# One CMake-built library: configure with the common and the given options, build,
+# install into prefix, and drop the build tree.
+cmake_dep() {
   local dir=$1 prefix=$2 b=$2.build
+  shift 2
   rm -rf "$b"
-  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
-    -DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix" -DOPENSSL_ROOT_DIR="$openssl_prefix" \
-    -DOPENSSL_USE_STATIC_LIBS=ON \
-    -DEVENT__LIBRARY_TYPE=STATIC -DEVENT__DISABLE_TESTS=ON -DEVENT__DISABLE_SAMPLES=ON \
-    -DEVENT__DISABLE_BENCHMARK=ON -DEVENT__DISABLE_REGRESS=ON -DEVENT__DISABLE_MBEDTLS=ON \
-    -DEVENT__DISABLE_DEBUG_MODE=ON >/dev/null
+  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" "$@" >/dev/null
   cmake --build "$b" -j "$jobs" >/dev/null
   cmake --install "$b" >/dev/null
   rm -rf "$b"
 }
 
+build_libevent() {
+  cmake_dep "$1" "$2" \
+    -DCMAKE_FIND_ROOT_PATH="/usr/$triple;$openssl_prefix" -DOPENSSL_ROOT_DIR="$openssl_prefix" \
+    -DOPENSSL_USE_STATIC_LIBS=ON \
+    -DEVENT__LIBRARY_TYPE=STATIC -DEVENT__DISABLE_TESTS=ON -DEVENT__DISABLE_SAMPLES=ON \
+    -DEVENT__DISABLE_BENCHMARK=ON -DEVENT__DISABLE_REGRESS=ON -DEVENT__DISABLE_MBEDTLS=ON \
+    -DEVENT__DISABLE_DEBUG_MODE=ON
+}
+
 build_curl() {
-  local dir=$1 prefix=$2 b=$2.build
-  rm -rf "$b"
   # HTTPS only: the companion talks to token endpoints and nothing else. Windows links
   # the static OpenSSL built above; native uses Debian's.
   local ssl=()
@@ -145,28 +150,20 @@ build_curl() {
   [ "$triple" = native ] || trust=(-DCURL_CA_BUNDLE=none -DCURL_CA_PATH=none
                                    -DCURL_CA_FALLBACK=OFF
                                    -DCURL_DISABLE_OPENSSL_AUTO_LOAD_CONFIG=ON)
-  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" "${ssl[@]}" \
+  cmake_dep "$1" "$2" "${ssl[@]}" \
     -DBUILD_SHARED_LIBS=OFF -DCURL_STATICLIB=ON -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF \
     -DCURL_USE_OPENSSL=ON -DCURL_USE_SCHANNEL=OFF -DHTTP_ONLY=ON -DCURL_ZLIB=OFF \
     -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF -DUSE_NGHTTP2=OFF -DCURL_BROTLI=OFF \
     -DCURL_ZSTD=OFF -DENABLE_THREADED_RESOLVER=ON -DCURL_DISABLE_LDAP=ON -DCURL_USE_LIBPSL=OFF \
-    -DCURL_USE_GSSAPI=OFF -DENABLE_UNIX_SOCKETS=OFF "${trust[@]}" >/dev/null
-  cmake --build "$b" -j "$jobs" >/dev/null
-  cmake --install "$b" >/dev/null
-  rm -rf "$b"
+    -DCURL_USE_GSSAPI=OFF -DENABLE_UNIX_SOCKETS=OFF "${trust[@]}"
 }
 
 build_cjson() {
-  local dir=$1 prefix=$2 b=$2.build
-  rm -rf "$b"
   # CJSON_HIDE_SYMBOLS: a static cJSON must not make our .exe export its functions.
-  cmake -S "$dir" -B "$b" "${cmake_common[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
+  cmake_dep "$1" "$2" \
     -DCMAKE_C_FLAGS="-O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -DCJSON_HIDE_SYMBOLS $prefix_map" \
     -DBUILD_SHARED_LIBS=OFF -DBUILD_SHARED_AND_STATIC_LIBS=OFF -DENABLE_CJSON_TEST=OFF \
-    -DENABLE_CJSON_UTILS=OFF -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_TARGET_EXPORT=OFF >/dev/null
-  cmake --build "$b" -j "$jobs" >/dev/null
-  cmake --install "$b" >/dev/null
-  rm -rf "$b"
+    -DENABLE_CJSON_UTILS=OFF -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_TARGET_EXPORT=OFF
 }
 
 # One package: reuse the cached build of the newest available version, or build it.

@@ -89,11 +89,9 @@ void xb_ctl_pending_done(struct xb_ctl_conn *c)
 struct xb_pipe_reply xb_ctl_reply(uint8_t version, uint16_t op, uint16_t status, uint32_t id)
 {
     struct xb_pipe_reply r;
-    memset(&r, 0, sizeof(r));
-    r.hdr = (struct xb_pipe_hdr){ .version = version, .kind = XB_PIPE_KIND_REPLY, .op = op,
-                                  .status = status, .id = id };
-    r.message = r.server = r.email = r.host = r.user = r.secret = r.note = r.last_error =
-        r.text = xb_pipe_cstr(NULL);
+    struct xb_pipe_hdr h = { .version = version, .kind = XB_PIPE_KIND_REPLY, .op = op,
+                             .status = status, .id = id };
+    xb_pipe_reply_init(&r, &h);
     return r;
 }
 

@@ -192,14 +192,30 @@ static bool name_ok(struct xb_pipe_str s)
     return true;
 }
 
+/* Every string field "" rather than NULL: callers may print any of them. */
+#define EMPTY { "", 0 }
+static const struct xb_pipe_req empty_req = {
+    .client = EMPTY, .email = EMPTY, .provider = EMPTY, .text = EMPTY, .access = EMPTY,
+    .refresh = EMPTY,
+};
+static const struct xb_pipe_reply empty_reply = {
+    .message = EMPTY, .server = EMPTY, .email = EMPTY, .host = EMPTY, .user = EMPTY,
+    .secret = EMPTY, .note = EMPTY, .last_error = EMPTY, .text = EMPTY,
+};
+#undef EMPTY
+
+void xb_pipe_reply_init(struct xb_pipe_reply *r, const struct xb_pipe_hdr *h)
+{
+    *r = empty_reply;
+    r->hdr = *h;
+}
+
 uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *payload,
                            struct xb_pipe_req *out, const char **why)
 {
     struct xb_pipe_rd rd;
-    memset(out, 0, sizeof(*out));
+    *out = empty_req;
     out->hdr = *h;
-    out->client = out->email = out->provider = out->text = out->access = out->refresh =
-        (struct xb_pipe_str){ "", 0 };
     *why = NULL;
 
     if (h->kind != XB_PIPE_KIND_REQUEST) {
@@ -449,11 +465,7 @@ bool xb_pipe_reply_parse(const struct xb_pipe_hdr *h, const unsigned char *paylo
                          struct xb_pipe_reply *out, const char **why)
 {
     struct xb_pipe_rd rd;
-    memset(out, 0, sizeof(*out));
-    out->hdr = *h;
-    out->message = out->server = out->email = out->host = out->user = out->secret =
-        out->note = out->last_error = out->text = (struct xb_pipe_str){ "", 0 };
-    xb_pipe_rd_init(&out->accounts, NULL, 0);
+    xb_pipe_reply_init(out, h);
     *why = NULL;
 
     xb_pipe_rd_init(&rd, payload, h->len);

@@ -120,6 +120,9 @@ struct xb_pipe_reply {
 /* "IMAP", "POP3", "SMTP" for XB_PIPE_PROTO_*, "mail" for anything else. */
 const char *xb_pipe_proto_name(uint32_t protocol);
 
+/* A reply or event with header h and every field empty (strings "", numbers 0). */
+void xb_pipe_reply_init(struct xb_pipe_reply *r, const struct xb_pipe_hdr *h);
+
 /* A str view of a C string (NULL: ""). */
 struct xb_pipe_str xb_pipe_cstr(const char *s);
 

@@ -57,11 +57,37 @@ enum xb_err xb_ctl_client_connect(struct xb_ctl_client *c, unsigned timeout_ms);
 enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_t len,
                                unsigned timeout_ms);
 
+/* A monotonic clock in milliseconds, and reading exactly len bytes before deadline_ms on
+ * it: XB_ERR_TEMP when the time is up, XB_ERR_NET when the peer is gone. */
+uint64_t xb_ctl_client_clock_ms(void);
+enum xb_err xb_ctl_client_read_exact(struct xb_ctl_client *c, void *buf, size_t len,
+                                     uint64_t deadline_ms);
+
 /* Receives one whole frame (header checked by xb_pipe_hdr_decode) into buf; *len is its
  * size. XB_ERR_TEMP on timeout, XB_ERR_NET when the peer closed, XB_ERR_INVAL for a
  * stream that is not frames, XB_ERR_RANGE when the frame is larger than size. */
-enum xb_err xb_ctl_client_recv(struct xb_ctl_client *c, void *buf, size_t size, size_t *len,
-                               unsigned timeout_ms);
+static inline enum xb_err xb_ctl_client_recv(struct xb_ctl_client *c, void *buf, size_t size,
+                                             size_t *len, unsigned timeout_ms)
+{
+    unsigned char *p = (unsigned char *)buf;
+    uint64_t deadline = xb_ctl_client_clock_ms() + timeout_ms;
+    struct xb_pipe_hdr h;
+    enum xb_err err;
+
+    *len = 0;
+    if (c->h == -1 || size < XB_PIPE_HDR_LEN)
+        return XB_ERR_INVAL;
+    if ((err = xb_ctl_client_read_exact(c, p, XB_PIPE_HDR_LEN, deadline)) != XB_OK)
+        return err;
+    if (xb_pipe_hdr_decode(p, &h) != XB_PIPE_HDR_OK)
+        return XB_ERR_INVAL;
+    if (h.len > size - XB_PIPE_HDR_LEN)
+        return XB_ERR_RANGE;
+    err = xb_ctl_client_read_exact(c, p + XB_PIPE_HDR_LEN, h.len, deadline);
+    if (err == XB_OK)
+        *len = XB_PIPE_HDR_LEN + (size_t)h.len;
+    return err;
+}
 
 /* NULL-safe; leaves c closed (h = -1). */
 void xb_ctl_client_close(struct xb_ctl_client *c);

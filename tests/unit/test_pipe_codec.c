@@ -342,10 +342,8 @@ static void every_op_round_trips(void)
 static struct xb_pipe_reply reply(uint8_t kind, uint16_t op, uint16_t status)
 {
     struct xb_pipe_reply r;
-    memset(&r, 0, sizeof(r));
-    r.hdr = (struct xb_pipe_hdr){ .version = 1, .kind = kind, .op = op, .status = status, .id = 7 };
-    r.message = r.server = r.email = r.host = r.user = r.secret = r.note = r.last_error =
-        r.text = S("");
+    struct xb_pipe_hdr h = { .version = 1, .kind = kind, .op = op, .status = status, .id = 7 };
+    xb_pipe_reply_init(&r, &h);
     return r;
 }
 

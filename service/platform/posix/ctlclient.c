@@ -151,11 +151,6 @@ static enum xb_err io_exact(int fd, unsigned char *p, size_t len, long long dead
     return XB_OK;
 }
 
-static enum xb_err recv_exact(int fd, unsigned char *p, size_t len, long long deadline)
-{
-    return io_exact(fd, p, len, deadline, false);
-}
-
 enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_t len,
                                unsigned timeout_ms)
 {
@@ -166,28 +161,17 @@ enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_
                     true);
 }
 
-enum xb_err xb_ctl_client_recv(struct xb_ctl_client *c, void *buf, size_t size, size_t *len,
-                               unsigned timeout_ms)
+uint64_t xb_ctl_client_clock_ms(void)
 {
-    unsigned char *p = buf;
-    struct xb_pipe_hdr h;
-    long long deadline = now_ms() + timeout_ms;
-    enum xb_err err;
+    return (uint64_t)now_ms();
+}
 
-    *len = 0;
-    if (c->h < 0 || size < XB_PIPE_HDR_LEN)
+enum xb_err xb_ctl_client_read_exact(struct xb_ctl_client *c, void *buf, size_t len,
+                                     uint64_t deadline_ms)
+{
+    if (c->h < 0)
         return XB_ERR_INVAL;
-    err = recv_exact((int)c->h, p, XB_PIPE_HDR_LEN, deadline);
-    if (err != XB_OK)
-        return err;
-    if (xb_pipe_hdr_decode(p, &h) != XB_PIPE_HDR_OK)
-        return XB_ERR_INVAL;
-    if (h.len > size - XB_PIPE_HDR_LEN)
-        return XB_ERR_RANGE;
-    err = recv_exact((int)c->h, p + XB_PIPE_HDR_LEN, h.len, deadline);
-    if (err == XB_OK)
-        *len = XB_PIPE_HDR_LEN + (size_t)h.len;
-    return err;
+    return io_exact((int)c->h, buf, len, (long long)deadline_ms, false);
 }
 
 void xb_ctl_client_close(struct xb_ctl_client *c)

@@ -213,12 +213,6 @@ out:
     return err;
 }
 
-static DWORD left_ms(DWORD start, DWORD timeout_ms)
-{
-    DWORD spent = GetTickCount() - start;
-    return spent >= timeout_ms ? 0 : timeout_ms - spent;
-}
-
 enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_t len,
                                unsigned timeout_ms)
 {
@@ -233,44 +227,29 @@ enum xb_err xb_ctl_client_send(struct xb_ctl_client *c, const void *frame, size_
     return err;
 }
 
-static enum xb_err read_exact(HANDLE h, unsigned char *p, size_t len, DWORD start,
-                              DWORD timeout_ms)
+uint64_t xb_ctl_client_clock_ms(void)
 {
+    return (uint64_t)GetTickCount64();
+}
+
+enum xb_err xb_ctl_client_read_exact(struct xb_ctl_client *c, void *buf, size_t len,
+                                     uint64_t deadline_ms)
+{
+    unsigned char *p = buf;
+    if (c->h == -1)
+        return XB_ERR_INVAL;
     while (len > 0) {
-        DWORD done = 0, left = left_ms(start, timeout_ms);
-        if (left == 0)
+        uint64_t now = xb_ctl_client_clock_ms();
+        if (now >= deadline_ms)
             return XB_ERR_TEMP;
-        enum xb_err err = io(h, false, p, (DWORD)len, &done, left);
+        DWORD done = 0;
+        enum xb_err err = io((HANDLE)c->h, false, p, (DWORD)len, &done, (DWORD)(deadline_ms - now));
         if (err != XB_OK)
             return err;
         p += done;
         len -= done;
     }
     return XB_OK;
-}
-
-enum xb_err xb_ctl_client_recv(struct xb_ctl_client *c, void *buf, size_t size, size_t *len,
-                               unsigned timeout_ms)
-{
-    unsigned char *p = buf;
-    struct xb_pipe_hdr h;
-    DWORD start = GetTickCount();
-    enum xb_err err;
-
-    *len = 0;
-    if (c->h == -1 || size < XB_PIPE_HDR_LEN)
-        return XB_ERR_INVAL;
-    err = read_exact((HANDLE)c->h, p, XB_PIPE_HDR_LEN, start, timeout_ms);
-    if (err != XB_OK)
-        return err;
-    if (xb_pipe_hdr_decode(p, &h) != XB_PIPE_HDR_OK)
-        return XB_ERR_INVAL;
-    if (h.len > size - XB_PIPE_HDR_LEN)
-        return XB_ERR_RANGE;
-    err = read_exact((HANDLE)c->h, p + XB_PIPE_HDR_LEN, h.len, start, timeout_ms);
-    if (err == XB_OK)
-        *len = XB_PIPE_HDR_LEN + (size_t)h.len;
-    return err;
 }
 
 void xb_ctl_client_close(struct xb_ctl_client *c)
