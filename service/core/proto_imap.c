@@ -212,12 +212,18 @@ static void send_authenticate(struct xb_session *s)
     xb_sess_up_auth(s, IMAP_UP_TAG " AUTHENTICATE");
 }
 
+/* A new connection (after_starttls false: also a second login after a refused token)
+ * starts from the greeting and forgets the last server's capabilities. */
 static void imap_up_start(struct xb_session *s, bool after_starttls)
 {
     s->p.imap.greeted = after_starttls;
     s->p.imap.got_challenge = false;
-    if (after_starttls)
+    if (after_starttls) {
         send_authenticate(s); /* no new greeting after STARTTLS */
+        return;
+    }
+    xb_free(s->p.imap.up_caps);
+    s->p.imap.up_caps = NULL;
 }
 
 static char *rewrite_caps(struct xb_view caps)

@@ -142,12 +142,16 @@ static void send_auth(struct xb_session *s)
     xb_sess_up_auth(s, "AUTH"); /* RFC 5034: with the initial response */
 }
 
+/* A new connection (after_starttls false: also a second login after a refused token)
+ * starts the dialogue from the greeting; after STLS it goes on with the AUTH. */
 static void pop3_up_start(struct xb_session *s, bool after_starttls)
 {
     s->p.pop3.greeted = after_starttls;
     s->p.pop3.got_challenge = false;
     if (after_starttls)
         send_auth(s);
+    else
+        s->p.pop3.sent_stls = false;
 }
 
 static enum xb_up pop3_up_line(struct xb_session *s, struct xb_view line)

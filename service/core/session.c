@@ -191,6 +191,7 @@ static void drop_upstream(struct xb_session *s)
         bufferevent_free(s->up);
         s->up = NULL;
     }
+    s->up_tls_upgraded = false; /* the next connection starts in the clear again */
 }
 
 static void clear_login(struct xb_session *s)
@@ -201,6 +202,7 @@ static void clear_login(struct xb_session *s)
     }
     xb_secret_free(s->token);
     s->token = NULL;
+    s->token_retried = false;
     xb_secret_free(s->user);
     xb_secret_free(s->pass);
     s->user = s->pass = NULL;
@@ -618,6 +620,40 @@ static void up_write_cb(struct bufferevent *bev, void *arg)
         session_free(s);
 }
 
+/* The mail server refused the access token. An access token can be refused while the
+ * grant is fine (revoked alone, a server-side reset, clock skew): drop it, get a fresh
+ * one (a refresh, or the one another session's refresh is bringing) and log in again, in
+ * this same client session, once. Only a refused refresh makes the account need a
+ * sign-in (tokens_oauth.c); a fresh token refused too is the mail server refusing the
+ * account, reported with its words, and never retried in a loop (the fresh token is kept:
+ * the grant is fine, and the next login costs one refresh, not two). The login timer armed
+ * at the local login bounds all of it. words: the server's refusal, for the log. */
+static void up_refused(struct xb_session *s, const char *words)
+{
+    if (!s->token_retried) {
+        xb_tokens_invalidate(s->px->tokens, s->email, s->token->data);
+        xb_sess_log(s, XB_LOG_INFO, "upstream refused the access token (%s); getting a "
+                    "fresh one and logging in again", words);
+        drop_upstream(s);
+        xb_secret_free(s->token);
+        s->token = NULL;
+        s->token_retried = true;
+        xb_sess_set_state(s, XB_SESS_TOKEN);
+        s->token_req = xb_tokens_get(s->px->tokens, s->email, token_cb, s);
+        if (!s->token_req)
+            login_refused(s, XB_ERR_TEMP, "Out of memory");
+        return;
+    }
+    xb_sess_log(s, XB_LOG_WARN, "upstream refused a fresh access token too: %s", words);
+    char why[300];
+    snprintf(why, sizeof(why), "the mail server refused the account even with a fresh "
+             "access token: %s", words);
+    xb_tokens_report(s->px->tokens, s->email, XB_ERR_AUTH, why);
+    login_refused(s, XB_ERR_AUTH,
+                  "The mail server refused the account even with a fresh token: IMAP or POP "
+                  "may be off for it, or sign in to XOAuth Bridge again with this address");
+}
+
 /* The upstream login dialogue, one line at a time. */
 static void uplogin_input(struct xb_session *s)
 {
@@ -634,9 +670,11 @@ static void uplogin_input(struct xb_session *s)
             login_refused(s, XB_ERR_TEMP, "The mail server sent an unexpected answer");
             return;
         }
-        /* Server lines during login carry no secret (only what we send does). */
-        xb_sess_log(s, XB_LOG_DEBUG, "upstream: %.*s", (int)(line.len > 200 ? 200 : line.len),
-                    line.p);
+        /* Server lines during login carry no secret (only what we send does); the
+         * words are kept for the log, the line's view dies with the drain. */
+        char words[201];
+        snprintf(words, sizeof(words), "%.*s", (int)(line.len > 200 ? 200 : line.len), line.p);
+        xb_sess_log(s, XB_LOG_DEBUG, "upstream: %s", words);
         enum xb_up r = s->proto->up_line(s, line);
         evbuffer_drain(in, consumed);
         switch (r) {
@@ -651,21 +689,14 @@ static void uplogin_input(struct xb_session *s)
             start_relay(s);
             return;
         case XB_UP_REFUSED:
-            xb_sess_log(s, XB_LOG_WARN, "upstream refused the access token");
-            xb_tokens_invalidate(s->px->tokens, s->email);
-            xb_tokens_report(s->px->tokens, s->email, XB_ERR_AUTH,
-                             "the mail server refused the access token");
-            login_refused(s, XB_ERR_AUTH,
-                          "The mail server refused the sign-in; if this repeats, sign in to "
-                          "XOAuth Bridge again");
+            up_refused(s, words);
             return;
         case XB_UP_TEMP:
             login_refused(s, XB_ERR_TEMP, "The mail server is temporarily unavailable; try again later");
             return;
         case XB_UP_BROKEN:
             /* Server text, not a secret; the log escapes control characters. */
-            xb_sess_log(s, XB_LOG_WARN, "unexpected upstream line during login: %.*s",
-                        (int)(line.len > 160 ? 160 : line.len), line.p);
+            xb_sess_log(s, XB_LOG_WARN, "unexpected upstream line during login: %s", words);
             login_refused(s, XB_ERR_TEMP, "The mail server sent an unexpected answer");
             return;
         }

@@ -138,6 +138,8 @@ struct xb_session {
     const struct xb_server *server;
     struct xb_token_req *token_req;
     struct xb_secret *token;           /* access token for this login attempt */
+    bool token_retried;                /* the mail server refused one token: a fresh one is
+                                          being tried (at most once per login) */
 
     union {
         struct xb_imap_sess imap;

@@ -23,8 +23,10 @@ struct xb_token_source_vt {
     struct xb_token_req *(*get)(struct xb_token_source *ts, const char *email, xb_token_cb *cb,
                                 void *arg);
     void (*cancel)(struct xb_token_req *req);
-    /* The mail server refused this token: drop it so that the next get fetches a new one. */
-    void (*invalidate)(struct xb_token_source *ts, const char *email);
+    /* The mail server refused this access token: drop it, if it is still the one kept,
+     * so that the next get fetches a new one. Sessions refused together with one token
+     * therefore cause one refresh, and none drops the fresh token another one brought. */
+    void (*invalidate)(struct xb_token_source *ts, const char *email, const char *token);
     /* A login upstream worked / failed for a reason a person must fix (recorded for status). */
     void (*report)(struct xb_token_source *ts, const char *email, enum xb_err err,
                    const char *why);
@@ -44,9 +46,10 @@ static inline void xb_tokens_cancel(struct xb_token_source *ts, struct xb_token_
 {
     ts->vt->cancel(req);
 }
-static inline void xb_tokens_invalidate(struct xb_token_source *ts, const char *email)
+static inline void xb_tokens_invalidate(struct xb_token_source *ts, const char *email,
+                                        const char *token)
 {
-    ts->vt->invalidate(ts, email);
+    ts->vt->invalidate(ts, email, token);
 }
 static inline void xb_tokens_report(struct xb_token_source *ts, const char *email,
                                     enum xb_err err, const char *why)

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "core/config.h"
 #include "core/http.h"
@@ -335,12 +336,15 @@ static void src_cancel(struct xb_token_req *req)
     req_free(req);
 }
 
-static void src_invalidate(struct xb_token_source *ts, const char *email)
+static void src_invalidate(struct xb_token_source *ts, const char *email, const char *token)
 {
     struct oauth_source *src = (struct oauth_source *)ts;
     struct xb_account *acct = xb_store_find(src->store, email);
-    if (!acct || !acct->access_token)
-        return;
+    size_t len = strlen(token);
+    if (!acct || !acct->access_token || acct->access_token->len != len ||
+        CRYPTO_memcmp(acct->access_token->data, token, len) != 0)
+        return; /* already replaced by a fresh one */
+    xb_log_info("the mail server refused the access token of %s: dropping it", email);
     xb_secret_free(acct->access_token);
     acct->access_token = NULL;
     acct->access_expires = 0;

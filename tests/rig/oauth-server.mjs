@@ -15,10 +15,20 @@
 // Test-control endpoints (JSON; the server listens on loopback only):
 //   POST /test/token  {"email"}        mint an access + refresh token without a browser
 //   POST /test/revoke {"email"}        revoke every grant and token of that account
+//   POST /test/revoke_access {"email"} revoke only that account's access tokens (the
+//                                      grant and refresh token stay good: one refresh
+//                                      mends it, as after a server-side reset at Google)
 //   POST /test/grants {"email"}        how many of that account's grants are still alive
 //                                      (a client's RFC 7009 revocation ends its grant)
 //   POST /test/mode   {"token_endpoint": "normal"|"error500"|"hang"|"badjson",
-//                      "interaction": "auto"|"deny"}
+//                      "interaction": "auto"|"deny",
+//                      "introspection": "normal"|"inactive",
+//                      "introspection_delay_ms": N}
+//                      introspection "inactive": every token introspects as inactive,
+//                      so the mail server refuses even fresh tokens (as Gmail refuses
+//                      an account whose IMAP access an administrator turned off);
+//                      introspection_delay_ms: every introspection answers N ms late
+//                      (a slow mail server login, to order concurrent logins)
 //   GET  /test/health
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -37,12 +47,26 @@ const DEFAULT_ACCOUNT = 'test@example.com';
 
 const TOKEN_MODES = new Set(['normal', 'error500', 'hang', 'badjson']);
 const INTERACTION_MODES = new Set(['auto', 'deny']);
-const mode = { token_endpoint: 'normal', interaction: 'auto' };
+const INTROSPECTION_MODES = new Set(['normal', 'inactive']);
+const mode = {
+  token_endpoint: 'normal', interaction: 'auto', introspection: 'normal', introspection_delay_ms: 0,
+};
 
 // Grant ids per account (= email address), so /test/revoke can find them: the
 // in-memory adapter cannot be searched by account. Every grant is created by this
 // file (consent or /test/token), so this map is complete.
 const grantsByAccount = new Map();
+
+// Access-token ids per account, for /test/revoke_access (filled by the provider's
+// access_token.saved event, so tokens from refreshes are in it too).
+const accessTokensByAccount = new Map();
+
+function rememberAccessToken(token) {
+  if (!accessTokensByAccount.has(token.accountId)) {
+    accessTokensByAccount.set(token.accountId, new Set());
+  }
+  accessTokensByAccount.get(token.accountId).add(token.jti);
+}
 
 function rememberGrant(accountId, grantId) {
   if (!grantsByAccount.has(accountId)) grantsByAccount.set(accountId, new Set());
@@ -207,6 +231,28 @@ async function revokeAccount(provider, email) {
   return { revoked_grants: grantIds.size };
 }
 
+async function revokeAccessTokens(provider, email) {
+  const ids = accessTokensByAccount.get(email) ?? new Set();
+  for (const jti of ids) await provider.AccessToken.adapter.destroy(jti);
+  accessTokensByAccount.delete(email);
+  return { revoked_access_tokens: ids.size };
+}
+
+// Introspection late by introspection_delay_ms, and in "inactive" mode every token is
+// inactive (RFC 7662 2.2).
+function introspectionFaults() {
+  return async (ctx, next) => {
+    if (ctx.path !== '/token/introspection') return next();
+    if (mode.introspection_delay_ms > 0) {
+      await new Promise((resolve) => { setTimeout(resolve, mode.introspection_delay_ms); });
+    }
+    if (mode.introspection === 'normal') return next();
+    ctx.status = 200;
+    ctx.body = { active: false };
+    return undefined;
+  };
+}
+
 async function liveGrants(provider, email) {
   let live = 0;
   for (const grantId of grantsByAccount.get(email) ?? []) {
@@ -233,6 +279,10 @@ function testControl(provider) {
           if (!body.email) ctx.throw(400, 'email required');
           ctx.body = await revokeAccount(provider, body.email);
           return undefined;
+        case 'POST /test/revoke_access':
+          if (!body.email) ctx.throw(400, 'email required');
+          ctx.body = await revokeAccessTokens(provider, body.email);
+          return undefined;
         case 'POST /test/grants':
           if (!body.email) ctx.throw(400, 'email required');
           ctx.body = await liveGrants(provider, body.email);
@@ -244,9 +294,19 @@ function testControl(provider) {
           if (body.interaction !== undefined && !INTERACTION_MODES.has(body.interaction)) {
             ctx.throw(400, `interaction must be one of ${[...INTERACTION_MODES]}`);
           }
+          if (body.introspection !== undefined && !INTROSPECTION_MODES.has(body.introspection)) {
+            ctx.throw(400, `introspection must be one of ${[...INTROSPECTION_MODES]}`);
+          }
+          if (body.introspection_delay_ms !== undefined
+              && !(Number.isInteger(body.introspection_delay_ms)
+                   && body.introspection_delay_ms >= 0)) {
+            ctx.throw(400, 'introspection_delay_ms must be a whole number >= 0');
+          }
           Object.assign(mode, {
             token_endpoint: body.token_endpoint ?? mode.token_endpoint,
             interaction: body.interaction ?? mode.interaction,
+            introspection: body.introspection ?? mode.introspection,
+            introspection_delay_ms: body.introspection_delay_ms ?? mode.introspection_delay_ms,
           });
           ctx.body = { ok: true, mode };
           return undefined;
@@ -275,6 +335,8 @@ async function main() {
   const provider = new Provider(issuer, configuration());
   provider.use(testControl(provider));
   provider.use(tokenEndpointFaults());
+  provider.use(introspectionFaults());
+  provider.on('access_token.saved', rememberAccessToken);
   provider.use(interactionMiddleware(provider));
   provider.on('server_error', (_ctx, err) => console.error('server_error:', err));
   server.on('request', provider.callback());

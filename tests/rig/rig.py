@@ -506,10 +506,20 @@ class Rig:
         """Revoke every grant and token of `email`."""
         return self._control("revoke", {"email": email})
 
-    def set_mode(self, token_endpoint=None, interaction=None):
-        """token_endpoint: normal|error500|hang|badjson; interaction: auto|deny."""
+    def revoke_access(self, email):
+        """Revoke only `email`'s access tokens; its grant and refresh token stay good."""
+        return self._control("revoke_access", {"email": email})
+
+    def set_mode(self, token_endpoint=None, interaction=None, introspection=None,
+                 introspection_delay_ms=None):
+        """token_endpoint: normal|error500|hang|badjson; interaction: auto|deny;
+        introspection: normal|inactive (inactive: the mail server refuses every token);
+        introspection_delay_ms: every mail-server login checks its token that much later."""
         body = {k: v for k, v in (("token_endpoint", token_endpoint),
-                                  ("interaction", interaction)) if v is not None}
+                                  ("interaction", interaction),
+                                  ("introspection", introspection),
+                                  ("introspection_delay_ms", introspection_delay_ms))
+                if v is not None}
         return self._control("mode", body)
 
     def ssl_context(self):
