@@ -99,31 +99,70 @@ const char *xb_provider_of_host(const char *host, const char *extra_hosts, bool 
 /* --- OnError ------------------------------------------------------------------------------ */
 
 #define E_LOGIN_REJECTED  0x800CCC92u /* "Your e-mail server rejected your login" */
-#define E_POP3_RESPONSE   0x800CCC90u /* the POP3 server answered -ERR */
 #define E_SPA_FAILED      0x800CCC18u /* Secure Password Authentication failed */
-#define E_SMTP_RESPONSE   0x800CCC78u /* the SMTP server answered 5xx (unverified) */
-#define E_SMTP_AUTH       0x800CCC7Du /* SMTP authentication not supported (unverified) */
+#define E_CANNOT_CONNECT  0x800CCC0Eu /* "cannot connect to your ... server" */
+#define E_CONN_DROPPED    0x800CCC0Fu /* "the connection to the server was interrupted" */
+#define E_SSL_FAILED      0x800CCC1Au /* "your server does not support the connection
+                                         encryption type" */
 
-/* Google's words for "passwords are off": any of these means OAuth is the fix. */
-static const char *const google_refusals[] = {
+/* Passing trouble, whatever response code carries it: Gmail tags its POP throttling
+ * [AUTH] ("-ERR [AUTH] Account exceeded POP command or bandwidth limits"), so these
+ * are looked for before any sign-in words. Gmail's, Microsoft's, and the companion's
+ * own temporary answers ([SYS/TEMP], [UNAVAILABLE], 454 4.7.0). */
+static const char *const temporary_words[] = {
+    "Account exceeded",                       /* POP and IMAP bandwidth/command limits */
+    "bandwidth limits",
+    "Too many simultaneous connections",
+    "[OVERQUOTA]",
+    "[THROTTLED]",
+    "Too many login attempts",                /* SMTP 454 4.7.0 */
+    "Try again later",                        /* SMTP 421 4.7.0 */
+    "Daily user sending limit exceeded",      /* SMTP 550 5.4.5: a day's quota, not login */
+    "[SYS/TEMP]",
+    "[UNAVAILABLE]",
+    "Temporary System Problem",
+    "temporarily unavailable",
+    "did not answer in time",
+    "454 4.7.0",
+};
+
+/* Refusals that no sign-in changes: the protocol is off for the account or domain. */
+static const char *const not_signin_words[] = {
+    "[SYS/PERM]",                             /* "Your account is not enabled for POP access" */
+    "not enabled for POP access",
+    "POP access is disabled",
+    "not enabled for IMAP",
+};
+
+/* The server refused the login. Google's phrases (reference/gmail.md), Microsoft 365's
+ * ("AUTHENTICATE failed.", "Authentication failure: unknown user name or bad password.",
+ * "535 5.7.3 Authentication unsuccessful"), the IMAP response code, and the
+ * companion's own refusals (the secret Outlook holds, or a sign-in it needs). Full
+ * phrases and enhanced status codes only: a bare [AUTH] proves nothing. */
+static const char *const signin_words[] = {
     "Web login required",
     "log in via your web browser",
     "Application-specific password required",
-    "AUTHENTICATIONFAILED",
     "Invalid credentials",
     "Username and Password not accepted",
     "5.7.14",
     "5.7.9",
     "5.7.8",
-    "534-5.7",
-    "535-5.7",
-    "[AUTH]",
+    "[AUTHENTICATIONFAILED]",
+    "AUTHENTICATE failed",
+    "unknown user name or bad password",
+    "5.7.3 Authentication unsuccessful",
+    "Invalid user name or password",          /* the companion: not the secret it gave */
+    "sign in to XOAuth Bridge",
+    "the sign-in has expired or was revoked",
 };
 
 /* Outlook's task words; the English and the Japanese UI. */
 static const char *const sending_words[] = { "Sending", "\xe9\x80\x81\xe4\xbf\xa1" /* 送信 */ };
 static const char *const receiving_words[] = { "Receiving",
                                                "\xe5\x8f\x97\xe4\xbf\xa1" /* 受信 */ };
+
+#define ANY(text, words) any((text), (words), sizeof(words) / sizeof((words)[0]))
 
 static bool any(const char *text, const char *const *words, size_t n)
 {
@@ -159,15 +198,48 @@ static void parse_task(const char *text, struct xb_ol_error *out)
                 wl = sizeof(word) - 1;
             memcpy(word, dash + 3, wl);
             word[wl] = '\0';
-            if (any(word, sending_words, sizeof(sending_words) / sizeof(sending_words[0])))
+            if (ANY(word, sending_words))
                 out->dir = XB_OL_DIR_SENDING;
-            else if (any(word, receiving_words,
-                         sizeof(receiving_words) / sizeof(receiving_words[0])))
+            else if (ANY(word, receiving_words))
                 out->dir = XB_OL_DIR_RECEIVING;
             return;
         }
         open = close;
     }
+}
+
+const char *xb_ol_cause_name(enum xb_ol_cause cause)
+{
+    switch (cause) {
+    case XB_OL_CAUSE_SIGNIN:
+        return "sign-in";
+    case XB_OL_CAUSE_TEMPORARY:
+        return "temporary";
+    case XB_OL_CAUSE_OTHER:
+        break;
+    }
+    return "other";
+}
+
+static enum xb_ol_cause cause_of(uint32_t code, const char *text)
+{
+    switch (code) {
+    case E_CANNOT_CONNECT:
+    case E_CONN_DROPPED:
+    case E_SSL_FAILED:
+        return XB_OL_CAUSE_OTHER; /* no login was refused */
+    default:
+        break;
+    }
+    if (ANY(text, temporary_words))
+        return XB_OL_CAUSE_TEMPORARY;
+    if (ANY(text, not_signin_words))
+        return XB_OL_CAUSE_OTHER;
+    if (ANY(text, signin_words))
+        return XB_OL_CAUSE_SIGNIN;
+    /* The server's words are not there (or not known): Outlook's code says it. */
+    return code == E_LOGIN_REJECTED || code == E_SPA_FAILED ? XB_OL_CAUSE_SIGNIN
+                                                            : XB_OL_CAUSE_OTHER;
 }
 
 void xb_ol_error_classify(uint32_t code, const char *text, struct xb_ol_error *out)
@@ -176,21 +248,7 @@ void xb_ol_error_classify(uint32_t code, const char *text, struct xb_ol_error *o
     if (!text)
         text = "";
     parse_task(text, out);
-    const bool google = any(text, google_refusals,
-                            sizeof(google_refusals) / sizeof(google_refusals[0]));
-    switch (code) {
-    case E_LOGIN_REJECTED:
-    case E_SPA_FAILED:
-        out->signin = true;
-        break;
-    case E_POP3_RESPONSE:
-    case E_SMTP_RESPONSE:
-    case E_SMTP_AUTH:
-    default:
-        /* A server's answer: only Google's words say it is about the password. */
-        out->signin = google;
-        break;
-    }
+    out->cause = cause_of(code, text);
     if (out->dir == XB_OL_DIR_UNKNOWN && (xb_ol_contains(text, "SMTP") ||
                                           xb_ol_contains(text, "535") ||
                                           xb_ol_contains(text, "534")))

@@ -31,13 +31,30 @@ enum xb_ol_dir {
 
 #define XB_OL_TASK_MAX 256
 
+/* What a failure is about. */
+enum xb_ol_cause {
+    XB_OL_CAUSE_OTHER,      /* not the login (cannot connect, a dropped connection, a
+                               mailbox error, POP turned off): left alone */
+    XB_OL_CAUSE_SIGNIN,     /* the server refused the login: for a provider's account
+                               OAuth is the fix; for a bridged one, the password Outlook
+                               holds or the companion's sign-in */
+    XB_OL_CAUSE_TEMPORARY,  /* throttling or a passing server problem, whatever tag it
+                               carries ([AUTH] too): no sign-in helps */
+};
+
 struct xb_ol_error {
-    bool signin;                  /* the server refused the login: OAuth is the fix */
+    enum xb_ol_cause cause;
     enum xb_ol_dir dir;
     char task[XB_OL_TASK_MAX];    /* the account name in "Task 'NAME - Receiving'", or "" */
 };
 
-/* Reads an OnError. text is UTF-8 (Outlook's description; any language). */
+/* "sign-in", "temporary", "other": for logs. */
+const char *xb_ol_cause_name(enum xb_ol_cause cause);
+
+/* Reads an OnError. text is UTF-8 (Outlook's description; any language). Servers' own
+ * words decide first (Google's and Microsoft's full phrases, and the companion's); the
+ * code decides only when they say nothing: 0x800CCC92 (login rejected) and 0x800CCC18
+ * (SPA) are sign-in failures, cannot-connect codes never are. */
 void xb_ol_error_classify(uint32_t code, const char *text, struct xb_ol_error *out);
 
 /* Case-insensitive (ASCII) search; true if needle occurs in hay. */

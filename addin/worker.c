@@ -507,8 +507,9 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
         xb_addin_log("account %ls is not a Gmail account: left alone", a->ol.id);
         return;
     }
-    if (!e.signin) {
-        xb_addin_log("account %ls: not a sign-in failure: nothing to do", a->ol.id);
+    if (e.cause != XB_OL_CAUSE_SIGNIN) {
+        xb_addin_log("account %ls: not a sign-in failure (%s): nothing to do", a->ol.id,
+                     xb_ol_cause_name(e.cause));
         return;
     }
     const bool bridged = a->ol.saved == XB_OL_SAVED_BRIDGED;

@@ -41,6 +41,14 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
                               "is fixed. Tell your IT department that XOAuth Bridge must reach "
                               "%s without TLS inspection, or with the inspection's root "
                               "certificate trusted by Windows.",
+    [XB_MSG_NOTE_WRONG_PASSWORD] = "A mail program sent a wrong password for %s. XOAuth Bridge "
+                                   "manages this account's password: if Outlook asks for one, "
+                                   "do not type your Google password, press Cancel. The "
+                                   "add-in puts the right password back by itself.",
+    [XB_MSG_NOTE_RECENT_MODE] = "Gmail did not accept \"recent mode\" (recent:%s) with "
+                                "XOAuth Bridge's sign-in, so this computer now downloads POP "
+                                "mail in normal mode: mail that another computer has already "
+                                "downloaded is not offered here again.",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
                                     "notification area.",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "Sign-in needed",
@@ -51,6 +59,8 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_SIGNIN_FAILED] = "Sign-in did not work",
     [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge has a problem",
     [XB_MSG_TITLE_UNTRUSTED] = "Secure connection refused",
+    [XB_MSG_TITLE_WRONG_PASSWORD] = "Do not type your Google password",
+    [XB_MSG_TITLE_RECENT_MODE] = "POP recent mode is off",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: mail is working",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: no accounts yet",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: an account needs you",

@@ -45,6 +45,15 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
                               "送受信されません。XOAuth Bridge が TLS インスペクションを経ずに %s "
                               "に接続できるようにするか、インスペクション装置のルート証明書を "
                               "Windows に信頼させるよう、IT 部門に依頼してください。",
+    [XB_MSG_NOTE_WRONG_PASSWORD] = "メール ソフトが %s の誤ったパスワードを送りました。"
+                                   "このアカウントのパスワードは XOAuth Bridge が管理しています。"
+                                   "Outlook がパスワードを求めても Google のパスワードは入力せず、"
+                                   "[キャンセル] を押してください。正しいパスワードはアドインが"
+                                   "自動的に戻します。",
+    [XB_MSG_NOTE_RECENT_MODE] = "Gmail が XOAuth Bridge のサインインでは「recent モード」"
+                                "（recent:%s）を受け付けなかったため、このコンピューターは POP "
+                                "のメールを通常モードで受信します。ほかのコンピューターがすでに"
+                                "受信したメールは、ここでは受信されません。",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
                                     "アイコンは通知領域にあります。",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
@@ -55,6 +64,8 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_SIGNIN_FAILED] = "サインインできませんでした",
     [XB_MSG_TITLE_PROBLEM] = "XOAuth Bridge に問題があります",
     [XB_MSG_TITLE_UNTRUSTED] = "安全な接続を確立できません",
+    [XB_MSG_TITLE_WRONG_PASSWORD] = "Google のパスワードは入力しないでください",
+    [XB_MSG_TITLE_RECENT_MODE] = "POP の recent モードは使われていません",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: アカウントはまだありません",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: 操作が必要なアカウントがあります",

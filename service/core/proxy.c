@@ -9,6 +9,7 @@
 #include <event2/util.h>
 
 #include "core/addr.h"
+#include "core/ascii.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/portrange.h"
@@ -288,10 +289,33 @@ void xb_proxy_set_ui(struct xb_proxy *px, struct xb_ui *ui)
     px->ui = ui;
 }
 
+bool xb_proxy_no_recent(const struct xb_proxy *px, const char *email)
+{
+    for (unsigned i = 0; i < XB_PROXY_NO_RECENT_MAX; i++) {
+        if (px->no_recent[i] && xb_ascii_streq_ci(px->no_recent[i], email))
+            return true;
+    }
+    return false;
+}
+
+void xb_proxy_set_no_recent(struct xb_proxy *px, const char *email)
+{
+    if (xb_proxy_no_recent(px, email))
+        return;
+    char *copy = xb_strdup(email);
+    if (!copy)
+        return; /* the next login probes again: no harm */
+    unsigned i = px->no_recent_next++ % XB_PROXY_NO_RECENT_MAX;
+    xb_free(px->no_recent[i]);
+    px->no_recent[i] = copy;
+}
+
 void xb_proxy_free(struct xb_proxy *px)
 {
     if (!px)
         return;
+    for (unsigned i = 0; i < XB_PROXY_NO_RECENT_MAX; i++)
+        xb_free(px->no_recent[i]);
     xb_proxy_shutdown(px);
     /* Sessions still flushing their last words are ended now. */
     while (px->sessions.first)

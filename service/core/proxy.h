@@ -20,6 +20,8 @@ struct xb_tls;
 struct xb_ui;
 struct xb_token_source;
 
+#define XB_PROXY_NO_RECENT_MAX 32
+
 struct xb_proxy {
     struct event_base *base;
     struct evdns_base *dns;
@@ -32,6 +34,10 @@ struct xb_proxy {
     unsigned nsessions;
     unsigned long next_id;
     struct xb_list sessions;           /* of struct xb_session, newest first */
+    /* Accounts whose mail server did not take POP3 recent mode with OAuth (session.c):
+     * their logins go without the prefix from then on. Oldest replaced when full. */
+    char *no_recent[XB_PROXY_NO_RECENT_MAX];
+    unsigned no_recent_next;
 };
 
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
@@ -48,12 +54,16 @@ void xb_proxy_close_listeners(struct xb_proxy *px);
 void xb_proxy_shutdown(struct xb_proxy *px);
 void xb_proxy_free(struct xb_proxy *px);
 
-/* The address a listener is bound to ("127.0.0.1:1143"), for logs and tests; "" if off. */
 /* The address a listener is bound to, as host (no brackets) and port; false if it is
  * off (host "", port 0). */
 bool xb_proxy_listen_port(struct xb_proxy *px, enum xb_proto_id id, char *host, size_t size,
                           unsigned *port);
+/* The same as one string ("127.0.0.1:1143"), for logs and tests; "" if off. */
 void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id proto, char *buf, size_t size);
+
+/* POP3 recent mode that the mail server did not take for email (see session.c). */
+bool xb_proxy_no_recent(const struct xb_proxy *px, const char *email);
+void xb_proxy_set_no_recent(struct xb_proxy *px, const char *email);
 
 /* Called by sessions. */
 void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s);

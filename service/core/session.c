@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/ascii.h"
 #include "core/proxy.h"
 #include "core/relay.h"
 #include "core/sasl.h"
@@ -31,6 +32,21 @@ static const char *const state_names[] = {
     [XB_SESS_PREAUTH] = "preauth", [XB_SESS_TOKEN] = "token",   [XB_SESS_CONNECT] = "connect",
     [XB_SESS_UPLOGIN] = "uplogin", [XB_SESS_RELAY] = "relay",   [XB_SESS_CLOSING] = "closing",
 };
+
+/* Gmail's POP3 recent mode: the user name recent:ADDRESS (reference/gmail.md). */
+#define RECENT_PREFIX "recent:"
+
+/* The refusal of a local login. ASCII, as every protocol's reply text must be; the
+ * person reads the same in their language in the notification (XB_UI_WRONG_PASSWORD). */
+#define XB_LOCAL_REFUSAL "Invalid user name or password. XOAuth Bridge manages this " \
+                         "account's password: do not enter your Google password here"
+
+/* The address in recent:ADDRESS (any case), or NULL. */
+static const char *recent_address(const char *user)
+{
+    size_t n = sizeof(RECENT_PREFIX) - 1;
+    return strlen(user) > n && xb_ascii_eq_ci(user, n, RECENT_PREFIX) ? user + n : NULL;
+}
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
 static void client_write_cb(struct bufferevent *bev, void *arg);
@@ -203,6 +219,7 @@ static void clear_login(struct xb_session *s)
     xb_secret_free(s->token);
     s->token = NULL;
     s->token_retried = false;
+    s->recent_wanted = s->recent_on = false;
     xb_secret_free(s->user);
     xb_secret_free(s->pass);
     s->user = s->pass = NULL;
@@ -272,13 +289,16 @@ const char *xb_sess_sasl_mech(struct xb_session *s)
 struct xb_secret *xb_sess_sasl_ir(struct xb_session *s)
 {
     struct xb_secret *out = NULL;
+    char user[sizeof(RECENT_PREFIX) + XB_EMAIL_MAX];
     if (!s->token || !s->email)
         return NULL;
+    /* Recent mode rides on the user name, as with a password (docs/proxy.md). */
+    snprintf(user, sizeof(user), "%s%s", s->recent_on ? RECENT_PREFIX : "", s->email);
     if (s->provider->sasl == XB_SASL_OAUTHBEARER)
-        xb_sasl_oauthbearer_encode(s->email, s->server->host, s->server->port, s->token->data,
+        xb_sasl_oauthbearer_encode(user, s->server->host, s->server->port, s->token->data,
                                    &out);
     else
-        xb_sasl_xoauth2_encode(s->email, s->token->data, &out);
+        xb_sasl_xoauth2_encode(user, s->token->data, &out);
     return out;
 }
 
@@ -443,16 +463,30 @@ static void token_cb(void *arg, enum xb_err err, const char *token, const char *
 static void start_login(struct xb_session *s)
 {
     struct xb_account *acct = NULL;
+    const char *recent = recent_address(s->user->data);
+    const char *name = recent ? recent : s->user->data;
     /* An account enrolled or re-signed-in by the CLI meanwhile counts at once. */
     xb_store_refresh(s->px->store);
-    enum xb_err err = xb_store_check_secret(s->px->store, s->user->data, s->pass->data,
-                                            s->pass->len, &acct);
+    enum xb_err err = xb_store_check_secret(s->px->store, name, s->pass->data, s->pass->len,
+                                            &acct);
     /* The user name is not a secret; the password never appears in a log. */
     if (err != XB_OK) {
         xb_sess_log(s, XB_LOG_WARN, "local login refused for '%.64s': wrong user name or password",
                     s->user->data);
-        login_refused(s, XB_ERR_AUTH, "Invalid user name or password");
+        /* An account of ours with a password that is not its secret: most often one
+         * typed into Outlook's password prompt. Say so where the person looks. */
+        struct xb_account *known = xb_store_find(s->px->store, name);
+        if (known)
+            xb_ui_alert(s->px->ui, XB_UI_WRONG_PASSWORD, known->email, NULL);
+        login_refused(s, XB_ERR_AUTH, XB_LOCAL_REFUSAL);
         return;
+    }
+    if (recent && s->proto->id == XB_PROTO_POP3) {
+        s->recent_wanted = true;
+        s->recent_on = !xb_proxy_no_recent(s->px, acct->email);
+        if (!s->recent_on)
+            xb_sess_log(s, XB_LOG_DEBUG, "POP3 recent mode asked for; not sent: the mail "
+                        "server did not take it before");
     }
     const struct xb_provider *prov = xb_config_provider(s->px->cfg, acct->provider);
     const struct xb_server *srv = prov && prov->server[s->proto->id].host
@@ -630,6 +664,15 @@ static void up_write_cb(struct bufferevent *bev, void *arg)
  * at the local login bounds all of it. words: the server's refusal, for the log. */
 static void up_refused(struct xb_session *s, const char *words)
 {
+    if (s->recent_on) {
+        /* Perhaps the prefix, not the token: the same token without it, at once. */
+        xb_sess_log(s, XB_LOG_INFO, "upstream refused the login in POP3 recent mode (%s); "
+                    "trying without recent:", words);
+        s->recent_on = false;
+        drop_upstream(s);
+        connect_upstream(s);
+        return;
+    }
     if (!s->token_retried) {
         xb_tokens_invalidate(s->px->tokens, s->email, s->token->data);
         xb_sess_log(s, XB_LOG_INFO, "upstream refused the access token (%s); getting a "
@@ -638,6 +681,7 @@ static void up_refused(struct xb_session *s, const char *words)
         xb_secret_free(s->token);
         s->token = NULL;
         s->token_retried = true;
+        s->recent_on = s->recent_wanted && !xb_proxy_no_recent(s->px, s->email);
         xb_sess_set_state(s, XB_SESS_TOKEN);
         s->token_req = xb_tokens_get(s->px->tokens, s->email, token_cb, s);
         if (!s->token_req)
@@ -652,6 +696,17 @@ static void up_refused(struct xb_session *s, const char *words)
     login_refused(s, XB_ERR_AUTH,
                   "The mail server refused the account even with a fresh token: IMAP or POP "
                   "may be off for it, or sign in to XOAuth Bridge again with this address");
+}
+
+/* The login worked only without recent:. Never dropped in silence: the log and the
+ * person are told once (the next logins go without it at once). */
+static void recent_not_taken(struct xb_session *s)
+{
+    xb_proxy_set_no_recent(s->px, s->email);
+    xb_sess_log(s, XB_LOG_WARN, "the mail server did not take POP3 recent mode (recent:%s) "
+                "with OAuth: logged in without it; this computer now downloads as in normal "
+                "mode (mail another computer downloaded is not offered again)", s->email);
+    xb_ui_alert(s->px->ui, XB_UI_RECENT_MODE, s->email, NULL);
 }
 
 /* The upstream login dialogue, one line at a time. */
@@ -686,6 +741,8 @@ static void uplogin_input(struct xb_session *s)
         case XB_UP_DONE:
             xb_sess_log(s, XB_LOG_INFO, "logged in upstream; relaying");
             xb_tokens_report(s->px->tokens, s->email, XB_OK, NULL);
+            if (s->recent_wanted && !s->recent_on && !xb_proxy_no_recent(s->px, s->email))
+                recent_not_taken(s);
             start_relay(s);
             return;
         case XB_UP_REFUSED:

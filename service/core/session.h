@@ -140,6 +140,8 @@ struct xb_session {
     struct xb_secret *token;           /* access token for this login attempt */
     bool token_retried;                /* the mail server refused one token: a fresh one is
                                           being tried (at most once per login) */
+    bool recent_wanted;                /* POP3 login as recent:ADDRESS (Gmail's recent mode) */
+    bool recent_on;                    /* this attempt sends user=recent:ADDRESS upstream */
 
     union {
         struct xb_imap_sess imap;

@@ -67,8 +67,10 @@ enum xb_err xb_store_lock(struct xb_store *st, unsigned wait_ms, char **errmsg);
  * XB_ERR_CONFLICT is returned (the change made here is lost, the other one kept). */
 enum xb_err xb_store_save(struct xb_store *st);
 
+#define XB_EMAIL_MAX 320
+
 /* An address as the store keeps it (allocated): lower case, one '@' with text on both
- * sides, no spaces or controls, <= 320 bytes; XB_ERR_INVAL otherwise. */
+ * sides, no spaces or controls, <= XB_EMAIL_MAX bytes; XB_ERR_INVAL otherwise. */
 enum xb_err xb_store_email_normalize(const char *in, char **out);
 
 struct xb_account *xb_store_accounts(struct xb_store *st);     /* list head, or NULL */

@@ -20,7 +20,7 @@
 #include "core/log.h"
 
 #define STORE_VERSION     1
-#define EMAIL_MAX         320
+
 #define PROVIDER_MAX      128
 #define TOKEN_MAX         ((size_t)64 * 1024)
 #define LAST_ERROR_MAX    1024
@@ -94,7 +94,7 @@ bool xb_store_provider_ok(const char *name)
 }
 
 /* Lower-cases and checks an address: one '@' with something on both sides, no spaces or
- * control characters, at most EMAIL_MAX bytes. Non-ASCII bytes pass as they are. */
+ * control characters, at most XB_EMAIL_MAX bytes. Non-ASCII bytes pass as they are. */
 enum xb_err xb_store_email_normalize(const char *in, char **out)
 {
     size_t len = 0, ats = 0;
@@ -103,7 +103,7 @@ enum xb_err xb_store_email_normalize(const char *in, char **out)
         return XB_ERR_INVAL;
     for (; in[len]; len++) {
         unsigned char c = (unsigned char)in[len];
-        if (len >= EMAIL_MAX || c <= 0x20 || c == 0x7f)
+        if (len >= XB_EMAIL_MAX || c <= 0x20 || c == 0x7f)
             return XB_ERR_INVAL;
         if (c == '@')
             ats++;
@@ -411,7 +411,7 @@ static enum xb_err parse_account(struct loader *ld, const cJSON *o, struct xb_ac
         rc = bad_field(ld, "", "must be an object");
         goto out;
     }
-    if ((rc = field_string(ld, o, "email", false, EMAIL_MAX, &s)) != XB_OK)
+    if ((rc = field_string(ld, o, "email", false, XB_EMAIL_MAX, &s)) != XB_OK)
         goto out;
     rc = xb_store_email_normalize(s, &a->email);
     if (rc == XB_ERR_INVAL)

@@ -32,6 +32,8 @@ static const char *const kind_names[XB_UI_KIND__COUNT] = {
     [XB_UI_SIGNIN_FAILED] = "signin-failed",
     [XB_UI_PROBLEM] = "problem",
     [XB_UI_UNTRUSTED] = "untrusted",
+    [XB_UI_WRONG_PASSWORD] = "wrong-password",
+    [XB_UI_RECENT_MODE] = "recent-mode",
 };
 
 const char *xb_ui_kind_name(enum xb_ui_kind kind)
@@ -145,6 +147,12 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         break;
     case XB_UI_UNTRUSTED:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_UNTRUSTED, a, d, a);
+        break;
+    case XB_UI_WRONG_PASSWORD:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_WRONG_PASSWORD, a);
+        break;
+    case XB_UI_RECENT_MODE:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RECENT_MODE, a);
         break;
     default:
         return false;

@@ -34,6 +34,9 @@ enum xb_ui_kind {
     XB_UI_SIGNIN_FAILED,   /* the person's sign-in did not work (not rate limited) */
     XB_UI_PROBLEM,         /* the companion itself cannot work (e.g. a port is taken) */
     XB_UI_UNTRUSTED,       /* a server's certificate was refused (account: the server) */
+    XB_UI_WRONG_PASSWORD,  /* a mail program sent a password that is not the account's
+                              local secret (often typed into Outlook's prompt) */
+    XB_UI_RECENT_MODE,     /* the mail server did not take POP3 recent mode with OAuth */
     XB_UI_KIND__COUNT
 };
 

@@ -666,6 +666,74 @@ def test_a_program_of_another_user_is_refused(xb):
     m.logout()
 
 
+# --- Outlook as people set it up (issue 15) --------------------------------------------------
+
+def test_a_wrong_password_says_who_manages_it_and_tells_the_person(rig, tmp_path):
+    """A password typed into Outlook's prompt reaches the companion: the refusal says in
+    the protocol's own form that XOAuth Bridge manages the password, and the person is
+    told once (in their language) not to type the Google password. An address that is
+    not enrolled gets the same refusal and no notification."""
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-wrong") as b:
+        for _ in range(2):
+            p = poplib.POP3("127.0.0.1", b.pop3_port, timeout=15)
+            p.user(b.email)
+            with pytest.raises(poplib.error_proto) as e:
+                p.pass_("my-google-password")
+            assert e.value.args[0].startswith(b"-ERR [AUTH] Invalid user name or password. "
+                                              b"XOAuth Bridge manages this account's password")
+            p.quit()
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port, timeout=15)
+        with pytest.raises(imaplib.IMAP4.error) as e:
+            m.login(b.email, "my-google-password")
+        assert "[AUTHENTICATIONFAILED] Invalid user name or password" in str(e.value)
+        m.shutdown()
+        s = smtplib.SMTP("127.0.0.1", b.smtp_port, timeout=15)
+        s.ehlo("x")
+        code, text = s.docmd("AUTH", "PLAIN " + plain_b64(b.email, "my-google-password"))
+        assert code == 535 and b"XOAuth Bridge manages" in text, (code, text)
+        s.close()
+        notes = [l for l in b.log_text().splitlines() if "notice (wrong-password)" in l]
+        assert len(notes) == 1 and b.email in notes[0], notes  # once an hour per account
+        assert "do not type your Google password" in notes[0]
+        assert "my-google-password" not in b.log_text()
+        p = poplib.POP3("127.0.0.1", b.pop3_port, timeout=15)
+        p.user("stranger@example.com")
+        with pytest.raises(poplib.error_proto):
+            p.pass_("whatever")
+        p.quit()
+        assert "notice (wrong-password) for stranger" not in b.log_text()
+
+
+def test_pop3_recent_mode_is_carried_or_said_to_be_dropped(rig, tmp_path):
+    """recent:ADDRESS (Gmail's POP3 recent mode) logs in as ADDRESS's local account and
+    is carried upstream in XOAUTH2's user=. This rig's Dovecot, like a server without
+    recent mode, refuses the prefixed name: the same token is tried without it, the
+    login works, and the log and one notification say recent mode is off; later logins
+    go without the prefix at once."""
+    dovecot_log = rig.dir / "logs" / "dovecot.log"
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-recent") as b:
+        user = "recent:" + b.email.upper()
+        for _ in range(2):
+            p = poplib.POP3("127.0.0.1", b.pop3_port, timeout=20)
+            p.user(user)
+            assert p.pass_(b.secret).startswith(b"+OK")
+            assert p.stat()[0] >= 1
+            p.quit()
+        log = b.log_text()
+        # Carried: Dovecot saw the prefixed user name (and refused it).
+        assert f"recent:{b.email}" in dovecot_log.read_text(errors="replace")
+        assert log.count("upstream refused the login in POP3 recent mode") == 1
+        assert log.count("did not take POP3 recent mode") == 1
+        assert log.count("notice (recent-mode)") == 1
+        assert "refreshed the access token" not in log  # the token was fine all along
+        assert "not sent: the mail server did not take it before" in log
+        # Only POP3 has recent mode; the prefix names the account on the other two.
+        m = imaplib.IMAP4("127.0.0.1", b.imap_port, timeout=20)
+        assert m.login(user, b.secret)[0] == "OK"
+        m.logout()
+        assert log.count("recent mode") == b.log_text().count("recent mode")
+
+
 def test_oauth_server_down_is_a_temporary_failure(rig, xb):
     # Last in this module: the OAuth server keeps its tokens in memory only.
     rig._procs["oauth"].kill()
@@ -694,4 +762,5 @@ def test_clean_shutdown_and_no_secret_in_logs(rig, xb):
     for line in log.splitlines():
         assert "Bearer" not in line and "auth=" not in line
     assert xb.stop() == 0
+
 

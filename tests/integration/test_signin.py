@@ -43,6 +43,16 @@ def assert_no_token_shaped(*texts):
         assert not hits, hits[:3]
 
 
+def written(path, limit=10):
+    """What the browser wrote to path. The CLI hears the outcome from the companion,
+    which may be before the browser has written down the page it was given."""
+    deadline = time.monotonic() + limit
+    while not path.exists():
+        assert time.monotonic() < deadline, f"the browser wrote nothing to {path}"
+        time.sleep(0.05)
+    return path.read_bytes()
+
+
 def login(b, env=None, timeout=90):
     """`xoauthbridge login`: through the running companion (its ENROL: it opens the
     browser) when it runs, else the CLI's own sign-in."""
@@ -75,7 +85,7 @@ def test_browser_sign_in_then_mail_flows_then_logout_revokes(rig, tmp_path):
         b.start()
         assert p.returncode == 0, p.stderr.decode()
         assert b"Signed in: user@example.com" in p.stderr
-        assert dump.read_text().find("You are signed in") >= 0
+        assert written(dump).decode().find("You are signed in") >= 0
         assert "signed in; last success" in b.status()
         assert rig.live_grants(EMAIL) >= 1
         # The real proxy, the real Dovecot, the tokens from the browser sign-in.
@@ -188,7 +198,7 @@ def test_sign_in_rejects_wrong_state_then_times_out(rig, tmp_path):
         p = login(b)
         assert p.returncode == 1
         assert b"no sign-in arrived" in p.stderr
-        assert dump.read_bytes().startswith(b"400")
+        assert written(dump).startswith(b"400")
 
 
 def test_sign_in_rejects_wrong_issuer(rig, tmp_path):
@@ -198,7 +208,7 @@ def test_sign_in_rejects_wrong_issuer(rig, tmp_path):
                                   "XB_BROWSER_DUMP": str(dump)}) as b:
         p = login(b)
         assert p.returncode == 1 and b"unexpected issuer" in p.stderr, p.stderr
-        assert dump.read_bytes().startswith(b"400")
+        assert written(dump).startswith(b"400")
         assert "not signed in" in b.status()
 
 
@@ -209,7 +219,7 @@ def test_sign_in_rejects_a_code_of_another_pkce_challenge(rig, tmp_path):
                                   "XB_BROWSER_DUMP": str(dump)}) as b:
         p = login(b)
         assert p.returncode == 1 and b"expired or was revoked" in p.stderr, p.stderr
-        assert dump.read_bytes().startswith(b"400")
+        assert written(dump).startswith(b"400")
 
 
 def test_user_closes_the_browser(rig, tmp_path):

@@ -179,6 +179,8 @@ static void on_note(struct xb_tray *t, struct tray_note *n)
         [XB_UI_SIGNIN_FAILED] = { XB_MSG_TITLE_SIGNIN_FAILED, NIIF_ERROR },
         [XB_UI_PROBLEM] = { XB_MSG_TITLE_PROBLEM, NIIF_ERROR },
         [XB_UI_UNTRUSTED] = { XB_MSG_TITLE_UNTRUSTED, NIIF_ERROR },
+        [XB_UI_WRONG_PASSWORD] = { XB_MSG_TITLE_WRONG_PASSWORD, NIIF_WARNING },
+        [XB_UI_RECENT_MODE] = { XB_MSG_TITLE_RECENT_MODE, NIIF_WARNING },
     };
     if (!t->icon_added) {
         xb_tray_note_free(t->pending_note); /* the newest is what matters */
