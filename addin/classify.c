@@ -96,6 +96,25 @@ const char *xb_provider_of_host(const char *host, const char *extra_hosts, bool 
     return NULL;
 }
 
+/* --- accounts ------------------------------------------------------------------------------ */
+
+const char *xb_ol_recent_address(const char *user)
+{
+    static const char prefix[] = "recent:";
+    const size_t n = sizeof(prefix) - 1;
+    if (!user || strlen(user) <= n || !xb_ascii_eq_ci(user, n, prefix))
+        return NULL;
+    return strchr(user + n, '@') ? user + n : NULL;
+}
+
+const char *xb_ol_identity(const char *user, const char *email)
+{
+    const char *recent = xb_ol_recent_address(user);
+    if (recent)
+        return recent;
+    return user && strchr(user, '@') ? user : email;
+}
+
 /* --- OnError ------------------------------------------------------------------------------ */
 
 #define E_LOGIN_REJECTED  0x800CCC92u /* "Your e-mail server rejected your login" */

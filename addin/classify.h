@@ -22,6 +22,14 @@ const char *xb_provider_of_host(const char *host, const char *extra_hosts, bool 
  * domain. An address without '@' is never allowed by a non-empty list. */
 bool xb_domain_allowed(const char *allowed, const char *email);
 
+/* Gmail's POP3 recent mode: a user name recent:ADDRESS (reference/gmail.md). The
+ * address it names, or NULL when user is not of that form. */
+const char *xb_ol_recent_address(const char *user);
+
+/* The Google account an Outlook account logs in as: its incoming user name when that is
+ * an address (recent: taken off), else its Email (which may be an alias). */
+const char *xb_ol_identity(const char *user, const char *email);
+
 /* Which way the failing task was going. */
 enum xb_ol_dir {
     XB_OL_DIR_UNKNOWN,

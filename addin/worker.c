@@ -157,9 +157,10 @@ static void add_account(void *ctx, const struct xb_ol_account *ol)
          * when it was bridged, and kept with the saved copy. */
         a->provider = strcmp(ol->saved_provider, "microsoft") == 0 ? "microsoft" : "google";
     }
-    /* Gmail logs in with the Google account's address, which is the user name; the
-     * address people send from ("Email") may be an alias. */
-    snprintf(a->identity, sizeof(a->identity), "%s", strchr(ol->user, '@') ? ol->user : ol->email);
+    /* Gmail logs in with the Google account's address, which is the user name (with
+     * recent: in front for POP3 recent mode); the address people send from ("Email")
+     * may be an alias. */
+    snprintf(a->identity, sizeof(a->identity), "%s", xb_ol_identity(ol->user, ol->email));
 }
 
 static void scan(struct xb_worker *w)
@@ -360,13 +361,19 @@ struct rewrite {
     const struct xb_ol_endpoint *ep_in;
     DWORD imap, pop3;
     unsigned done, failed;
-    bool current_profile_only;
 };
 
 static void rewrite_one(struct rewrite *rw, const struct xb_ol_account *ol)
 {
     struct xb_ol_endpoint ep = *rw->ep_in;
+    char recent_user[sizeof("recent:") + XB_PIPE_EMAIL_MAX];
     ep.in_port = ol->kind == XB_OL_POP3 ? rw->pop3 : rw->imap;
+    /* POP3 recent mode stays: it is in the user name, and the companion carries it to
+     * Gmail. SMTP must not have it (Google's help), so only the incoming side. */
+    if (ol->kind == XB_OL_POP3 && xb_ol_recent_address(ol->user)) {
+        snprintf(recent_user, sizeof(recent_user), "recent:%s", ep.user);
+        ep.in_user = recent_user;
+    }
     if (ep.in_port == 0) {
         xb_addin_log("account %ls: the companion does not serve %s: not bridged", ol->id,
                      ol->kind == XB_OL_POP3 ? "POP3" : "IMAP");
@@ -392,7 +399,7 @@ static void rewrite_one(struct rewrite *rw, const struct xb_ol_account *ol)
 static void rewrite_other(void *ctx, const struct xb_ol_account *ol)
 {
     struct rewrite *rw = ctx;
-    const char *id = strchr(ol->user, '@') ? ol->user : ol->email;
+    const char *id = xb_ol_identity(ol->user, ol->email);
     if (ol->saved != XB_OL_SAVED_BRIDGED || _stricmp(id, rw->identity) != 0)
         return;
     if (ol->layout == rw->w->layout && wcscmp(ol->profile, rw->w->profile) == 0)
@@ -401,8 +408,8 @@ static void rewrite_other(void *ctx, const struct xb_ol_account *ol)
 }
 
 /* Signs in (ENROL) if asked, then gets the endpoint and a new secret and rewrites
- * every Outlook account of this identity. */
-static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
+ * every Outlook account of this identity. Returns how many were rewritten. */
+static unsigned bridge(struct xb_worker *w, struct acct *target, bool enrol)
 {
     struct xb_pipe_reply rep;
     enum xb_err err;
@@ -412,11 +419,11 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
     if (!xb_domain_allowed(w->pol.allowed_domains, target->identity)) {
         xb_addin_log("%s is not in an allowed domain (policy AllowedDomains): not bridged",
                      target->identity);
-        return;
+        return 0;
     }
     if (connect_companion(w, &w->ctl, w->buf, true) != XB_OK) {
         xb_addin_log("cannot bridge %s: the companion is not reachable", target->identity);
-        return;
+        return 0;
     }
     if (enrol) {
         target->last_enrol = GetTickCount() | 1;
@@ -427,13 +434,13 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
         if (err != XB_OK) {
             xb_addin_log("the sign-in of %s did not come back: %s", target->identity,
                          xb_err_str(err));
-            return;
+            return 0;
         }
         if (st != XB_PIPE_ST_OK) {
             why(&rep, msg, sizeof(msg));
             xb_addin_log("the sign-in of %s did not work (status %u): %s", target->identity,
                          st, msg);
-            return;
+            return 0;
         }
     }
     struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_GET_ENDPOINT, .email = xb_pipe_cstr(target->identity) };
@@ -443,7 +450,7 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
             why(&rep, msg, sizeof(msg));
         xb_addin_log("the companion gave no endpoint for %s: %s", target->identity,
                      err != XB_OK ? xb_err_str(err) : msg);
-        return;
+        return 0;
     }
     char host[XB_PIPE_HOST_MAX + 1], user[XB_PIPE_EMAIL_MAX + 1];
     char secret[XB_PIPE_SECRET_MAX + 1];
@@ -456,7 +463,7 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
         xb_addin_log("the companion's endpoint for %s is unusable (SMTP port %lu)",
                      target->identity, (unsigned long)smtp);
         SecureZeroMemory(secret, sizeof(secret));
-        return;
+        return 0;
     }
     struct xb_ol_endpoint ep = { .host = host, .smtp_port = smtp, .user = user,
                                  .secret = secret, .email = target->identity,
@@ -474,7 +481,7 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
     SecureZeroMemory(secret, sizeof(secret));
     scan(w);
     if (rw.done == 0)
-        return;
+        return 0;
     xb_addin_log("%s: %u Outlook account(s) bridged; Outlook uses them from its next start",
                  target->identity, rw.done);
     /* The companion tells the person to restart Outlook, in their language. */
@@ -484,6 +491,60 @@ static void bridge(struct xb_worker *w, struct acct *target, bool enrol)
     st = call(w, &w->ctl, w->buf, &b, CALL_MS, &rep, &err);
     if (err == XB_OK && st != XB_PIPE_ST_OK && st != XB_PIPE_ST_UNKNOWN_OP)
         xb_addin_log("the companion did not take the news (status %u)", st);
+    return rw.done;
+}
+
+/* --- the password Outlook holds ---------------------------------------------------------------- */
+
+/* Whether the password Outlook holds under name is the account's local secret: 1 it
+ * is, 0 it is not (typed into Outlook's prompt and remembered), -1 cannot tell. The
+ * companion compares keyed hashes; nothing comes back but the answer. */
+static int password_is_current(struct xb_worker *w, const struct acct *a, const wchar_t *name)
+{
+    char pw[XB_PIPE_SECRET_MAX + 1];
+    enum xb_err err = xb_ol_password_read(&a->ol, name, pw, sizeof(pw));
+    if (err == XB_ERR_NOTFOUND) {
+        xb_addin_log("account %ls holds no %ls: not the local secret", a->ol.id, name);
+        return 0;
+    }
+    if (err != XB_OK) {
+        /* Too long for a secret of ours, or not readable: not ours either way, unless
+         * Windows could not decrypt it (then we cannot tell). */
+        SecureZeroMemory(pw, sizeof(pw));
+        xb_addin_log("account %ls: cannot read its %ls (%s)", a->ol.id, name, xb_err_str(err));
+        return err == XB_ERR_CRYPTO ? -1 : 0;
+    }
+    struct xb_pipe_reply rep;
+    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_CHECK_SECRET,
+                             .email = xb_pipe_cstr(a->identity), .secret = xb_pipe_cstr(pw) };
+    uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
+    SecureZeroMemory(pw, sizeof(pw));
+    SecureZeroMemory(w->buf, sizeof(w->buf));
+    if (err != XB_OK || st != XB_PIPE_ST_OK)
+        return -1;
+    return rep.current ? 1 : 0;
+}
+
+/* A bridged account failed to log in at the companion. If Outlook's password is not the
+ * local secret (its prompt overwrote it), a new secret puts it right: true then. */
+static bool repair_password(struct xb_worker *w, struct acct *a, enum xb_ol_dir dir)
+{
+    const bool pop = a->ol.kind == XB_OL_POP3;
+    const wchar_t *in = pop ? L"POP3 Password" : L"IMAP Password";
+    int in_ok = dir == XB_OL_DIR_SENDING ? 1 : password_is_current(w, a, in);
+    int out_ok = dir == XB_OL_DIR_RECEIVING ? 1 : password_is_current(w, a, L"SMTP Password");
+    if (in_ok != 0 && out_ok != 0)
+        return false;
+    char identity[XB_OL_STR_MAX];
+    snprintf(identity, sizeof(identity), "%s", a->identity); /* bridge() scans again */
+    xb_addin_log("account %ls: Outlook holds a password for %s that is not the companion's "
+                 "(typed into Outlook's prompt?): bridging it again with a new one",
+                 a->ol.id, identity);
+    unsigned done = bridge(w, a, false);
+    if (done)
+        xb_addin_log("%s: the password Outlook holds is the companion's again (%u account(s))",
+                     identity, done);
+    return true;
 }
 
 /* --- jobs ------------------------------------------------------------------------------------- */
@@ -528,6 +589,8 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
                    : a->ol.kind == XB_OL_POP3   ? XB_PIPE_PROTO_POP3
                                                 : XB_PIPE_PROTO_IMAP;
     enum xb_err err = connect_companion(w, &w->ctl, w->buf, true);
+    if (err == XB_OK && bridged && repair_password(w, a, e.dir))
+        return;
     if (err == XB_OK) {
         struct xb_pipe_reply rep;
         struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_REPORT_FAILURE, .email = xb_pipe_cstr(a->identity),
@@ -579,6 +642,15 @@ static void on_signed_in(struct xb_worker *w, const char *email)
         struct acct *a = &w->accts[i];
         if (a->provider && a->ol.saved != XB_OL_SAVED_BRIDGED &&
             _stricmp(a->identity, email) == 0) {
+            if (a->ol.kind == XB_OL_IMAP && a->ol.layout == XB_OL_2016 && !a->ol.has_password) {
+                /* Outlook 2019 and later sign in to Gmail's IMAP themselves and keep no
+                 * password for it: a working account is left as it is (a failure of
+                 * it still gets it bridged). docs/addin.md. */
+                xb_addin_log("account %ls (%s): IMAP without a stored password, perhaps "
+                             "Outlook's own Google sign-in: left alone unless it fails",
+                             a->ol.id, email);
+                continue;
+            }
             xb_addin_log("%s is signed in at the companion: bridging its Outlook account",
                          email);
             bridge(w, a, false);
@@ -587,7 +659,64 @@ static void on_signed_in(struct xb_worker *w, const char *email)
     }
 }
 
-/* Which of our accounts the companion has signed in. */
+/* --- ports that moved ---------------------------------------------------------------------------- */
+
+struct repoint {
+    const char *host;
+    DWORD imap, pop3, smtp;
+    unsigned moved, failed;
+    char first[XB_OL_STR_MAX];        /* an identity moved, for the companion's notice */
+};
+
+static void repoint_one(void *ctx, const struct xb_ol_account *ol)
+{
+    struct repoint *rp = ctx;
+    DWORD in = ol->kind == XB_OL_POP3 ? rp->pop3 : rp->imap;
+    if (ol->saved != XB_OL_SAVED_BRIDGED || in == 0 || rp->smtp == 0)
+        return;
+    if (_stricmp(ol->server, rp->host) == 0 && _stricmp(ol->smtp_server, rp->host) == 0 &&
+        ol->port == in && ol->smtp_port == rp->smtp)
+        return;
+    enum xb_err err = xb_ol_repoint(ol, rp->host, in, rp->smtp);
+    xb_addin_log("account %ls (%s layout, profile '%ls'): the companion is at %s:%lu, SMTP "
+                 "%lu, not %s:%lu, SMTP %lu: %s", ol->id, xb_ol_layout_name(ol->layout),
+                 ol->profile, rp->host, (unsigned long)in, (unsigned long)rp->smtp,
+                 ol->server, (unsigned long)ol->port, (unsigned long)ol->smtp_port,
+                 err == XB_OK ? "pointed there again" : xb_err_str(err));
+    if (err != XB_OK) {
+        rp->failed++;
+        return;
+    }
+    if (!rp->moved++)
+        snprintf(rp->first, sizeof(rp->first), "%s", xb_ol_identity(ol->user, ol->email));
+}
+
+/* Bridged accounts (in every profile) hold the ports the companion had then; a new port
+ * slot or configuration moves it. Compared at every (re)connection to the companion. */
+static void check_ports(struct xb_worker *w)
+{
+    struct xb_pipe_reply rep;
+    enum xb_err err;
+    char host[XB_PIPE_HOST_MAX + 1];
+    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_GET_PORTS };
+    uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
+    if (err != XB_OK || st != XB_PIPE_ST_OK || !xb_pipe_str_copy(rep.host, host, sizeof(host)))
+        return; /* an older or paused companion: nothing to compare with */
+    struct repoint rp = { .host = host, .imap = rep.imap, .pop3 = rep.pop3, .smtp = rep.smtp };
+    for (int l = 0; l < XB_OL_LAYOUTS; l++)
+        xb_ol_scan((enum xb_ol_layout)l, NULL, repoint_one, &rp);
+    if (rp.moved == 0 || !rp.first[0])
+        return;
+    scan(w);
+    xb_addin_log("%u bridged account(s) pointed at the companion's new ports; Outlook uses "
+                 "them from its next start", rp.moved);
+    struct xb_pipe_req b = { .hdr.op = XB_PIPE_OP_ACCOUNT_BRIDGED, .email = xb_pipe_cstr(rp.first),
+                             .protocol = XB_PIPE_PROTO_UNKNOWN };
+    call(w, &w->ctl, w->buf, &b, CALL_MS, &rep, &err);
+}
+
+/* Which of our accounts the companion has signed in, and whether the bridged ones still
+ * point at it. */
 static void on_sync(struct xb_worker *w)
 {
     struct xb_pipe_reply rep;
@@ -598,6 +727,7 @@ static void on_sync(struct xb_worker *w)
 
     if (connect_companion(w, &w->ctl, w->buf, true) != XB_OK)
         return;
+    check_ports(w);
     struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_LIST_ACCOUNTS };
     uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
     if (err != XB_OK || st != XB_PIPE_ST_OK)

@@ -48,6 +48,7 @@
 #define XB_PIPE_HOST_MAX       64u
 #define XB_PIPE_SECRET_MAX     256u
 #define XB_PIPE_TOKEN_MAX      8192u    /* SET_TOKENS' OAuth tokens */
+#define XB_PIPE_PATH_MAX       1024u    /* OFFER_RESTART's program path */
 
 /* Frame kinds. */
 #define XB_PIPE_KIND_REQUEST   1u
@@ -76,9 +77,19 @@
 #define XB_PIPE_OP_SET_TOKENS        0x000Bu  /* str email, str access, str refresh ("":
                                                  keep), u32 expires_in -> (nothing): the
                                                  CLI's `token set` */
+#define XB_PIPE_OP_CHECK_SECRET      0x000Cu  /* str email, str secret -> u32 current (1: the
+                                                 account's local secret): the password
+                                                 Outlook holds, checked by keyed hash */
+#define XB_PIPE_OP_GET_PORTS         0x000Du  /* -> str host, u32 imap, u32 pop3, u32 smtp:
+                                                 GET_ENDPOINT without a new secret */
+#define XB_PIPE_OP_OFFER_RESTART     0x000Eu  /* u32 pid, str program, str profile ->
+                                                 (nothing): offer the person to restart
+                                                 this Outlook now */
 #define XB_PIPE_OP_STATE_CHANGED     0x8001u  /* event: str email, u32 state, str last_error */
 #define XB_PIPE_OP_FAILURE_REPORTED  0x8002u  /* event: str email, u32 protocol, u32 code,
                                                  str text */
+#define XB_PIPE_OP_RESTART_OUTLOOK   0x8003u  /* event: u32 pid: the person chose to restart
+                                                 that Outlook: it should quit */
 
 /* Reply statuses. Every reply that is not OK carries str message (English, for logs);
  * VERSION adds u32 min, u32 max: the versions the server speaks. */

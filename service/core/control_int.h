@@ -90,6 +90,8 @@ void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool forget);
 void xb_ctl_op_account_add(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_set_tokens(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_ports(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_check_secret(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 /* A connection leaves: its waiters stop waiting (the work goes on). */
 void xb_ctl_ops_forget_conn(struct xb_ctl *ctl, struct xb_ctl_conn *c);
 /* Shutdown: sign-ins and revocations end; waiters get TEMP. */

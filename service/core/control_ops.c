@@ -268,33 +268,46 @@ enum xb_err xb_ctl_signin(struct xb_ctl *ctl, const char *email)
 
 /* --- GET_ENDPOINT -------------------------------------------------------------------------- */
 
+/* The proxy's loopback address and ports into host and ports[]; false (and an answer
+ * TEMP sent) when nothing listens: paused (tray), and port 0 must never end up in a mail
+ * program's settings. */
+static bool listening_ports(struct xb_ctl_conn *c, const struct xb_pipe_req *r, char *host,
+                            size_t size, uint32_t ports[XB_PROTO__COUNT])
+{
+    struct xb_ctl *ctl = c->ctl;
+    bool listening = false;
+    host[0] = '\0';
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
+        char bound[XB_PIPE_HOST_MAX];
+        unsigned port = 0;
+        if (ctl->px &&
+            xb_proxy_listen_port(ctl->px, (enum xb_proto_id)i, bound, sizeof(bound), &port) &&
+            !host[0])
+            snprintf(host, size, "%s", bound);
+        ports[i] = port;
+        listening = listening || port != 0;
+    }
+    if (ctl->px && !listening) {
+        xb_ctl_reply_error(c, r->hdr.version, r->hdr.op, r->hdr.id, XB_PIPE_ST_TEMP,
+                           "the proxy is not listening now (paused?)");
+        return false;
+    }
+    if (!host[0])
+        snprintf(host, size, "127.0.0.1");
+    return true;
+}
+
 void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
 {
     struct xb_ctl *ctl = c->ctl;
     const struct xb_pipe_hdr *h = &r->hdr;
     struct xb_secret *secret = NULL;
-    char host[XB_PIPE_HOST_MAX] = "";
-    uint32_t ports[XB_PROTO__COUNT] = { 0 };
+    char host[XB_PIPE_HOST_MAX];
+    uint32_t ports[XB_PROTO__COUNT];
 
     struct xb_account *a = find_or_answer(c, r);
-    if (!a)
+    if (!a || !listening_ports(c, r, host, sizeof(host), ports))
         return;
-    bool listening = false;
-    for (int i = 0; ctl->px && i < XB_PROTO__COUNT; i++) {
-        char bound[XB_PIPE_HOST_MAX];
-        unsigned port = 0;
-        if (xb_proxy_listen_port(ctl->px, (enum xb_proto_id)i, bound, sizeof(bound), &port) &&
-            !host[0])
-            snprintf(host, sizeof(host), "%s", bound);
-        ports[i] = port;
-        listening = listening || port != 0;
-    }
-    if (ctl->px && !listening) {
-        /* Paused (tray): port 0 must never end up in a mail program's settings. */
-        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_TEMP,
-                           "the proxy is not listening now (paused?)");
-        return;
-    }
     char email[XB_PIPE_EMAIL_MAX + 1];
     snprintf(email, sizeof(email), "%s", a->email);
     enum xb_err err = xb_acctsvc_new_secret(ctl->store, email, &secret);
@@ -305,7 +318,7 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
         goto out;
     }
     struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
-    rep.host = xb_pipe_cstr(host[0] ? host : "127.0.0.1");
+    rep.host = xb_pipe_cstr(host);
     rep.imap = ports[XB_PROTO_IMAP];
     rep.pop3 = ports[XB_PROTO_POP3];
     rep.smtp = ports[XB_PROTO_SMTP];
@@ -314,6 +327,48 @@ void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     xb_ctl_send(c, &rep, NULL, true);
 out:
     xb_secret_free(secret);
+}
+
+/* --- GET_PORTS, CHECK_SECRET: what the add-in compares with Outlook's settings ------------- */
+
+void xb_ctl_op_ports(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char host[XB_PIPE_HOST_MAX];
+    uint32_t ports[XB_PROTO__COUNT];
+    if (!listening_ports(c, r, host, sizeof(host), ports))
+        return;
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    rep.host = xb_pipe_cstr(host);
+    rep.imap = ports[XB_PROTO_IMAP];
+    rep.pop3 = ports[XB_PROTO_POP3];
+    rep.smtp = ports[XB_PROTO_SMTP];
+    xb_ctl_send(c, &rep, NULL, false);
+}
+
+/* The password Outlook holds is compared by keyed hash, in constant time, as a login
+ * would be; only "it is" or "it is not" goes back. */
+void xb_ctl_op_check_secret(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    const struct xb_pipe_hdr *h = &r->hdr;
+    struct xb_account *a = find_or_answer(c, r);
+    if (!a)
+        return;
+    char email[XB_PIPE_EMAIL_MAX + 1];
+    snprintf(email, sizeof(email), "%s", a->email);
+    struct xb_secret *given = xb_secret_new(r->secret.p, r->secret.len);
+    if (!given) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_INTERNAL, "out of memory");
+        return;
+    }
+    bool current = xb_store_check_secret(c->ctl->store, email, given->data, given->len,
+                                         NULL) == XB_OK;
+    xb_secret_free(given);
+    xb_log_info("control client %lu: the password Outlook holds for %s is %s", c->id, email,
+                current ? "the current local secret" : "not the local secret");
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    rep.current = current;
+    xb_ctl_send(c, &rep, NULL, false);
 }
 
 /* --- ACCOUNT_ADD, SET_TOKENS: the CLI's `account add` and `token set` ------------------- */

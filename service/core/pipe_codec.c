@@ -244,6 +244,21 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
         break;
     case XB_PIPE_OP_LIST_ACCOUNTS:
     case XB_PIPE_OP_SUBSCRIBE:
+    case XB_PIPE_OP_GET_PORTS:
+        break;
+    case XB_PIPE_OP_CHECK_SECRET:
+        out->email = xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
+        out->secret = xb_pipe_rd_str(&rd, XB_PIPE_SECRET_MAX);
+        if (!rd.err && !email_ok(out->email))
+            rd.err = true;
+        break;
+    case XB_PIPE_OP_OFFER_RESTART:
+        out->pid = xb_pipe_rd_u32(&rd);
+        out->program = xb_pipe_rd_str(&rd, XB_PIPE_PATH_MAX);
+        out->profile = xb_pipe_rd_str(&rd, XB_PIPE_NAME_MAX);
+        if (!rd.err && (out->pid == 0 || !out->program.len || !name_ok(out->program) ||
+                        !name_ok(out->profile)))
+            rd.err = true;
         break;
     case XB_PIPE_OP_ENROL:
     case XB_PIPE_OP_ACCOUNT_ADD:
@@ -328,6 +343,15 @@ bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size
     case XB_PIPE_OP_ACCOUNT_BRIDGED:
         xb_pipe_wr_str(&w, r->email.p, r->email.len);
         xb_pipe_wr_u32(&w, r->protocol);
+        break;
+    case XB_PIPE_OP_CHECK_SECRET:
+        xb_pipe_wr_str(&w, r->email.p, r->email.len);
+        xb_pipe_wr_str(&w, r->secret.p, r->secret.len);
+        break;
+    case XB_PIPE_OP_OFFER_RESTART:
+        xb_pipe_wr_u32(&w, r->pid);
+        xb_pipe_wr_str(&w, r->program.p, r->program.len);
+        xb_pipe_wr_str(&w, r->profile.p, r->profile.len);
         break;
     default:
         break;
@@ -414,6 +438,20 @@ static void rd_ok_reply(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const ch
                          !port_ok(r->imap) || !port_ok(r->pop3) || !port_ok(r->smtp)))
             rd->err = true;
         break;
+    case XB_PIPE_OP_GET_PORTS:
+        r->host = xb_pipe_rd_str(rd, XB_PIPE_HOST_MAX);
+        r->imap = xb_pipe_rd_u32(rd);
+        r->pop3 = xb_pipe_rd_u32(rd);
+        r->smtp = xb_pipe_rd_u32(rd);
+        if (!rd->err && (!email_ok(r->host) || !port_ok(r->imap) || !port_ok(r->pop3) ||
+                         !port_ok(r->smtp)))
+            rd->err = true;
+        break;
+    case XB_PIPE_OP_CHECK_SECRET:
+        r->current = xb_pipe_rd_u32(rd);
+        if (!rd->err && r->current > 1)
+            rd->err = true;
+        break;
     case XB_PIPE_OP_RESTORE:
     case XB_PIPE_OP_FORGET:
         r->note = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
@@ -428,6 +466,7 @@ static void rd_ok_reply(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const ch
     case XB_PIPE_OP_SUBSCRIBE:
     case XB_PIPE_OP_ACCOUNT_BRIDGED:
     case XB_PIPE_OP_SET_TOKENS:
+    case XB_PIPE_OP_OFFER_RESTART:
         break;
     default:
         *why = "a reply to an unknown operation";
@@ -452,6 +491,11 @@ static void rd_event(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const char 
         r->code = xb_pipe_rd_u32(rd);
         r->text = xb_pipe_rd_str(rd, XB_PIPE_TEXT_MAX);
         if (!rd->err && (!email_ok(r->email) || r->protocol > XB_PIPE_PROTO_SMTP))
+            rd->err = true;
+        break;
+    case XB_PIPE_OP_RESTART_OUTLOOK:
+        r->pid = xb_pipe_rd_u32(rd);
+        if (!rd->err && r->pid == 0)
             rd->err = true;
         break;
     default:
@@ -531,14 +575,23 @@ void xb_pipe_wr_reply(struct xb_pipe_wr *w, const struct xb_pipe_reply *r)
 {
 #define STR(f) xb_pipe_wr_str(w, r->f.p, r->f.len)
     if (r->hdr.kind == XB_PIPE_KIND_EVENT) {
-        STR(email);
-        if (r->hdr.op == XB_PIPE_OP_STATE_CHANGED) {
+        switch (r->hdr.op) {
+        case XB_PIPE_OP_STATE_CHANGED:
+            STR(email);
             xb_pipe_wr_u32(w, r->state);
             STR(last_error);
-        } else {
+            break;
+        case XB_PIPE_OP_FAILURE_REPORTED:
+            STR(email);
             xb_pipe_wr_u32(w, r->protocol);
             xb_pipe_wr_u32(w, r->code);
             STR(text);
+            break;
+        case XB_PIPE_OP_RESTART_OUTLOOK:
+            xb_pipe_wr_u32(w, r->pid);
+            break;
+        default:
+            break;
         }
         return;
     }
@@ -579,6 +632,15 @@ void xb_pipe_wr_reply(struct xb_pipe_wr *w, const struct xb_pipe_reply *r)
     case XB_PIPE_OP_ACCOUNT_ADD:
         STR(email);
         STR(secret);
+        break;
+    case XB_PIPE_OP_GET_PORTS:
+        STR(host);
+        xb_pipe_wr_u32(w, r->imap);
+        xb_pipe_wr_u32(w, r->pop3);
+        xb_pipe_wr_u32(w, r->smtp);
+        break;
+    case XB_PIPE_OP_CHECK_SECRET:
+        xb_pipe_wr_u32(w, r->current);
         break;
     default:
         break;

@@ -68,13 +68,17 @@ struct xb_pipe_req {
     uint32_t min_version, max_version;   /* HELLO */
     struct xb_pipe_str client;           /* HELLO */
     struct xb_pipe_str email;            /* ENROL GET_ENDPOINT REPORT_FAILURE RESTORE FORGET
-                                            ACCOUNT_BRIDGED ACCOUNT_ADD SET_TOKENS */
+                                            ACCOUNT_BRIDGED ACCOUNT_ADD SET_TOKENS
+                                            CHECK_SECRET */
     struct xb_pipe_str provider;         /* ENROL ("" = the account's, else google),
                                             ACCOUNT_ADD ("" = google) */
     struct xb_pipe_str access, refresh;  /* SET_TOKENS (refresh "": keep the one there) */
     uint32_t expires_in;                 /* SET_TOKENS: seconds, > 0 */
     uint32_t protocol, code;             /* REPORT_FAILURE (protocol: also ACCOUNT_BRIDGED) */
     struct xb_pipe_str text;             /* REPORT_FAILURE */
+    struct xb_pipe_str secret;           /* CHECK_SECRET (email too) */
+    uint32_t pid;                        /* OFFER_RESTART: Outlook's process */
+    struct xb_pipe_str program, profile; /* OFFER_RESTART: outlook.exe's path, the profile */
 };
 
 /* Checks a request whose header passed xb_pipe_hdr_decode (so h->len is in bounds) and
@@ -108,8 +112,11 @@ struct xb_pipe_reply {
     struct xb_pipe_rd accounts;          /* LIST_ACCOUNTS: where the next account starts */
     struct xb_pipe_str email;            /* ENROL, ACCOUNT_ADD; STATE_CHANGED, FAILURE_REPORTED */
     uint32_t created;                    /* ENROL: 1 if the account is new */
-    struct xb_pipe_str host, user, secret;  /* GET_ENDPOINT (secret: ACCOUNT_ADD too) */
-    uint32_t imap, pop3, smtp;           /* GET_ENDPOINT: ports, 0 = that listener is off */
+    struct xb_pipe_str host, user, secret;  /* GET_ENDPOINT (secret: ACCOUNT_ADD too;
+                                               host: GET_PORTS too) */
+    uint32_t imap, pop3, smtp;           /* GET_ENDPOINT, GET_PORTS: 0 = that listener is off */
+    uint32_t current;                    /* CHECK_SECRET: 1 if it is the local secret */
+    uint32_t pid;                        /* RESTART_OUTLOOK */
     struct xb_pipe_str note;             /* RESTORE, FORGET: why revocation failed, or "" */
     uint32_t state;                      /* STATE_CHANGED (XB_PIPE_STATE_*, REMOVED too) */
     struct xb_pipe_str last_error;       /* STATE_CHANGED */

@@ -26,6 +26,7 @@ MAGIC = 0x4258
 HDR = struct.Struct("<HBBHHII")          # magic version kind op status id length
 REQUEST, REPLY, EVENT = 1, 2, 3
 HELLO, LIST, ENROL, ENDPOINT, REPORT, RESTORE, FORGET, SUBSCRIBE = range(1, 9)
+ACCOUNT_BRIDGED, ACCOUNT_ADD, SET_TOKENS, CHECK_SECRET, GET_PORTS = range(9, 14)
 STATE_CHANGED, FAILURE_REPORTED = 0x8001, 0x8002
 OK, BAD_REQUEST, UNKNOWN_OP, VERSION, NOT_FOUND, AUTH_NEEDED, TEMP, INTERNAL = range(8)
 ST_NEW, ST_OK, ST_NEEDS_SIGNIN, ST_TEMP_ERROR, ST_REMOVED = range(5)
@@ -256,9 +257,44 @@ def test_hello_list_endpoint_and_mail(xb, ctl, rig):
     assert imap_login_error(xb.imap_port, EMAIL, xb.secret) is not None
     xb.secret = e["secret"]
     assert e["secret"] not in xb.log_text()
-    assert endpoint(ctl, EMAIL.upper())["user"] == EMAIL     # addresses in any case
+    again = endpoint(ctl, EMAIL.upper())                     # addresses in any case
+    assert again["user"] == EMAIL
+    xb.secret = again["secret"]
     f = ctl.call(ENDPOINT, s("nobody@example.com"))
     assert f.status == NOT_FOUND and "no account" in f.message()
+
+
+def test_ports_and_the_password_outlook_holds(xb, ctl):
+    """GET_PORTS answers the listeners without making a new secret; CHECK_SECRET says
+    whether a password is the account's local secret, and never more than that."""
+    f = ctl.call(GET_PORTS)
+    assert f.status == OK, f.message()
+    r = f.r()
+    assert (r.s(), r.u32(), r.u32(), r.u32()) == ("127.0.0.1", xb.imap_port, xb.pop3_port,
+                                                  xb.smtp_port)
+    assert r.done()
+    # The secret in force still logs in: GET_PORTS changed nothing.
+    assert imap_select("127.0.0.1", xb.imap_port, EMAIL, xb.secret) >= 1
+
+    def check(email, secret):
+        f = ctl.call(CHECK_SECRET, s(email) + s(secret))
+        if f.status != OK:
+            return f.status
+        r = f.r()
+        current = r.u32()
+        assert r.done()
+        return current
+
+    assert check(EMAIL, xb.secret) == 1
+    assert check(EMAIL.upper(), xb.secret) == 1
+    assert check(EMAIL, "my-google-password") == 0
+    assert check(EMAIL, "") == 0
+    assert check(EMAIL, xb.secret[:-1]) == 0
+    assert check("nobody@example.com", xb.secret) == NOT_FOUND
+    assert ctl.call(CHECK_SECRET, s(EMAIL)).status == BAD_REQUEST      # no secret field
+    log = xb.log_text()
+    assert "is the current local secret" in log and "is not the local secret" in log
+    assert xb.secret not in log and "my-google-password" not in log
 
 
 def test_report_failure_is_logged_and_told_to_subscribers(xb, ctl):

@@ -33,6 +33,21 @@ static void hosts(void)
     CHECK_STR(xb_provider_of_host("smtp-mail.outlook.com", NULL, true), "microsoft");
 }
 
+static void identities(void)
+{
+    CHECK_STR(xb_ol_identity("taro@gmail.com", "alias@example.jp"), "taro@gmail.com");
+    CHECK_STR(xb_ol_identity("taro", "taro@example.ac.jp"), "taro@example.ac.jp");
+    CHECK_STR(xb_ol_identity("recent:taro@gmail.com", "x@y"), "taro@gmail.com");
+    CHECK_STR(xb_ol_identity("Recent:Taro@Gmail.com", "x@y"), "Taro@Gmail.com");
+    CHECK_STR(xb_ol_recent_address("RECENT:hanako@example.ac.jp"), "hanako@example.ac.jp");
+    CHECK(xb_ol_recent_address("recent:") == NULL);
+    CHECK(xb_ol_recent_address("recent:hanako") == NULL);       /* not an address */
+    CHECK(xb_ol_recent_address("recently@example.jp") == NULL);
+    CHECK(xb_ol_recent_address(NULL) == NULL);
+    CHECK_STR(xb_ol_identity("recent:hanako", "hanako@example.ac.jp"), "hanako@example.ac.jp");
+    CHECK_STR(xb_ol_identity("", "hanako@example.ac.jp"), "hanako@example.ac.jp");
+}
+
 static void domains(void)
 {
     CHECK(xb_domain_allowed(NULL, "taro@gmail.com"));
@@ -212,6 +227,7 @@ int main(void)
     static const struct xbtest_case cases[] = {
         { "Gmail and Microsoft hosts", hosts },
         { "allowed domains", domains },
+        { "which Google account", identities },
         { "Outlook's OnError texts", errors },
     };
     return xbtest_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -296,6 +296,13 @@ static void every_op_round_trips(void)
         { .hdr.op = XB_PIPE_OP_SUBSCRIBE },
         { .hdr.op = XB_PIPE_OP_ACCOUNT_BRIDGED, .email = S("taro@example.jp"),
           .protocol = XB_PIPE_PROTO_IMAP },
+        { .hdr.op = XB_PIPE_OP_CHECK_SECRET, .email = S("taro@example.jp"),
+          .secret = S("my google pässword") },
+        { .hdr.op = XB_PIPE_OP_CHECK_SECRET, .email = S("taro@example.jp"), .secret = S("") },
+        { .hdr.op = XB_PIPE_OP_GET_PORTS },
+        { .hdr.op = XB_PIPE_OP_OFFER_RESTART, .pid = 4242,
+          .program = S("C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE"),
+          .profile = S("Outlook") },
     };
     unsigned char buf[1024];
     for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
@@ -314,6 +321,8 @@ static void every_op_round_trips(void)
               back.code == q->code);
         CHECK(same_str(back.client, q->client) && same_str(back.email, q->email) &&
               same_str(back.provider, q->provider) && same_str(back.text, q->text));
+        CHECK(same_str(back.secret, q->secret) && back.pid == q->pid &&
+              same_str(back.program, q->program) && same_str(back.profile, q->profile));
         /* Every shorter prefix of the payload is refused, none read past its end. */
         for (uint32_t cut = 0; cut < h.len; cut++) {
             struct xb_pipe_hdr hc = h;
@@ -358,7 +367,8 @@ static bool same_reply(const struct xb_pipe_reply *a, const struct xb_pipe_reply
            same_str(a->secret, b->secret) && a->imap == b->imap && a->pop3 == b->pop3 &&
            a->smtp == b->smtp && same_str(a->note, b->note) && a->state == b->state &&
            same_str(a->last_error, b->last_error) && a->protocol == b->protocol &&
-           a->code == b->code && same_str(a->text, b->text);
+           a->code == b->code && same_str(a->text, b->text) && a->current == b->current &&
+           a->pid == b->pid;
 }
 
 static void every_reply_and_event_round_trips(void)
@@ -369,7 +379,7 @@ static void every_reply_and_event_round_trips(void)
           XB_PIPE_STATE_NEEDS_SIGNIN, 1700000000u, 1700000100u },
         { S("x@y"), S("microsoft"), S(""), XB_PIPE_STATE_NEW, 0, 0 },
     };
-    struct xb_pipe_reply r[14];
+    struct xb_pipe_reply r[20];
     size_t n = 0;
     r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_HELLO, 0);
     r[n].version = 1, r[n].min_version = 1, r[n].max_version = 2;
@@ -399,6 +409,14 @@ static void every_reply_and_event_round_trips(void)
     r[n] = reply(XB_PIPE_KIND_EVENT, XB_PIPE_OP_FAILURE_REPORTED, 0);
     r[n].email = S("taro@example.jp"), r[n].protocol = XB_PIPE_PROTO_SMTP;
     r[n].code = 0x800ccc78u, r[n++].text = S("送信エラー");
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_GET_PORTS, 0);
+    r[n].host = S("127.0.0.1"), r[n].imap = 1143, r[n].pop3 = 1110, r[n++].smtp = 0;
+    r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_CHECK_SECRET, 0);
+    r[n++].current = 1;
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_CHECK_SECRET, 0);
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_OFFER_RESTART, 0);
+    r[n] = reply(XB_PIPE_KIND_EVENT, XB_PIPE_OP_RESTART_OUTLOOK, 0);
+    r[n++].pid = 4242;
 
     static unsigned char buf[4096];
     for (size_t i = 0; i < n; i++) {
@@ -475,7 +493,10 @@ static const struct reply_case reply_cases[] = {
       " 04000000 00000000", false },
     { "state event, state 5", "5842 0103 0180 0000 09000000 0f000000 03000000 614062 05000000"
       " 00000000", false },
-    { "unknown event", "5842 0103 0380 0000 09000000 00000000", false },
+    { "unknown event", "5842 0103 0480 0000 09000000 00000000", false },
+    { "restart event", "5842 0103 0380 0000 09000000 04000000 92100000", true },
+    { "restart event, pid 0", "5842 0103 0380 0000 09000000 04000000 00000000", false },
+    { "check secret, current 2", "5842 0102 0c00 0000 05000000 04000000 02000000", false },
     { "a request is no reply", "5842 0101 0200 0000 05000000 00000000", false },
     { "reply to an unknown op", "5842 0102 7700 0000 05000000 00000000", false },
 };

@@ -123,11 +123,18 @@ smtp_listen = 127.0.0.1:0
 
 """ + rig_provider_conf(r, self.win(r.ca_file)), encoding="utf-8")
         self.conf = conf
-        ready = self.work / "ready.json"
         self.companion_env = dict(self.env, XB_TEST_URL_FILE=self.win(self.url_file))
-        self.companion_out = open(self.work / "companion.out", "wb")
+        self.companion_out = open(self.work / "companion.out", "ab")
+        self.start_companion()
+        self.browser = Browser(self.url_file, self.work)
+        self.browser.start()
+
+    def start_companion(self):
+        """`serve` on ports the system picks (new ones at every start)."""
+        ready = self.work / "ready.json"
+        ready.unlink(missing_ok=True)
         self.companion = subprocess.Popen(
-            ["wine", self.exe, "serve", "--config", self.win(conf), "--ready-file",
+            ["wine", self.exe, "serve", "--config", self.win(self.conf), "--ready-file",
              self.win(ready)], env=self.companion_env, stdin=subprocess.DEVNULL,
             stdout=self.companion_out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -138,8 +145,14 @@ smtp_listen = 127.0.0.1:0
         time.sleep(0.2)
         addrs = json.loads(ready.read_text())
         self.ports = {k: int(addrs[k].rsplit(":", 1)[1]) for k in ("imap", "pop3", "smtp")}
-        self.browser = Browser(self.url_file, self.work)
-        self.browser.start()
+
+    def stop_companion(self):
+        self.companion.terminate()
+        try:
+            self.companion.wait(20)
+        except subprocess.TimeoutExpired:
+            self.companion.kill()
+            self.companion.wait()
 
     def cli(self, *args, check=True):
         return self.wine(self.exe, *args, "--config", self.win(self.conf),
@@ -440,3 +453,166 @@ def test_policy_hosts_and_domains(world):
         w.reg("delete", POLICY_KEY, "/v", "GoogleMailHosts", "/f")
         w.reg("delete", POLICY_KEY, "/v", "AllowedDomains", "/f")
         w.prof.delete(layout, profile)
+
+
+# --- Outlook as people set it up (issue 15) -------------------------------------------------------
+
+# Outlook's credentials for SMTP, as PROP_SMTP_AUTH_METHOD documents them (Microsoft's
+# Account Management API: SMTP_AUTH_SAME_AS_POP 0, SMTP_AUTH_USER_PASS 1,
+# SMTP_AUTH_RECEIVE_BEFORE_SEND 2) and PROP_SMTP_USE_AUTH (0: no authentication).
+def outlook_smtp_login(w, layout, profile, dump, aid):
+    """(user, password) Outlook sends to the SMTP server for account aid, or None when it
+    sends no AUTH at all. Outlook itself cannot run here: this follows its documentation."""
+    if dword(dump, aid, "SMTP Use Auth") == 0:
+        return None
+    method = dword(dump, aid, "SMTP Auth Method") if (aid, "SMTP Auth Method") in dump else 0
+    if method == 2:
+        return None  # "log on to incoming mail server before sending": no SMTP AUTH
+    if method == 0:
+        return (text(dump, aid, "POP3 User"),
+                w.prof.password(layout, profile, aid, "POP3 Password"))
+    return (text(dump, aid, "SMTP User"), w.prof.password(layout, profile, aid, "SMTP Password"))
+
+
+def retype_password(w, layout, profile, aid, name, password):
+    """What Outlook's password prompt does when "remember" is ticked: the one value
+    replaced (Outlook's format), every other value of the account as it was."""
+    values = [("hex", n, v) for (a, n), v in w.prof.dump(layout, profile).items()
+              if a == aid and n != name]
+    w.prof.make(layout, profile, [(aid, values + [("password", name, password)])])
+
+
+def smtp_auth_variant(aid, method, smtp_user=True):
+    """Taro's Gmail POP3 account with SMTP Auth Method = method (None: absent)."""
+    _, values = gmail_pop3(aid, TARO, "Taro Yamada", "taro-old-password")
+    values = [(k, "Account Name" if n == "Account Name" else n,
+               f"{TARO} ({aid})" if n == "Account Name" else v) for k, n, v in values]
+    if method is not None:
+        values.append(("dword", "SMTP Auth Method", method))
+    if smtp_user:
+        values += [("str", "SMTP User", TARO), ("password", "SMTP Password", "taro-smtp-old")]
+    return (aid, values)
+
+
+def test_pop_before_smtp_recent_mode_and_a_retyped_password(world):
+    """POP before SMTP (SMTP Auth Method 2), the other methods and none, and Gmail's POP3
+    recent mode, all of Taro's accounts bridged by one sign-in: every one sends
+    authenticated afterwards and restores byte for byte. Then Outlook's password prompt
+    overwrites a bridged password: the add-in notices at the next failure, asks the
+    companion, and bridges the account again so that it works."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    recent = gmail_pop3("00000005", TARO, "Taro (recent)", "taro-old-password")
+    recent = ("00000005", [(k, n, f"recent:{TARO}" if n == "POP3 User" else
+                            (f"{TARO} (recent)" if n == "Account Name" else v))
+                           for k, n, v in recent[1]] + [("dword", "SMTP Auth Method", 0)])
+    spec = [smtp_auth_variant("00000001", 0, smtp_user=False),
+            smtp_auth_variant("00000002", 1),
+            smtp_auth_variant("00000003", 2),
+            smtp_auth_variant("00000004", None, smtp_user=False),
+            recent]
+    w.prof.make(layout, profile, spec)
+    before = w.prof.dump(layout, profile)
+    # Before: POP before SMTP sends no AUTH; the companion would refuse such a relay.
+    assert outlook_smtp_login(w, layout, profile, before, "00000003") is None
+    w.set_autofix(2)
+    w.outlook(layout, "bridged:5", [("0x800CCC92", WEB_LOGIN.format(name=f"{TARO} (00000001)"))])
+    after = w.prof.dump(layout, profile)
+    sent_before = len(w.rig.sink_messages())
+    for aid in ("00000001", "00000002", "00000003", "00000004", "00000005"):
+        assert dword(after, aid, "SMTP Auth Method") == 1, aid   # SMTP_AUTH_USER_PASS
+        assert dword(after, aid, "SMTP Use Auth") == 1, aid
+        assert text(after, aid, "SMTP User") == TARO, aid        # never recent: for SMTP
+        creds = outlook_smtp_login(w, layout, profile, after, aid)
+        assert creds is not None, aid
+        send_smtp(w.ports["smtp"], creds[0], creds[1], TARO, f"smtp auth {aid}")
+    sent = wait_sink(w.rig, sent_before + 5)
+    assert len(sent) == sent_before + 5
+    # Recent mode is kept in the bridged user name, and mail is read through it.
+    assert text(after, "00000005", "POP3 User") == f"recent:{TARO}"
+    pw = w.prof.password(layout, profile, "00000005", "POP3 Password")
+    assert read_pop3(w.ports["pop3"], f"recent:{TARO}", pw)
+    assert "did not take POP3 recent mode" in w.companion_log()   # this rig's Dovecot
+
+    # Outlook's prompt: the person types the Google password and ticks "remember".
+    retype_password(w, layout, profile, "00000002", "POP3 Password", "taro-google-pw")
+    refused = ("Task '{name} - Receiving' reported error (0x800CCC92) : 'Your e-mail server "
+               "rejected your login. Verify your user name and password for this account in "
+               "Account Settings.  The server responded: -ERR [AUTH] Invalid user name or "
+               "password. XOAuth Bridge manages this account's password: do not enter your "
+               "Google password here'")
+    (w.appdata / "logs" / "addin.log").unlink(missing_ok=True)
+    w.outlook(layout, "log:the password Outlook holds is the companion's again",
+              [("0x800CCC92", refused.format(name=f"{TARO} (00000002)"))])
+    log = w.addin_log()
+    assert "is not the companion's (typed into Outlook's prompt?)" in log, log
+    assert "not the local secret" in w.companion_log()
+    repaired = w.prof.dump(layout, profile)
+    pw = w.prof.password(layout, profile, "00000002", "POP3 Password")
+    assert pw != "taro-google-pw"
+    assert read_pop3(w.ports["pop3"], TARO, pw) is not None
+    assert "taro-google-pw" not in log and "taro-google-pw" not in w.companion_log()
+    assert repaired[("00000002", "POP3 Server")] == after[("00000002", "POP3 Server")]
+
+    # Throttling is no sign-in problem: nothing reported, nothing changed.
+    limits = WEB_LOGIN.replace("Web login required: https://support.google.com/mail/answer/78754",
+                               "Account exceeded POP command or bandwidth limits (Failure)")
+    w.outlook(layout, "log:not a sign-in failure (temporary)",
+              [("0x800CCC92", limits.format(name=f"{TARO} (00000003)"))])
+    assert w.prof.dump(layout, profile) == repaired
+
+    # Restore: every setting byte for byte, SMTP Auth Method absent again where it was.
+    code, out, _ = w.cli("restore", "--all")
+    assert "5 Outlook account(s) put back" in out
+    assert w.prof.dump(layout, profile) == before
+    w.cli("logout", TARO)
+    w.prof.delete(layout, profile)
+
+
+def test_bridged_accounts_follow_the_companion_to_new_ports(world):
+    """The companion starts on other ports (a new slot, a changed configuration): the
+    add-in points every bridged account at them when it next meets the companion, and
+    restore still puts Outlook's own settings back."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    w.prof.make(layout, profile, accounts(layout)[:2])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(2)
+    w.outlook(layout, "bridged:2", [
+        ("0x800CCC92", WEB_LOGIN.format(name=TARO)),
+        ("0x800CCCD1", IMAP_ALERT.format(name="Hanako (Gmail)")),
+    ])
+    old = dict(w.ports)
+    w.stop_companion()
+    w.start_companion()
+    assert w.ports != old
+    (w.appdata / "logs" / "addin.log").unlink(missing_ok=True)
+    w.outlook(layout, "log:pointed at the companion's new ports")
+    after = w.prof.dump(layout, profile)
+    assert dword(after, "00000001", "POP3 Port") == w.ports["pop3"]
+    assert dword(after, "00000002", "IMAP Port") == w.ports["imap"]
+    assert dword(after, "00000001", "SMTP Port") == w.ports["smtp"]
+    pw = w.prof.password(layout, profile, "00000002", "IMAP Password")
+    assert read_imap(w.ports["imap"], HANAKO, pw) is not None   # the secret did not change
+    code, out, _ = w.cli("restore", "--all")
+    assert w.prof.dump(layout, profile) == before
+    w.cli("logout", TARO)
+    w.cli("logout", HANAKO)
+    w.prof.delete(layout, profile)
+
+
+def test_imap_without_a_stored_password_is_left_alone_when_signed_in(world):
+    """Outlook 2019 and later sign in to Gmail's IMAP themselves and store no password:
+    the person signing in at the companion does not take such an account over."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    aid, values = gmail_imap("00000002", "Hanako (Gmail)", HANAKO, "x", "sz")
+    values = [v for v in values if v[1] not in ("IMAP Password", "SMTP Password")]
+    w.prof.make(layout, profile, [(aid, values)])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(1)
+    assert w.cli("login", HANAKO)[0] == 0
+    w.outlook(layout, "log:perhaps Outlook's own Google sign-in")
+    assert w.prof.dump(layout, profile) == before
+    w.cli("logout", HANAKO)
+    w.prof.delete(layout, profile)

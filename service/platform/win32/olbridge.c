@@ -61,8 +61,10 @@ enum what {
     W_HOST,            /* the companion's address, as a string */
     W_IN_PORT,         /* DWORD */
     W_SMTP_PORT,
-    W_USER,            /* string */
+    W_IN_USER,         /* string: the incoming user name */
+    W_SMTP_USER,       /* string: the SMTP user name */
     W_SECRET,          /* Outlook's password format */
+    W_AUTH_USER_PASS,  /* DWORD 1: SMTP_AUTH_USER_PASS (below) */
     W_ZERO,            /* DWORD 0: no TLS, no SPA on loopback */
     W_ZERO_IF_THERE,   /* the same, only if Outlook wrote the value (names unverified) */
     W_ONE,             /* DWORD 1 */
@@ -76,7 +78,7 @@ struct change {
 static const struct change pop3_changes[] = {
     { L"POP3 Server", W_HOST },
     { L"POP3 Port", W_IN_PORT },
-    { L"POP3 User", W_USER },
+    { L"POP3 User", W_IN_USER },
     { L"POP3 Password", W_SECRET },
     { L"POP3 Use SSL", W_ZERO },
     { L"POP3 Use SPA", W_ZERO },
@@ -86,20 +88,24 @@ static const struct change pop3_changes[] = {
 static const struct change imap_changes[] = {
     { L"IMAP Server", W_HOST },
     { L"IMAP Port", W_IN_PORT },
-    { L"IMAP User", W_USER },
+    { L"IMAP User", W_IN_USER },
     { L"IMAP Password", W_SECRET },
     { L"IMAP Use SSL", W_ZERO },
     { L"IMAP Use SPA", W_ZERO },
     { L"IMAP Secure Connection", W_ZERO_IF_THERE },
 };
 
-/* The sending side, for both kinds. "SMTP Auth Method" stays: whether it says "same
- * as incoming" or "log on using", both now carry the same user and secret. */
+/* The sending side, for both kinds. "SMTP Auth Method" (PROP_SMTP_AUTH_METHOD) becomes
+ * SMTP_AUTH_USER_PASS (1: log on with SMTP User and SMTP Password), whatever it was:
+ * SMTP_AUTH_SAME_AS_POP (0) would send the incoming user, which for POP3 recent mode
+ * carries recent:, and SMTP_AUTH_RECEIVE_BEFORE_SEND (2, "log on to incoming mail server
+ * before sending") sends no AUTH at all, which the companion refuses. */
 static const struct change smtp_changes[] = {
     { L"SMTP Server", W_HOST },
     { L"SMTP Port", W_SMTP_PORT },
     { L"SMTP Use Auth", W_ONE },
-    { L"SMTP User", W_USER },
+    { L"SMTP Auth Method", W_AUTH_USER_PASS },
+    { L"SMTP User", W_SMTP_USER },
     { L"SMTP Password", W_SECRET },
     { L"SMTP Use SSL", W_ZERO },
     { L"SMTP Use SPA", W_ZERO_IF_THERE },
@@ -202,6 +208,86 @@ static LONG set_state(HKEY saved, enum xb_ol_saved state)
     return rc;
 }
 
+static bool in_names(const wchar_t *names, const wchar_t *name)
+{
+    for (const wchar_t *p = names; *p; p += wcslen(p) + 1) {
+        if (_wcsicmp(p, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A copy made by an older version lacks names this one writes (e.g. "SMTP Auth
+ * Method"): their values in the account are still Outlook's own (we never wrote them),
+ * so they go into Original as they are (or absent), then into Touched. Original first:
+ * an interruption before Touched leaves the old, whole copy. */
+static LONG extend_copy(HKEY account, HKEY saved, enum xb_ol_kind kind)
+{
+    wchar_t have[NAMES_MAX], want[NAMES_MAX], merged[NAMES_MAX];
+    DWORD type = 0, size = sizeof(have) - 2 * sizeof(wchar_t), want_bytes = 0;
+    HKEY orig = NULL;
+    BYTE *data = NULL;
+    size_t at = 0;
+    LONG rc;
+
+    memset(have, 0, sizeof(have));
+    if (RegQueryValueExW(saved, L"Touched", NULL, &type, (BYTE *)have, &size) !=
+            ERROR_SUCCESS || type != REG_MULTI_SZ)
+        return ERROR_INVALID_DATA;
+    if (!touched_names(account, kind, want, ARRAYSIZE(want), &want_bytes))
+        return ERROR_INSUFFICIENT_BUFFER;
+    rc = RegOpenKeyExW(saved, L"Original", 0, KEY_READ | KEY_SET_VALUE, &orig);
+    if (rc != ERROR_SUCCESS)
+        return rc;
+    const DWORD cap = 64 * 1024;
+    if (!(data = HeapAlloc(GetProcessHeap(), 0, cap))) {
+        rc = ERROR_OUTOFMEMORY;
+        goto out;
+    }
+    for (const wchar_t *p = have; *p; p += wcslen(p) + 1) {
+        size_t len = wcslen(p) + 1;
+        if (at + len + 1 > ARRAYSIZE(merged)) {
+            rc = ERROR_INSUFFICIENT_BUFFER;
+            goto out;
+        }
+        memcpy(merged + at, p, len * sizeof(wchar_t));
+        at += len;
+    }
+    const size_t old_at = at;
+    for (const wchar_t *p = want; *p; p += wcslen(p) + 1) {
+        if (in_names(have, p))
+            continue;
+        DWORD t = 0, n = cap;
+        rc = RegQueryValueExW(account, p, NULL, &t, data, &n);
+        if (rc == ERROR_SUCCESS)
+            rc = RegSetValueExW(orig, p, 0, t, data, n);
+        else if (rc == ERROR_FILE_NOT_FOUND) {
+            rc = RegDeleteValueW(orig, p);
+            if (rc == ERROR_FILE_NOT_FOUND)
+                rc = ERROR_SUCCESS;
+        }
+        size_t len = wcslen(p) + 1;
+        if (rc == ERROR_SUCCESS && at + len + 1 > ARRAYSIZE(merged))
+            rc = ERROR_INSUFFICIENT_BUFFER;
+        if (rc != ERROR_SUCCESS)
+            goto out;
+        memcpy(merged + at, p, len * sizeof(wchar_t));
+        at += len;
+    }
+    rc = ERROR_SUCCESS;
+    if (at == old_at)
+        goto out; /* nothing new */
+    merged[at++] = L'\0';
+    RegFlushKey(orig);
+    rc = RegSetValueExW(saved, L"Touched", 0, REG_MULTI_SZ, (const BYTE *)merged,
+                        (DWORD)(at * sizeof(wchar_t)));
+out:
+    if (data)
+        HeapFree(GetProcessHeap(), 0, data);
+    RegCloseKey(orig);
+    return rc;
+}
+
 /* Makes the saved copy (or keeps the one there) and marks it "saving". */
 static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
                                   const struct xb_ol_endpoint *ep, HKEY *saved_out)
@@ -219,8 +305,10 @@ static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
     DWORD state = 0;
     if (disp == REG_OPENED_EXISTING_KEY && xb_ol_read_dword(saved, L"State", &state) &&
         state >= XB_OL_SAVED_SAVING && state <= XB_OL_SAVED_RESTORING) {
-        /* Originals are saved once: what the account holds now may be ours. */
-        if (set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
+        /* Originals are saved once: what the account holds now may be ours. Names this
+         * version writes that an older one did not are added to the copy first. */
+        if (extend_copy(account, saved, a->kind) != ERROR_SUCCESS ||
+            set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
             goto out;
         *saved_out = saved;
         return XB_OK;
@@ -410,10 +498,14 @@ static LONG apply(HKEY account, const struct change *c, const struct xb_ol_endpo
         return write_dword(account, c->name, ep->in_port);
     case W_SMTP_PORT:
         return write_dword(account, c->name, ep->smtp_port);
-    case W_USER:
+    case W_IN_USER:
+        return write_str(account, c->name, ep->in_user ? ep->in_user : ep->user);
+    case W_SMTP_USER:
         return write_str(account, c->name, ep->user);
     case W_SECRET:
         return RegSetValueExW(account, c->name, 0, REG_BINARY, pw, pwlen);
+    case W_AUTH_USER_PASS:
+        return write_dword(account, c->name, 1);
     case W_ZERO_IF_THERE:
         if (!value_exists(account, c->name, NULL))
             return ERROR_SUCCESS;
@@ -474,6 +566,95 @@ out:
         RegCloseKey(saved);
     if (account)
         RegCloseKey(account);
+    return err;
+}
+
+/* --- ports that moved, passwords Outlook holds ------------------------------------------------- */
+
+enum xb_err xb_ol_repoint(const struct xb_ol_account *a, const char *host, DWORD in_port,
+                          DWORD smtp_port)
+{
+    wchar_t acct[512], path[512];
+    HKEY account = NULL, saved = NULL;
+    DWORD state = 0;
+    enum xb_err err = XB_ERR_NOTFOUND;
+    const bool pop = a->kind == XB_OL_POP3;
+
+    if (!xb_ol_account_path(a->layout, a->profile, a->id, acct, ARRAYSIZE(acct)) ||
+        !xb_ol_saved_path(a->layout, a->profile, a->id, path, ARRAYSIZE(path)))
+        return XB_ERR_RANGE;
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_QUERY_VALUE, &saved) != ERROR_SUCCESS)
+        return XB_ERR_NOTFOUND;
+    if (!xb_ol_read_dword(saved, L"State", &state) || state != XB_OL_SAVED_BRIDGED)
+        goto out;
+    err = XB_ERR_IO;
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, acct, 0, KEY_READ | KEY_SET_VALUE, &account) !=
+        ERROR_SUCCESS)
+        goto out;
+    /* Every one of these names is in Touched since the account was bridged: a restore
+     * puts Outlook's own values back whatever is written here. */
+    if (write_str(account, pop ? L"POP3 Server" : L"IMAP Server", host) == ERROR_SUCCESS &&
+        write_dword(account, pop ? L"POP3 Port" : L"IMAP Port", in_port) == ERROR_SUCCESS &&
+        write_str(account, L"SMTP Server", host) == ERROR_SUCCESS &&
+        write_dword(account, L"SMTP Port", smtp_port) == ERROR_SUCCESS)
+        err = XB_OK;
+    RegFlushKey(account);
+out:
+    if (account)
+        RegCloseKey(account);
+    RegCloseKey(saved);
+    return err;
+}
+
+enum xb_err xb_ol_password_read(const struct xb_ol_account *a, const wchar_t *name, char *out,
+                                size_t n)
+{
+    wchar_t acct[512];
+    BYTE raw[PASSWORD_BLOB_MAX];
+    DWORD size = sizeof(raw), type = 0;
+    HKEY account;
+    enum xb_err err = XB_ERR_NOTFOUND;
+
+    if (n)
+        out[0] = '\0';
+    if (!xb_ol_account_path(a->layout, a->profile, a->id, acct, ARRAYSIZE(acct)))
+        return XB_ERR_RANGE;
+    if (RegOpenKeyExW(HKEY_CURRENT_USER, acct, 0, KEY_QUERY_VALUE, &account) != ERROR_SUCCESS)
+        return XB_ERR_NOTFOUND;
+    LONG rc = RegQueryValueExW(account, name, NULL, &type, raw, &size);
+    RegCloseKey(account);
+    if (rc != ERROR_SUCCESS)
+        return rc == ERROR_FILE_NOT_FOUND ? XB_ERR_NOTFOUND : XB_ERR_IO;
+    /* 0x02 and a DPAPI blob (Outlook 2013 and later); Outlook 2010 may leave the lead
+     * byte out, which a blob never starts with. */
+    DATA_BLOB in = { size, raw }, plain = { 0, NULL };
+    if (type != REG_BINARY || size < 2)
+        return XB_ERR_INVAL;
+    if (raw[0] == PASSWORD_LEAD) {
+        in.pbData++;
+        in.cbData--;
+    }
+    if (!CryptUnprotectData(&in, NULL, NULL, NULL, NULL, CRYPTPROTECT_UI_FORBIDDEN, &plain)) {
+        SecureZeroMemory(raw, sizeof(raw));
+        return XB_ERR_CRYPTO;
+    }
+    SecureZeroMemory(raw, sizeof(raw));
+    err = XB_ERR_INVAL;
+    const wchar_t *w = (const wchar_t *)(void *)plain.pbData;
+    size_t chars = plain.cbData / sizeof(wchar_t);
+    while (chars && w[chars - 1] == L'\0')
+        chars--;
+    if (plain.cbData % sizeof(wchar_t) == 0 && chars < (size_t)INT_MAX) {
+        int len = chars ? WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, (int)chars,
+                                              out, (int)(n ? n - 1 : 0), NULL, NULL)
+                        : 0;
+        if (chars == 0 || len > 0) {
+            out[len] = '\0';
+            err = XB_OK;
+        }
+    }
+    SecureZeroMemory(plain.pbData, plain.cbData);
+    LocalFree(plain.pbData);
     return err;
 }
 

@@ -170,6 +170,10 @@ static bool read_account(HKEY accounts, enum xb_ol_layout layout, const wchar_t 
         xb_ol_read_str(key, L"SMTP Server", a->smtp_server, sizeof(a->smtp_server), NULL);
         if (!xb_ol_read_dword(key, pop ? L"POP3 Port" : L"IMAP Port", &a->port))
             a->port = 0;
+        if (!xb_ol_read_dword(key, L"SMTP Port", &a->smtp_port))
+            a->smtp_port = 0;
+        a->has_password = RegQueryValueExW(key, pop ? L"POP3 Password" : L"IMAP Password", NULL,
+                                           NULL, NULL, NULL) == ERROR_SUCCESS;
         a->saved = saved_state(layout, profile, id, a->saved_provider,
                                sizeof(a->saved_provider));
     }

@@ -64,6 +64,8 @@ struct xb_ol_account {
     DWORD port;                      /* 0 if absent */
     char user[XB_OL_STR_MAX];        /* "POP3 User" / "IMAP User" */
     char smtp_server[XB_OL_STR_MAX]; /* "SMTP Server" */
+    DWORD smtp_port;                 /* "SMTP Port"; 0 if absent */
+    bool has_password;               /* "POP3 Password" / "IMAP Password" is there */
     enum xb_ol_saved saved;          /* our saved copy, if any */
     char saved_provider[16];         /* the provider it was bridged for ("" if none) */
 };
@@ -92,12 +94,25 @@ struct xb_ol_endpoint {
     const char *host;
     DWORD in_port;                   /* the port for a->kind */
     DWORD smtp_port;
-    const char *user;
+    const char *user;                /* the SMTP user name, and the incoming one ... */
+    const char *in_user;             /* ... unless this is set (POP3 recent:ADDRESS) */
     const char *secret;
     const char *email;               /* the companion's account, kept with the copy */
     const char *provider;            /* "google", "microsoft": kept with the copy */
 };
 enum xb_err xb_ol_bridge(const struct xb_ol_account *a, const struct xb_ol_endpoint *ep);
+
+/* Points a bridged account at the companion's address and ports again (they moved),
+ * without a new secret: host and ports only; the saved originals stay as they are.
+ * XB_ERR_NOTFOUND: the account is not bridged (State is not "bridged"). */
+enum xb_err xb_ol_repoint(const struct xb_ol_account *a, const char *host, DWORD in_port,
+                          DWORD smtp_port);
+
+/* The password Outlook holds for the account (name: "POP3 Password", "IMAP Password",
+ * "SMTP Password"), decrypted into out (UTF-8). XB_ERR_NOTFOUND: no such value. The
+ * caller wipes out. */
+enum xb_err xb_ol_password_read(const struct xb_ol_account *a, const wchar_t *name, char *out,
+                                size_t n);
 
 /* Puts one account's originals back. XB_ERR_NOTFOUND: nothing saved for it. */
 enum xb_err xb_ol_restore(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id);
