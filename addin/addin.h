@@ -56,13 +56,18 @@ typedef void xb_outlook_error_fn(void *ctx, uint32_t code, const char *text);
 /* Reads Application.Version and Session.CurrentProfileName (UTF-8, "" when unknown). */
 void xb_outlook_identify(IDispatch *app, char *version, size_t vn, wchar_t *profile,
                          size_t pn);
+/* Application.Quit: Outlook closes as when the person closes it (drafts prompt). */
+HRESULT xb_outlook_quit(IDispatch *app);
 /* Listens to every SyncObject's OnError; fn gets UTF-8 text. NULL if there are none. */
 struct xb_outlook *xb_outlook_listen(IDispatch *app, xb_outlook_error_fn *fn, void *ctx);
 void xb_outlook_unlisten(struct xb_outlook *ol);
 
 /* worker.c: everything slow, on the add-in's own threads. */
 struct xb_worker;
-struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile);
+/* ui: a window on Outlook's UI thread that takes XB_WM_QUIT (connect.c). */
+struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile, HWND ui);
+/* The message (RegisterWindowMessage) that asks the UI thread to quit Outlook. */
+#define XB_WM_QUIT_NAME L"XOAuthBridge.AddinQuitOutlook"
 /* From the UI thread: queue an OnError (copied) and return at once. */
 void xb_worker_failure(struct xb_worker *w, uint32_t code, const char *text);
 /* Asks the threads to stop, waits at most wait_ms, and lets go of w. */

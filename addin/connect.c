@@ -18,7 +18,11 @@ struct xb_addin {
     int connect_mode;
     struct xb_outlook *events;
     struct xb_worker *worker;
+    HWND ui;                /* message-only window: the worker's way onto this thread */
 };
+
+static UINT wm_quit_outlook;
+static const wchar_t ui_class[] = L"XOAuthBridge.AddinUI";
 
 #define CONNECT_MODE_AFTER_STARTUP 0
 #define STOP_WAIT_MS 100
@@ -26,6 +30,38 @@ struct xb_addin {
 static void on_error(void *ctx, uint32_t code, const char *text)
 {
     xb_worker_failure(ctx, code, text);
+}
+
+/* The person chose to restart Outlook (the companion's notification): only this thread
+ * may call the object model, so the worker posts here. */
+static LRESULT CALLBACK ui_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
+{
+    if (msg == wm_quit_outlook && wm_quit_outlook) {
+        struct xb_addin *self = (struct xb_addin *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
+        if (self && self->application) {
+            HRESULT hr = xb_outlook_quit(self->application);
+            xb_addin_log("asked Outlook to quit for the restart the person chose (0x%08lx)",
+                         (unsigned long)hr);
+        }
+        return 0;
+    }
+    return DefWindowProcW(hwnd, msg, wp, lp);
+}
+
+static HWND make_ui_window(struct xb_addin *self)
+{
+    WNDCLASSW wc = { 0 };
+    wc.lpfnWndProc = ui_proc;
+    wc.hInstance = xb_addin_module;
+    wc.lpszClassName = ui_class;
+    wm_quit_outlook = RegisterWindowMessageW(XB_WM_QUIT_NAME);
+    if (!wm_quit_outlook || (!RegisterClassW(&wc) && GetLastError() != ERROR_CLASS_ALREADY_EXISTS))
+        return NULL;
+    HWND hwnd = CreateWindowExW(0, ui_class, L"", 0, 0, 0, 0, 0, HWND_MESSAGE, NULL,
+                                xb_addin_module, NULL);
+    if (hwnd)
+        SetWindowLongPtrW(hwnd, GWLP_USERDATA, (LONG_PTR)self);
+    return hwnd;
 }
 
 /* Everything the add-in does in Outlook's thread: a few object model reads. */
@@ -37,7 +73,10 @@ static void begin(struct xb_addin *self)
         return;
     xb_outlook_identify(self->application, version, sizeof(version), profile,
                         ARRAYSIZE(profile));
-    self->worker = xb_worker_start(version, profile);
+    self->ui = make_ui_window(self);
+    if (!self->ui)
+        xb_addin_log("cannot make the add-in's window: a restart must be done by hand");
+    self->worker = xb_worker_start(version, profile, self->ui);
     if (!self->worker) {
         xb_addin_log("cannot start the add-in's worker thread: the add-in does nothing");
         return;
@@ -53,6 +92,12 @@ static void end(struct xb_addin *self)
     self->events = NULL;
     xb_worker_stop(self->worker, STOP_WAIT_MS);
     self->worker = NULL;
+    if (self->ui) {
+        /* Gone before the DLL may be: no window may call into unloaded code. */
+        DestroyWindow(self->ui);
+        self->ui = NULL;
+        UnregisterClassW(ui_class, xb_addin_module);
+    }
 }
 
 static struct xb_addin *impl_from_IDTExtensibility2(IDTExtensibility2 *iface)

@@ -54,6 +54,15 @@ static HRESULT invoke(IDispatch *obj, const wchar_t *name, WORD flags, DISPPARAM
                             params ? params : &none, out, NULL, NULL);
 }
 
+HRESULT xb_outlook_quit(IDispatch *app)
+{
+    VARIANT v;
+    HRESULT hr = invoke(app, L"Quit", DISPATCH_METHOD, NULL, &v);
+    if (SUCCEEDED(hr))
+        VariantClear(&v);
+    return hr;
+}
+
 static IDispatch *get_object(IDispatch *obj, const wchar_t *name)
 {
     VARIANT v;

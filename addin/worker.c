@@ -63,6 +63,8 @@ struct xb_worker {
 
     char version[64];
     wchar_t profile[XB_OL_PROFILE_MAX];
+    HWND ui;                          /* Outlook's thread, for Application.Quit */
+    UINT wm_quit;
     enum xb_ol_layout layout;
     struct xb_addin_policy pol;
     struct acct accts[MAX_ACCOUNTS];
@@ -407,6 +409,31 @@ static void rewrite_other(void *ctx, const struct xb_ol_account *ol)
     rewrite_one(rw, ol);
 }
 
+/* Outlook reads account settings when it starts: the companion offers the person to
+ * restart this Outlook now (its notification), naming this process, its program and
+ * the profile, so that it can start the same Outlook again once this one has closed. */
+static void offer_restart(struct xb_worker *w)
+{
+    wchar_t wprog[MAX_PATH];
+    char program[XB_PIPE_PATH_MAX + 1], profile[XB_OL_PROFILE_MAX * 3];
+    DWORD n = GetModuleFileNameW(NULL, wprog, ARRAYSIZE(wprog));
+    if (!w->ui || n == 0 || n >= ARRAYSIZE(wprog) ||
+        !WideCharToMultiByte(CP_UTF8, 0, wprog, -1, program, sizeof(program), NULL, NULL) ||
+        !WideCharToMultiByte(CP_UTF8, 0, w->profile, -1, profile, sizeof(profile), NULL, NULL))
+        return;
+    struct xb_pipe_reply rep;
+    enum xb_err err;
+    struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_OFFER_RESTART, .pid = GetCurrentProcessId(),
+                             .program = xb_pipe_cstr(program), .profile = xb_pipe_cstr(profile) };
+    uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
+    if (err == XB_OK && st != XB_PIPE_ST_OK) {
+        char msg[XB_PIPE_TEXT_MAX + 1];
+        why(&rep, msg, sizeof(msg));
+        xb_addin_log("the companion offers no restart of Outlook (status %u: %s): the person "
+                     "restarts it", st, msg);
+    }
+}
+
 /* Signs in (ENROL) if asked, then gets the endpoint and a new secret and rewrites
  * every Outlook account of this identity. Returns how many were rewritten. */
 static unsigned bridge(struct xb_worker *w, struct acct *target, bool enrol)
@@ -491,6 +518,7 @@ static unsigned bridge(struct xb_worker *w, struct acct *target, bool enrol)
     st = call(w, &w->ctl, w->buf, &b, CALL_MS, &rep, &err);
     if (err == XB_OK && st != XB_PIPE_ST_OK && st != XB_PIPE_ST_UNKNOWN_OP)
         xb_addin_log("the companion did not take the news (status %u)", st);
+    offer_restart(w);
     return rw.done;
 }
 
@@ -800,8 +828,16 @@ static DWORD WINAPI subscriber_main(void *arg)
             xb_pipe_hdr_decode(w->subbuf, &h);
             if (h.kind != XB_PIPE_KIND_EVENT ||
                 !xb_pipe_reply_parse(&h, w->subbuf + XB_PIPE_HDR_LEN, &rep, &bad) ||
-                h.op != XB_PIPE_OP_STATE_CHANGED)
+                (h.op != XB_PIPE_OP_STATE_CHANGED && h.op != XB_PIPE_OP_RESTART_OUTLOOK))
                 continue;
+            if (h.op == XB_PIPE_OP_RESTART_OUTLOOK) {
+                /* Only the Outlook the offer named quits; others hear it too. */
+                if (rep.pid == GetCurrentProcessId() && w->ui && w->wm_quit) {
+                    xb_addin_log("the person chose to restart Outlook now");
+                    PostMessageW(w->ui, w->wm_quit, 0, 0);
+                }
+                continue;
+            }
             char email[XB_PIPE_EMAIL_MAX + 1];
             if (rep.state == XB_PIPE_STATE_OK && xb_pipe_str_copy(rep.email, email, sizeof(email)))
                 push(w, JOB_SIGNED_IN, 0, email);
@@ -874,7 +910,7 @@ static bool start_thread(struct xb_worker *w, LPTHREAD_START_ROUTINE fn)
     return true;
 }
 
-struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile)
+struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile, HWND ui)
 {
     struct xb_worker *w = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*w));
     if (!w)
@@ -885,6 +921,8 @@ struct xb_worker *xb_worker_start(const char *version, const wchar_t *profile)
     w->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     InitializeCriticalSection(&w->lock);
     snprintf(w->version, sizeof(w->version), "%s", version ? version : "");
+    w->ui = ui;
+    w->wm_quit = RegisterWindowMessageW(XB_WM_QUIT_NAME);
     w->layout = xb_ol_layout_for_version(w->version);
     if (profile && profile[0])
         wcsncpy(w->profile, profile, XB_OL_PROFILE_MAX - 1);

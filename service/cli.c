@@ -36,6 +36,8 @@ static const struct xb_cli_cmd commands[] = {
     { "logout", xb_cmd_logout, "EMAIL: revoke the sign-in and delete its tokens" },
     { "restore", xb_cmd_restore, "EMAIL | --all: put Outlook's accounts back as they were\n"
       "               before the add-in bridged them" },
+    { "restart-outlook", xb_cmd_restart_outlook, "restart Outlook now, as offered after its "
+      "accounts were\n               bridged (Outlook reads them when it starts)" },
     { "status", xb_cmd_status, "show each account's state in words" },
     { "account", xb_cmd_account, "add EMAIL [--provider NAME] | remove EMAIL | list" },
     { "secret", xb_cmd_secret, "reset EMAIL: make a new local password for an account" },

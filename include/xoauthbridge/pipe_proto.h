@@ -85,6 +85,9 @@
 #define XB_PIPE_OP_OFFER_RESTART     0x000Eu  /* u32 pid, str program, str profile ->
                                                  (nothing): offer the person to restart
                                                  this Outlook now */
+#define XB_PIPE_OP_RESTART_NOW       0x000Fu  /* -> (nothing): the person (CLI) accepts the
+                                                 restart offered: RESTART_OUTLOOK goes out
+                                                 and the companion starts Outlook again */
 #define XB_PIPE_OP_STATE_CHANGED     0x8001u  /* event: str email, u32 state, str last_error */
 #define XB_PIPE_OP_FAILURE_REPORTED  0x8002u  /* event: str email, u32 protocol, u32 code,
                                                  str text */

@@ -320,6 +320,8 @@ static void dispatch(struct xb_ctl_conn *c, const struct xb_pipe_hdr *h,
     case XB_PIPE_OP_SET_TOKENS: xb_ctl_op_set_tokens(c, &r); break;
     case XB_PIPE_OP_GET_PORTS: xb_ctl_op_ports(c, &r); break;
     case XB_PIPE_OP_CHECK_SECRET: xb_ctl_op_check_secret(c, &r); break;
+    case XB_PIPE_OP_OFFER_RESTART: xb_ctl_op_offer_restart(c, &r); break;
+    case XB_PIPE_OP_RESTART_NOW: xb_ctl_op_restart_now(c, &r); break;
     default:
         /* xb_pipe_req_parse knows every op listed here and refuses the rest. */
         xb_ctl_reply_error(c, h->version, h->op, h->id, XB_PIPE_ST_UNKNOWN_OP,

@@ -68,6 +68,12 @@ void xb_ctl_attach_fd(struct xb_ctl *ctl, intptr_t fd);
 enum xb_err xb_ctl_signin(struct xb_ctl *ctl, const char *email);
 
 /* Closes the endpoint and every connection, cancels sign-ins and revocations. */
+/* The person accepts the restart of Outlook the add-in offered (the notification, the
+ * CLI): RESTART_OUTLOOK goes to the add-ins, which ask that Outlook to quit, and the
+ * companion starts it again once it closed. XB_ERR_NOTFOUND: nothing offered;
+ * XB_ERR_TEMP: no add-in listens to be asked. why says it in words. */
+enum xb_err xb_ctl_restart_outlook(struct xb_ctl *ctl, char *why, size_t n);
+
 void xb_ctl_shutdown(struct xb_ctl *ctl);
 void xb_ctl_free(struct xb_ctl *ctl);
 

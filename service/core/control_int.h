@@ -62,6 +62,12 @@ struct xb_ctl {
     struct xb_enrol *enrols;
     unsigned nenrols;
     struct xb_revoke *revokes;
+    struct {                                /* the restart of Outlook last offered */
+        bool pending;
+        uint32_t pid;
+        char program[XB_PIPE_PATH_MAX + 1];
+        char profile[XB_PIPE_NAME_MAX + 1];
+    } restart;
     unsigned char out[XB_PIPE_FRAME_MAX];   /* one outgoing frame at a time */
 };
 
@@ -92,6 +98,8 @@ void xb_ctl_op_account_add(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_set_tokens(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_ports(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_check_secret(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_offer_restart(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_restart_now(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 /* A connection leaves: its waiters stop waiting (the work goes on). */
 void xb_ctl_ops_forget_conn(struct xb_ctl *ctl, struct xb_ctl_conn *c);
 /* Shutdown: sign-ins and revocations end; waiters get TEMP. */

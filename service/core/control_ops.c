@@ -486,6 +486,98 @@ void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     xb_ctl_send(c, &rep, NULL, false);
 }
 
+/* --- OFFER_RESTART, RESTART_NOW: Outlook reads its accounts when it starts --------------- */
+
+/* How long a restart waits for Outlook to close (a draft may ask to be saved first). */
+#define RESTART_WAIT_S 120
+
+void xb_ctl_op_offer_restart(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    struct xb_ctl *ctl = c->ctl;
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char program[XB_PIPE_PATH_MAX + 1], profile[XB_PIPE_NAME_MAX + 1], why[200];
+
+    xb_pipe_str_copy(r->program, program, sizeof(program));
+    xb_pipe_str_copy(r->profile, profile, sizeof(profile));
+    /* Only the Outlook that runs as that process is ever started again, with a profile
+     * name that fits on its command line. */
+    enum xb_err err = XB_ERR_INVAL;
+    if (strchr(profile, '"') || strchr(program, '"'))
+        snprintf(why, sizeof(why), "a quote in the program or profile name");
+    else
+        err = xb_plat_outlook_check(r->pid, program, why, sizeof(why));
+    if (err != XB_OK) {
+        xb_log_warn("control client %lu offers a restart of Outlook that is refused: %s", c->id,
+                    why);
+        xb_ctl_reply_error(c, h->version, h->op, h->id,
+                           err == XB_ERR_UNSUPPORTED ? XB_PIPE_ST_INTERNAL
+                                                     : XB_PIPE_ST_BAD_REQUEST,
+                           "%s", why);
+        return;
+    }
+    ctl->restart.pending = true;
+    ctl->restart.pid = r->pid;
+    snprintf(ctl->restart.program, sizeof(ctl->restart.program), "%s", program);
+    snprintf(ctl->restart.profile, sizeof(ctl->restart.profile), "%s", profile);
+    xb_log_info("control client %lu: Outlook (process %lu, profile '%s') needs a restart to "
+                "read its accounts: offered to the person", c->id, (unsigned long)r->pid,
+                profile);
+    xb_ui_alert(&ctl->ui, XB_UI_RESTART_OUTLOOK, NULL, NULL);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &rep, NULL, false);
+}
+
+enum xb_err xb_ctl_restart_outlook(struct xb_ctl *ctl, char *why, size_t n)
+{
+    if (!ctl->restart.pending) {
+        snprintf(why, n, "no restart of Outlook is waiting");
+        return XB_ERR_NOTFOUND;
+    }
+    unsigned told = 0;
+    XB_LIST_EACH(s, next, &ctl->conns, struct xb_ctl_conn, link) {
+        if (!s->subscribed || s->closing)
+            continue;
+        struct xb_pipe_reply ev = xb_ctl_reply(s->version, XB_PIPE_OP_RESTART_OUTLOOK, 0,
+                                               s->sub_id);
+        ev.hdr.kind = XB_PIPE_KIND_EVENT;
+        ev.pid = ctl->restart.pid;
+        xb_ctl_send(s, &ev, NULL, false);
+        told++;
+    }
+    if (told == 0) {
+        snprintf(why, n, "the add-in is not listening: close Outlook and start it again");
+        return XB_ERR_TEMP;
+    }
+    ctl->restart.pending = false;
+    xb_log_info("restarting Outlook (process %lu): asked it to quit; starting it again once "
+                "it has closed", (unsigned long)ctl->restart.pid);
+    enum xb_err err = xb_plat_outlook_relaunch(ctl->restart.pid, ctl->restart.program,
+                                               ctl->restart.profile, RESTART_WAIT_S);
+    if (err != XB_OK) {
+        snprintf(why, n, "cannot watch Outlook to start it again (%s): start it yourself",
+                 xb_err_str(err));
+        xb_log_warn("%s", why);
+        return err;
+    }
+    snprintf(why, n, "Outlook closes and starts again");
+    return XB_OK;
+}
+
+void xb_ctl_op_restart_now(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char why[200];
+    enum xb_err err = xb_ctl_restart_outlook(c->ctl, why, sizeof(why));
+    if (err != XB_OK) {
+        xb_ctl_reply_error(c, h->version, h->op, h->id,
+                           err == XB_ERR_NOTFOUND ? XB_PIPE_ST_NOT_FOUND : XB_PIPE_ST_TEMP,
+                           "%s", why);
+        return;
+    }
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &rep, NULL, false);
+}
+
 /* --- RESTORE / FORGET ----------------------------------------------------------------------- */
 
 static void revoke_answer(const struct xb_ctl_waiter *w, const char *note)

@@ -54,6 +54,10 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
                                 "（recent:%s）を受け付けなかったため、このコンピューターは POP "
                                 "のメールを通常モードで受信します。ほかのコンピューターがすでに"
                                 "受信したメールは、ここでは受信されません。",
+    [XB_MSG_NOTE_RESTART_OUTLOOK] = "Outlook は次回の起動から XOAuth Bridge を使います。"
+                                    "ここをクリックすると Outlook を今すぐ再起動します"
+                                    "（保存していない下書きがあれば先に確認されます）。"
+                                    "後で再起動する場合は、この通知を閉じてください。",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
                                     "アイコンは通知領域にあります。",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
@@ -66,6 +70,7 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_UNTRUSTED] = "安全な接続を確立できません",
     [XB_MSG_TITLE_WRONG_PASSWORD] = "Google のパスワードは入力しないでください",
     [XB_MSG_TITLE_RECENT_MODE] = "POP の recent モードは使われていません",
+    [XB_MSG_TITLE_RESTART_OUTLOOK] = "Outlook を今すぐ再起動しますか？",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: アカウントはまだありません",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: 操作が必要なアカウントがあります",

@@ -245,6 +245,7 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
     case XB_PIPE_OP_LIST_ACCOUNTS:
     case XB_PIPE_OP_SUBSCRIBE:
     case XB_PIPE_OP_GET_PORTS:
+    case XB_PIPE_OP_RESTART_NOW:
         break;
     case XB_PIPE_OP_CHECK_SECRET:
         out->email = xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
@@ -467,6 +468,7 @@ static void rd_ok_reply(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const ch
     case XB_PIPE_OP_ACCOUNT_BRIDGED:
     case XB_PIPE_OP_SET_TOKENS:
     case XB_PIPE_OP_OFFER_RESTART:
+    case XB_PIPE_OP_RESTART_NOW:
         break;
     default:
         *why = "a reply to an unknown operation";

@@ -34,6 +34,7 @@ static const char *const kind_names[XB_UI_KIND__COUNT] = {
     [XB_UI_UNTRUSTED] = "untrusted",
     [XB_UI_WRONG_PASSWORD] = "wrong-password",
     [XB_UI_RECENT_MODE] = "recent-mode",
+    [XB_UI_RESTART_OUTLOOK] = "restart-outlook",
 };
 
 const char *xb_ui_kind_name(enum xb_ui_kind kind)
@@ -59,7 +60,8 @@ void xb_ui_cleanup(struct xb_ui *ui)
 
 static bool rate_limited(enum xb_ui_kind kind)
 {
-    return kind != XB_UI_SIGNIN_DONE && kind != XB_UI_SIGNIN_FAILED;
+    return kind != XB_UI_SIGNIN_DONE && kind != XB_UI_SIGNIN_FAILED &&
+           kind != XB_UI_RESTART_OUTLOOK;
 }
 
 static void drop(struct ui_recent *r, size_t i)
@@ -153,6 +155,9 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         break;
     case XB_UI_RECENT_MODE:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RECENT_MODE, a);
+        break;
+    case XB_UI_RESTART_OUTLOOK:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RESTART_OUTLOOK);
         break;
     default:
         return false;

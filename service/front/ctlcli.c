@@ -242,6 +242,29 @@ static int sign_out(const char *email, bool forget)
     return rc;
 }
 
+int xb_remote_restart_outlook(void)
+{
+    struct remote r;
+    struct xb_pipe_req req = { .hdr.op = XB_PIPE_OP_RESTART_NOW };
+    int rc = request(&r, &req, CALL_MS);
+    if (rc < 0) {
+        fprintf(stderr, "xoauthbridge: the companion is not running: nothing to restart\n");
+        return 1;
+    }
+    if (rc != 0)
+        return rc;
+    if (r.h.status != XB_PIPE_ST_OK) {
+        char why[XB_PIPE_TEXT_MAX + 1];
+        xb_pipe_str_copy(r.reply.message, why, sizeof(why));
+        fprintf(stderr, "xoauthbridge: cannot restart Outlook: %s\n", why);
+        rc = 1;
+    } else {
+        printf("Outlook closes and starts again.\n");
+    }
+    remote_close(&r);
+    return rc;
+}
+
 int xb_remote_logout(const char *email)
 {
     return sign_out(email, false);

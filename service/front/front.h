@@ -94,6 +94,8 @@ void xb_ui_console_free(struct xb_ui *ui);
 int xb_remote_status(void);
 int xb_remote_login(const char *email, const char *provider, unsigned timeout_s);
 int xb_remote_logout(const char *email);
+/* `restart-outlook`: accepts the restart of Outlook the add-in offered. */
+int xb_remote_restart_outlook(void);
 int xb_remote_secret_reset(const char *email);
 int xb_remote_account_add(const char *email, const char *provider);
 int xb_remote_forget(const char *email);
@@ -127,5 +129,6 @@ int xb_cmd_status(int argc, char **argv);
 int xb_cmd_login(int argc, char **argv);
 int xb_cmd_logout(int argc, char **argv);
 int xb_cmd_restore(int argc, char **argv);
+int xb_cmd_restart_outlook(int argc, char **argv);
 
 #endif

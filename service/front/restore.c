@@ -39,3 +39,19 @@ int xb_cmd_restore(int argc, char **argv)
            email ? " for " : "", email ? email : "");
     return failed ? 1 : 0;
 }
+
+/* `xoauthbridge restart-outlook`: what a click on the companion's "Restart Outlook now"
+ * notification does, for a helpdesk on the telephone or a script. */
+int xb_cmd_restart_outlook(int argc, char **argv)
+{
+    struct xb_cli_env env;
+    if (xb_cli_open(&argc, argv, false, &env) != 0)
+        return 1;
+    int rc = 2;
+    if (argc != 1)
+        fprintf(stderr, "usage: xoauthbridge restart-outlook\n");
+    else
+        rc = xb_remote_restart_outlook();
+    xb_cli_close(&env);
+    return rc;
+}

@@ -163,4 +163,13 @@ enum xb_err xb_plat_policy_read(enum xb_policy_hive hive, const char *name,
  * *failed count Outlook accounts. POSIX has no Outlook: XB_OK and nothing done. */
 enum xb_err xb_plat_outlook_restore(const char *email, unsigned *restored, unsigned *failed);
 
+/* A restart of Outlook the add-in offered (docs/addin.md). check: process pid runs
+ * program, and program is an OUTLOOK.EXE (XB_ERR_INVAL otherwise, why in words).
+ * relaunch: in the background, waits up to wait_s for pid to end, then starts
+ * `"program" /profile "profile"` as this user; logs what happens. POSIX has no Outlook:
+ * XB_ERR_UNSUPPORTED. */
+enum xb_err xb_plat_outlook_check(uint32_t pid, const char *program, char *why, size_t n);
+enum xb_err xb_plat_outlook_relaunch(uint32_t pid, const char *program, const char *profile,
+                                     unsigned wait_s);
+
 #endif

@@ -300,6 +300,7 @@ static void every_op_round_trips(void)
           .secret = S("my google pässword") },
         { .hdr.op = XB_PIPE_OP_CHECK_SECRET, .email = S("taro@example.jp"), .secret = S("") },
         { .hdr.op = XB_PIPE_OP_GET_PORTS },
+        { .hdr.op = XB_PIPE_OP_RESTART_NOW },
         { .hdr.op = XB_PIPE_OP_OFFER_RESTART, .pid = 4242,
           .program = S("C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE"),
           .profile = S("Outlook") },
@@ -379,7 +380,7 @@ static void every_reply_and_event_round_trips(void)
           XB_PIPE_STATE_NEEDS_SIGNIN, 1700000000u, 1700000100u },
         { S("x@y"), S("microsoft"), S(""), XB_PIPE_STATE_NEW, 0, 0 },
     };
-    struct xb_pipe_reply r[20];
+    struct xb_pipe_reply r[24];
     size_t n = 0;
     r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_HELLO, 0);
     r[n].version = 1, r[n].min_version = 1, r[n].max_version = 2;
@@ -415,6 +416,7 @@ static void every_reply_and_event_round_trips(void)
     r[n++].current = 1;
     r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_CHECK_SECRET, 0);
     r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_OFFER_RESTART, 0);
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_RESTART_NOW, 0);
     r[n] = reply(XB_PIPE_KIND_EVENT, XB_PIPE_OP_RESTART_OUTLOOK, 0);
     r[n++].pid = 4242;
 

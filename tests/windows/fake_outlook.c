@@ -18,6 +18,7 @@ static const GUID diid_sync_events = {
 
 enum {
     ID_VERSION = 100, ID_SESSION, ID_PROFILE, ID_SYNCOBJECTS, ID_COUNT, ID_ITEM, ID_NAME,
+    ID_QUIT,
 };
 
 static const struct {
@@ -26,6 +27,7 @@ static const struct {
     DISPID id;
 } names[] = {
     { FO_APP, L"Version", ID_VERSION },
+    { FO_APP, L"Quit", ID_QUIT },
     { FO_APP, L"Session", ID_SESSION },
     { FO_APP, L"GetNamespace", ID_SESSION },
     { FO_NS, L"CurrentProfileName", ID_PROFILE },
@@ -147,6 +149,12 @@ static HRESULT STDMETHODCALLTYPE d_Invoke(IDispatch *This, DISPID id, REFIID r, 
         if (V_I4(&idx) < 1 || V_I4(&idx) > FO_SYNCS)
             return DISP_E_BADINDEX;
         ret_object(v, &ol->sync[V_I4(&idx) - 1]);
+        return S_OK;
+    case ID_QUIT:
+        /* Outlook closes as the person would close it; the host ends its wait. */
+        if (!(flags & DISPATCH_METHOD))
+            return DISP_E_MEMBERNOTFOUND;
+        InterlockedExchange(&ol->quit_requested, 1);
         return S_OK;
     case ID_NAME:
         V_VT(v) = VT_BSTR;

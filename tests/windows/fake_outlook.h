@@ -1,6 +1,6 @@
 /*
  * Outlook's side of the object model as an add-in meets it (reference/outlook.md),
- * for the add-in host: Application (Version, Session), Namespace (CurrentProfileName,
+ * for the add-in host: Application (Version, Session, Quit), Namespace (CurrentProfileName,
  * SyncObjects), the SyncObjects collection (Count, Item from 1) and SyncObject with
  * IConnectionPointContainer for SyncObjectEvents, whose OnError the host raises the
  * way Outlook does (IDispatch::Invoke, DISPID 0xF003, arguments reversed).
@@ -35,6 +35,7 @@ struct fake_outlook {
     WCHAR version[32];
     WCHAR profile[128];
     int calls;                    /* object model calls the add-in made */
+    volatile LONG quit_requested; /* Application.Quit was called */
 };
 
 void fake_outlook_init(struct fake_outlook *ol, const WCHAR *version, const WCHAR *profile);

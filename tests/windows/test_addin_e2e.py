@@ -158,12 +158,13 @@ smtp_listen = 127.0.0.1:0
         return self.wine(self.exe, *args, "--config", self.win(self.conf),
                          env=self.companion_env, check=check)
 
-    def outlook(self, layout, wait, errors=(), timeout=240, env=None):
+    def outlook(self, layout, wait, errors=(), timeout=240, env=None, host=None):
         """Outlook with the add-in, raising errors [(code, text)]; waits for `wait`."""
         args = ["--outlook", VERSIONS[layout], PROFILES[layout], wait, str(timeout), self.addin]
         for code, text in errors:
             args += [code, text]
-        code, out, err = self.wine(self.host, *args, env=env, timeout=timeout + 60, check=False)
+        code, out, err = self.wine(host or self.host, *args, env=env, timeout=timeout + 60,
+                                   check=False)
         assert code == 0, (f"add-in host failed ({code}):\n{out}\n{err}\n--- add-in log:\n"
                            f"{self.addin_log()}\n--- companion log:\n{self.companion_log()[-4000:]}")
         return out
@@ -615,4 +616,60 @@ def test_imap_without_a_stored_password_is_left_alone_when_signed_in(world):
     w.outlook(layout, "log:perhaps Outlook's own Google sign-in")
     assert w.prof.dump(layout, profile) == before
     w.cli("logout", HANAKO)
+    w.prof.delete(layout, profile)
+
+
+def test_restart_outlook_now(world):
+    """After bridging, the companion offers to restart Outlook; the person accepts (here
+    `restart-outlook`, what a click on the notification does): the add-in asks Outlook
+    to quit through its object model, Outlook closes, and the companion starts the same
+    OUTLOOK.EXE again with the same profile, which reads the bridged account."""
+    w = world
+    layout, profile = "2016", PROFILES["2016"]
+    outlook = w.work / "Office16" / "OUTLOOK.EXE"
+    outlook.parent.mkdir(exist_ok=True)
+    shutil.copy(w.host, outlook)
+    # What the Outlook started again does (test_addin_host's relaunched mode).
+    w.companion_env["XB_FAKE_OUTLOOK"] = (f"{VERSIONS[layout]}|newlog:POP3/IMAP accounts, |60|"
+                                          f"{w.win(w.addin)}")
+    w.stop_companion()
+    w.start_companion()
+    w.prof.make(layout, profile, accounts(layout)[:1])
+    before = w.prof.dump(layout, profile)
+    w.set_autofix(2)
+    (w.appdata / "logs" / "addin.log").unlink(missing_ok=True)
+    # Nothing offered yet: the CLI says so.
+    code, _, err = w.cli("restart-outlook", check=False)
+    assert code == 1 and "no restart of Outlook is waiting" in err
+    done = {}
+
+    def person():
+        deadline = time.monotonic() + 180
+        while "offered to the person" not in w.companion_log():
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
+        done["cli"] = w.cli("restart-outlook", check=False)
+
+    t = threading.Thread(target=person)
+    t.start()
+    out = w.outlook(layout, "quit", [("0x800CCC92", WEB_LOGIN.format(name=TARO))], host=outlook)
+    t.join(60)
+    assert done["cli"][0] == 0, done["cli"]
+    assert "Application.Quit was called" in out
+    log = w.addin_log()
+    assert "the person chose to restart Outlook now" in log
+    assert "asked Outlook to quit" in log
+    # The companion starts Outlook again once it has closed; it reads the bridged account.
+    deadline = time.monotonic() + 120
+    while w.addin_log().count("POP3/IMAP accounts, ") < 2 or \
+            "add-in stopped" not in w.addin_log().split("asked Outlook to quit")[1]:
+        assert time.monotonic() < deadline, w.addin_log() + w.companion_log()[-3000:]
+        time.sleep(0.5)
+    second = w.addin_log().split("asked Outlook to quit")[1]
+    assert "00000001: POP3" in second and ": google, bridged" in second, second
+    assert "started it again" in w.companion_log()
+    code, out, _ = w.cli("restore", "--all")
+    assert w.prof.dump(layout, profile) == before
+    w.cli("logout", TARO)
     w.prof.delete(layout, profile)

@@ -19,6 +19,8 @@
  * as Outlook's UI thread does) until WAIT holds or TIMEOUT_S pass:
  *   bridged:N   N saved copies under HKCU\Software\XOAuthBridge\Outlook say "bridged"
  *   log:TEXT    the add-in's log (%LOCALAPPDATA%\XOAuthBridge\logs\addin.log) has TEXT
+ *   newlog:TEXT the same, written since this Outlook started
+ *   quit        until the add-in calls Application.Quit (any wait ends there too)
  *   none        no wait
  * then shuts the add-in down as Outlook does (timed too), checks that every object
  * reference and event connection was given back, and unregisters.
@@ -242,7 +244,10 @@ static int count_bridged(void)
     return n;
 }
 
-static BOOL log_has(const char *text)
+/* The add-in log's size when this Outlook started: "newlog:" looks only past it. */
+static DWORD log_start;
+
+static BOOL log_has(const char *text, DWORD from)
 {
     static char buf[1 << 20];
     WCHAR path[MAX_PATH], dir[MAX_PATH];
@@ -258,7 +263,11 @@ static BOOL log_has(const char *text)
     BOOL ok = ReadFile(h, buf, sizeof(buf) - 1, &n, NULL);
     CloseHandle(h);
     buf[ok ? n : 0] = 0;
-    return strstr(buf, text) != NULL;
+    if (text == NULL) {
+        log_start = ok ? n : 0; /* only measuring */
+        return FALSE;
+    }
+    return ok && from <= n && strstr(buf + from, text) != NULL;
 }
 
 static BOOL waited_enough(const WCHAR *wait)
@@ -268,7 +277,11 @@ static BOOL waited_enough(const WCHAR *wait)
         return count_bridged() >= _wtoi(wait + 8);
     if (wcsncmp(wait, L"log:", 4) == 0) {
         WideCharToMultiByte(CP_UTF8, 0, wait + 4, -1, text, sizeof(text), NULL, NULL);
-        return log_has(text);
+        return log_has(text, 0);
+    }
+    if (wcsncmp(wait, L"newlog:", 7) == 0) {
+        WideCharToMultiByte(CP_UTF8, 0, wait + 7, -1, text, sizeof(text), NULL, NULL);
+        return log_has(text, log_start);
     }
     return TRUE;
 }
@@ -282,6 +295,7 @@ static void drive_outlook(IDTExtensibility2 *ext, const WCHAR *version, const WC
     fake_outlook_init(&ol, version, profile);
     SAFEARRAY *custom = NULL;
     LARGE_INTEGER t;
+    log_has(NULL, 0);
 
     QueryPerformanceCounter(&t);
     CHECK(ext->lpVtbl->OnConnection(ext, fake_outlook_app(&ol), ext_cm_Startup, NULL,
@@ -302,16 +316,23 @@ static void drive_outlook(IDTExtensibility2 *ext, const WCHAR *version, const WC
         CHECK(fake_outlook_raise_error(&ol, code, errors[i + 1]) == 1);
     }
 
+    /* WAIT "quit": until the add-in asks Outlook to quit (Application.Quit); any other
+     * wait ends there too, as Outlook would close. */
+    const BOOL quit_wait = lstrcmpW(wait, L"quit") == 0;
     DWORD start = GetTickCount();
-    BOOL ok = waited_enough(wait);
-    while (!ok && GetTickCount() - start < (DWORD)timeout_s * 1000u) {
+    BOOL ok = !quit_wait && waited_enough(wait);
+    while (!ok && !ol.quit_requested && GetTickCount() - start < (DWORD)timeout_s * 1000u) {
         MSG msg;
         while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE)) {
             TranslateMessage(&msg);
             DispatchMessageW(&msg);
         }
         MsgWaitForMultipleObjects(0, NULL, FALSE, 100, QS_ALLINPUT);
-        ok = waited_enough(wait);
+        ok = !quit_wait && waited_enough(wait);
+    }
+    if (ol.quit_requested) {
+        printf("# Application.Quit was called: Outlook closes\n");
+        ok = ok || quit_wait;
     }
     printf("# waited %.1f s for %ls: %s\n", (GetTickCount() - start) / 1000.0, wait,
            ok ? "yes" : "NO");
@@ -427,9 +448,32 @@ static int outlook_installed_mode(int argc, WCHAR **argv)
     return failures ? 1 : 0;
 }
 
+/* Started again as Outlook is, `OUTLOOK.EXE /profile NAME` (by the companion, after a
+ * restart the person chose): what --outlook would be given comes from
+ * XB_FAKE_OUTLOOK = "VERSION|WAIT|TIMEOUT_S|DLL", which the test gave the companion. */
+static int relaunched_mode(const WCHAR *profile)
+{
+    static WCHAR spec[4 * MAX_PATH];
+    WCHAR *parts[4] = { NULL }, *ctx = NULL;
+    if (!GetEnvironmentVariableW(L"XB_FAKE_OUTLOOK", spec, ARRAYSIZE(spec)))
+        return 2;
+    parts[0] = wcstok_s(spec, L"|", &ctx);
+    for (int i = 1; i < 4 && parts[i - 1]; i++)
+        parts[i] = wcstok_s(NULL, L"|", &ctx);
+    if (!parts[3])
+        return 2;
+    static WCHAR host[] = L"host", mode[] = L"--outlook", prof[128];
+    lstrcpynW(prof, profile, ARRAYSIZE(prof));
+    printf("# started again as Outlook, profile '%ls'\n", prof);
+    WCHAR *argv[] = { host, mode, parts[0], prof, parts[1], parts[2], parts[3] };
+    return outlook_mode(ARRAYSIZE(argv), argv);
+}
+
 int wmain(int argc, WCHAR **argv);
 int wmain(int argc, WCHAR **argv)
 {
+    if (argc == 3 && lstrcmpiW(argv[1], L"/profile") == 0)
+        return relaunched_mode(argv[2]);
     if (argc >= 7 && lstrcmpW(argv[1], L"--outlook") == 0)
         return outlook_mode(argc, argv);
     if (argc >= 6 && lstrcmpW(argv[1], L"--outlook-installed") == 0)

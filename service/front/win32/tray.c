@@ -181,6 +181,7 @@ static void on_note(struct xb_tray *t, struct tray_note *n)
         [XB_UI_UNTRUSTED] = { XB_MSG_TITLE_UNTRUSTED, NIIF_ERROR },
         [XB_UI_WRONG_PASSWORD] = { XB_MSG_TITLE_WRONG_PASSWORD, NIIF_WARNING },
         [XB_UI_RECENT_MODE] = { XB_MSG_TITLE_RECENT_MODE, NIIF_WARNING },
+        [XB_UI_RESTART_OUTLOOK] = { XB_MSG_TITLE_RESTART_OUTLOOK, NIIF_INFO },
     };
     if (!t->icon_added) {
         xb_tray_note_free(t->pending_note); /* the newest is what matters */
@@ -206,6 +207,8 @@ static void on_balloon_click(struct xb_tray *t)
     xb_log_info("tray: notification clicked (%s)", xb_ui_kind_name(t->balloon_kind));
     if (fixable && t->balloon_account)
         xb_tray_command(t, TRAY_CMD_SIGNIN, t->balloon_account);
+    else if (t->balloon_kind == XB_UI_RESTART_OUTLOOK)
+        xb_tray_command(t, TRAY_CMD_RESTART_OUTLOOK, NULL);
 }
 
 static void finish(struct xb_tray *t)

@@ -62,7 +62,9 @@ struct tray_snapshot {
     struct tray_account a[];
 };
 
-enum tray_cmd_kind { TRAY_CMD_SIGNIN, TRAY_CMD_PAUSE, TRAY_CMD_RESUME, TRAY_CMD_QUIT };
+enum tray_cmd_kind {
+    TRAY_CMD_SIGNIN, TRAY_CMD_PAUSE, TRAY_CMD_RESUME, TRAY_CMD_QUIT, TRAY_CMD_RESTART_OUTLOOK,
+};
 
 struct tray_cmd {
     enum tray_cmd_kind kind;

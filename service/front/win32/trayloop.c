@@ -160,6 +160,13 @@ static void cmd_cb(evutil_socket_t fd, short what, void *arg)
             xb_free(errmsg);
             post_snapshot(t);
             break;
+        case TRAY_CMD_RESTART_OUTLOOK: {
+            char why[200];
+            xb_log_info("tray: restart of Outlook requested");
+            if (xb_ctl_restart_outlook(t->sv->ctl, why, sizeof(why)) != XB_OK)
+                xb_ui_alert(t->sv->ui, XB_UI_PROBLEM, NULL, why);
+            break;
+        }
         case TRAY_CMD_QUIT:
             xb_log_info("tray: quit requested");
             xb_serve_stop(t->sv);
