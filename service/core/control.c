@@ -173,21 +173,37 @@ uint32_t xb_ctl_wire_state(int state)
     return XB_PIPE_STATE_TEMP_ERROR;
 }
 
+struct xb_pipe_reply xb_ctl_event(uint16_t op)
+{
+    struct xb_pipe_reply ev = xb_ctl_reply(XB_PIPE_VERSION_MAX, op, 0, 0);
+    ev.hdr.kind = XB_PIPE_KIND_EVENT;
+    return ev;
+}
+
+unsigned xb_ctl_broadcast(struct xb_ctl *ctl, const struct xb_pipe_reply *ev)
+{
+    unsigned told = 0;
+    XB_LIST_EACH(c, next, &ctl->conns, struct xb_ctl_conn, link) {
+        if (!c->subscribed || c->closing)
+            continue;
+        struct xb_pipe_reply mine = *ev;
+        mine.hdr.version = c->version; /* the version SUBSCRIBE was sent in */
+        mine.hdr.id = c->sub_id;
+        xb_ctl_send(c, &mine, NULL, false);
+        told++;
+    }
+    return told;
+}
+
 void xb_ctl_notify_state(struct xb_ctl *ctl, const char *email, uint32_t state,
                          const char *last_error)
 {
     xb_log_debug("state of %s: %u; telling subscribers", email, (unsigned)state);
-    XB_LIST_EACH(c, next, &ctl->conns, struct xb_ctl_conn, link) {
-        if (!c->subscribed || c->closing)
-            continue;
-        struct xb_pipe_reply ev = xb_ctl_reply(c->version, XB_PIPE_OP_STATE_CHANGED, 0,
-                                               c->sub_id);
-        ev.hdr.kind = XB_PIPE_KIND_EVENT;
-        ev.email = xb_pipe_cstr(email);
-        ev.state = state;
-        ev.last_error = xb_pipe_cstr(last_error);
-        xb_ctl_send(c, &ev, NULL, false);
-    }
+    struct xb_pipe_reply ev = xb_ctl_event(XB_PIPE_OP_STATE_CHANGED);
+    ev.email = xb_pipe_cstr(email);
+    ev.state = state;
+    ev.last_error = xb_pipe_cstr(last_error);
+    xb_ctl_broadcast(ctl, &ev);
 }
 
 /* --- the front end, as the core sees it ---------------------------------------------------- */

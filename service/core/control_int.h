@@ -83,6 +83,10 @@ void xb_ctl_reply_error(struct xb_ctl_conn *c, uint8_t version, uint16_t op, uin
                         uint16_t status, const char *fmt, ...) XB_PRINTF(6, 7);
 /* A waiter's answer arrived: it is no longer pending on its connection. */
 void xb_ctl_pending_done(struct xb_ctl_conn *c);
+/* An event's frame with every field empty, to fill and broadcast. */
+struct xb_pipe_reply xb_ctl_event(uint16_t op);
+/* ev to every subscriber (in its version, with its SUBSCRIBE id); how many heard it. */
+unsigned xb_ctl_broadcast(struct xb_ctl *ctl, const struct xb_pipe_reply *ev);
 /* STATE_CHANGED to every subscriber (only: the front end hears through ctl->ui). */
 void xb_ctl_notify_state(struct xb_ctl *ctl, const char *email, uint32_t state,
                          const char *last_error);

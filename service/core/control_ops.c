@@ -453,18 +453,12 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
                 (unsigned long)r->code, text);
     /* Rate limited per account (ui.c): Outlook retries every few minutes. */
     xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_FAILURE, email, NULL);
-    XB_LIST_EACH(s, next, &ctl->conns, struct xb_ctl_conn, link) {
-        if (!s->subscribed || s->closing)
-            continue;
-        struct xb_pipe_reply ev = xb_ctl_reply(s->version, XB_PIPE_OP_FAILURE_REPORTED, 0,
-                                               s->sub_id);
-        ev.hdr.kind = XB_PIPE_KIND_EVENT;
-        ev.email = xb_pipe_cstr(email);
-        ev.protocol = r->protocol;
-        ev.code = r->code;
-        ev.text = xb_pipe_cstr(text);
-        xb_ctl_send(s, &ev, NULL, false);
-    }
+    struct xb_pipe_reply ev = xb_ctl_event(XB_PIPE_OP_FAILURE_REPORTED);
+    ev.email = xb_pipe_cstr(email);
+    ev.protocol = r->protocol;
+    ev.code = r->code;
+    ev.text = xb_pipe_cstr(text);
+    xb_ctl_broadcast(ctl, &ev);
     struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
     xb_ctl_send(c, &rep, NULL, false);
 }
@@ -533,18 +527,9 @@ enum xb_err xb_ctl_restart_outlook(struct xb_ctl *ctl, char *why, size_t n)
         snprintf(why, n, "no restart of Outlook is waiting");
         return XB_ERR_NOTFOUND;
     }
-    unsigned told = 0;
-    XB_LIST_EACH(s, next, &ctl->conns, struct xb_ctl_conn, link) {
-        if (!s->subscribed || s->closing)
-            continue;
-        struct xb_pipe_reply ev = xb_ctl_reply(s->version, XB_PIPE_OP_RESTART_OUTLOOK, 0,
-                                               s->sub_id);
-        ev.hdr.kind = XB_PIPE_KIND_EVENT;
-        ev.pid = ctl->restart.pid;
-        xb_ctl_send(s, &ev, NULL, false);
-        told++;
-    }
-    if (told == 0) {
+    struct xb_pipe_reply ev = xb_ctl_event(XB_PIPE_OP_RESTART_OUTLOOK);
+    ev.pid = ctl->restart.pid;
+    if (xb_ctl_broadcast(ctl, &ev) == 0) {
         snprintf(why, n, "the add-in is not listening: close Outlook and start it again");
         return XB_ERR_TEMP;
     }
