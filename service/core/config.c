@@ -44,6 +44,8 @@ struct preset {
     const char *auth_url, *token_url, *revoke_url, *scope, *issuer;
     struct preset_server server[XB_PROTO__COUNT];
     enum xb_sasl_mech sasl;
+    enum xb_identity identity;
+    const char *identity_claims;
 };
 
 /* No client IDs: each organisation registers its own OAuth client. */
@@ -56,6 +58,8 @@ static const struct preset presets[] = {
         .revoke_url = "https://oauth2.googleapis.com/revoke",
         .scope = "https://mail.google.com/",
         .issuer = "https://accounts.google.com",
+        .identity = XB_IDENTITY_ID_TOKEN,
+        .identity_claims = "email",
         .server = {
             [XB_PROTO_IMAP] = { "imap.gmail.com", 993, XB_TLS_IMPLICIT },
             [XB_PROTO_POP3] = { "pop.gmail.com", 995, XB_TLS_IMPLICIT },
@@ -73,6 +77,9 @@ static const struct preset presets[] = {
                  "https://outlook.office.com/POP.AccessAsUser.All "
                  "https://outlook.office.com/SMTP.Send offline_access",
         .issuer = NULL, /* "common" is multi-tenant: the issuer differs per tenant */
+        .identity = XB_IDENTITY_ID_TOKEN,
+        /* "email" only when the tenant sends it; otherwise the sign-in name (UPN). */
+        .identity_claims = "email preferred_username",
         .server = {
             [XB_PROTO_IMAP] = { "outlook.office365.com", 993, XB_TLS_IMPLICIT },
             [XB_PROTO_POP3] = { "outlook.office365.com", 995, XB_TLS_IMPLICIT },
@@ -103,6 +110,7 @@ static void provider_clear(struct xb_provider *p)
     xb_free_str_secret(p->client_secret);
     xb_free(p->hosted_domain);
     xb_free(p->issuer);
+    xb_free(p->identity_claims);
     for (int i = 0; i < XB_PROTO__COUNT; i++)
         xb_free(p->server[i].host);
 }
@@ -142,7 +150,9 @@ static struct xb_provider *provider_new(const struct preset *pre, const char *na
     if (ok && pre) {
         ok = dup_opt(&p->auth_url, pre->auth_url) && dup_opt(&p->token_url, pre->token_url) &&
              dup_opt(&p->revoke_url, pre->revoke_url) && dup_opt(&p->scope, pre->scope) &&
-             dup_opt(&p->issuer, pre->issuer);
+             dup_opt(&p->issuer, pre->issuer) &&
+             dup_opt(&p->identity_claims, pre->identity_claims);
+        p->identity = pre->identity;
         for (int i = 0; ok && i < XB_PROTO__COUNT; i++)
             ok = server_from(&p->server[i], &pre->server[i]);
         p->sasl = pre->sasl;
@@ -185,7 +195,8 @@ struct choice {
 _Static_assert(sizeof(enum xb_log_level) == sizeof(int) &&
                sizeof(enum xb_provider_kind) == sizeof(int) &&
                sizeof(enum xb_tls_mode) == sizeof(int) &&
-               sizeof(enum xb_sasl_mech) == sizeof(int), "enum size");
+               sizeof(enum xb_sasl_mech) == sizeof(int) &&
+               sizeof(enum xb_identity) == sizeof(int), "enum size");
 
 static const struct choice log_levels = {
     "log level", "error, warn, info or debug", { "error", "warn", "info", "debug" },
@@ -198,6 +209,10 @@ static const struct choice kinds = {
 static const struct choice tls_modes = {
     "TLS mode", "implicit or starttls", { "implicit", "starttls" },
     { XB_TLS_IMPLICIT, XB_TLS_STARTTLS },
+};
+static const struct choice identities = {
+    "check of who signed in", "none or id_token", { "none", "id_token" },
+    { XB_IDENTITY_NONE, XB_IDENTITY_ID_TOKEN },
 };
 static const struct choice sasl_mechs = {
     "SASL mechanism", "xoauth2 or oauthbearer", { "xoauth2", "oauthbearer" },
@@ -253,7 +268,7 @@ static const struct key tls_keys[] = {
 enum {
     P_PRESET, P_CLIENT_ID, P_CLIENT_SECRET, P_AUTH_URL, P_TOKEN_URL, P_REVOKE_URL, P_SCOPE,
     P_HOSTED_DOMAIN, P_ISSUER, P_IMAP, P_POP3, P_SMTP, P_IMAP_TLS, P_POP3_TLS, P_SMTP_TLS,
-    P_SASL, P__COUNT
+    P_SASL, P_IDENTITY, P_IDENTITY_CLAIMS, P__COUNT
 };
 static const struct key provider_keys[P__COUNT] = {
     [P_PRESET] = CHOICE("preset", PRV(kind), &kinds),
@@ -272,9 +287,11 @@ static const struct key provider_keys[P__COUNT] = {
     [P_POP3_TLS] = CHOICE("pop3_tls", PRV(server[XB_PROTO_POP3].tls), &tls_modes),
     [P_SMTP_TLS] = CHOICE("smtp_tls", PRV(server[XB_PROTO_SMTP].tls), &tls_modes),
     [P_SASL] = CHOICE("sasl", PRV(sasl), &sasl_mechs),
+    [P_IDENTITY] = CHOICE("identity", PRV(identity), &identities),
+    [P_IDENTITY_CLAIMS] = KEY("identity_claims", K_STR, PRV(identity_claims)),
 };
 
-#define KEYS_MAX 16 /* the most keys any section has */
+#define KEYS_MAX 18 /* the most keys any section has */
 _Static_assert(P__COUNT <= KEYS_MAX, "provider keys");
 _Static_assert(sizeof(proxy_keys) / sizeof(proxy_keys[0]) <= KEYS_MAX, "proxy keys");
 _Static_assert(sizeof(general_keys) / sizeof(general_keys[0]) <= KEYS_MAX, "general keys");
@@ -677,6 +694,21 @@ static enum xb_err build_provider(struct parser *ps, struct draft *d, struct xb_
                                            "token_url, scope and at least one of imap, pop3, "
                                            "smtp; missing: %s", d->p.name,
                     d->p.kind == XB_PROVIDER_CUSTOM ? "a custom" : "a", missing);
+    }
+    if (p->identity == XB_IDENTITY_ID_TOKEN && (!p->identity_claims || !*p->identity_claims)) {
+        if (!dup_opt(&p->identity_claims, "email")) {
+            provider_free(p);
+            return XB_ERR_NOMEM;
+        }
+    }
+    /* Who signed in is read from an ID token whose issuer must be known (Microsoft's
+     * multi-tenant endpoint names the tenant's instead: oauth.md). */
+    if (p->identity == XB_IDENTITY_ID_TOKEN && !p->issuer && p->kind != XB_PROVIDER_MICROSOFT) {
+        unsigned line = d->st.key_line[P_IDENTITY] ? d->st.key_line[P_IDENTITY]
+                                                   : d->st.header_line;
+        provider_free(p);
+        return fail(ps, line, "section [provider.%s]: identity = id_token needs issuer (the "
+                              "provider's OpenID Connect issuer)", d->p.name);
     }
     *out = p;
     return XB_OK;

@@ -41,6 +41,12 @@ enum xb_provider_kind {
     XB_PROVIDER_CUSTOM,       /* everything from the config file */
 };
 
+/* How a sign-in learns who signed in (docs/oauth.md, "Who signed in"). */
+enum xb_identity {
+    XB_IDENTITY_NONE,         /* not checked (a custom provider without OpenID Connect) */
+    XB_IDENTITY_ID_TOKEN,     /* the ID token of the code exchange (OpenID Connect) */
+};
+
 struct xb_provider {
     char *name;               /* section [provider.NAME] */
     enum xb_provider_kind kind;
@@ -51,7 +57,11 @@ struct xb_provider {
     char *client_id;
     char *client_secret;      /* a desktop client's "secret" is not secret (RFC 8252 8.5) */
     char *hosted_domain;      /* Google "hd": restrict sign-in to this Workspace domain */
-    char *issuer;             /* expected RFC 9207 "iss"; NULL: not checked unless sent */
+    char *issuer;             /* expected RFC 9207 "iss" and ID token "iss"; NULL: not
+                                 checked unless sent (Microsoft: per tenant, see oauth.md) */
+    enum xb_identity identity;
+    char *identity_claims;    /* ID token claims naming the address, tried in order
+                                 (space-separated): "email", "email preferred_username" */
     struct xb_server server[XB_PROTO__COUNT];   /* by enum xb_proto_id */
     enum xb_sasl_mech sasl;
     struct xb_provider *next;

@@ -17,6 +17,8 @@ enum xb_msg_id {
     XB_MSG_SIGNIN_FAIL_BODY,       /* %s: why (English detail from the server or the proxy) */
     XB_MSG_SIGNIN_WRONG_LINK,      /* a request that is not the awaited redirect */
     XB_MSG_SIGNIN_DENIED,          /* the user declined on the consent page */
+    XB_MSG_SIGNIN_WRONG_ACCOUNT,   /* %s: who signed in, %s: the account, %s: the account */
+    XB_MSG_SIGNIN_WRONG_DOMAIN,    /* %s: who signed in, %s: the Workspace domain */
     XB_MSG_SIGNIN_TIMEOUT,         /* %u: minutes */
     XB_MSG_SIGNIN_OPENING,         /* CLI: %s: the account */
     XB_MSG_SIGNIN_VISIT,           /* CLI: %s: the URL, if the browser did not open */

@@ -12,6 +12,10 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_SIGNIN_WRONG_LINK] = "This is not the sign-in XOAuth Bridge is waiting for. "
                                  "Close this tab and start the sign-in again.",
     [XB_MSG_SIGNIN_DENIED] = "access was not granted on the consent page",
+    [XB_MSG_SIGNIN_WRONG_ACCOUNT] = "You signed in as %s, but this account is %s. Sign in again "
+                                    "and choose %s.",
+    [XB_MSG_SIGNIN_WRONG_DOMAIN] = "You signed in as %s, which is not an account of %s. Sign in "
+                                   "again with your account of %s.",
     [XB_MSG_SIGNIN_TIMEOUT] = "no sign-in arrived within %u minutes (was the browser closed?)",
     [XB_MSG_SIGNIN_OPENING] = "Opening your browser to sign in %s ...",
     [XB_MSG_SIGNIN_VISIT] = "If no browser opened, visit this address: %s",

@@ -12,6 +12,10 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_SIGNIN_WRONG_LINK] = "XOAuth Bridge が待っているサインインではありません。"
                                  "このタブを閉じて、サインインを最初からやり直してください。",
     [XB_MSG_SIGNIN_DENIED] = "同意画面でアクセスが許可されませんでした",
+    [XB_MSG_SIGNIN_WRONG_ACCOUNT] = "%s でサインインしましたが、このアカウントは %s です。"
+                                    "もう一度サインインし、%s を選んでください。",
+    [XB_MSG_SIGNIN_WRONG_DOMAIN] = "%s でサインインしましたが、これは %s のアカウントではありません。"
+                                   "%s のアカウントでもう一度サインインしてください。",
     [XB_MSG_SIGNIN_TIMEOUT] = "%u 分以内にサインインが完了しませんでした（ブラウザを閉じましたか？）",
     [XB_MSG_SIGNIN_OPENING] = "%s のサインインのためにブラウザを開いています…",
     [XB_MSG_SIGNIN_VISIT] = "ブラウザが開かない場合は、次のアドレスを開いてください: %s",

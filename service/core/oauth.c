@@ -62,6 +62,8 @@ enum xb_err xb_pkce_new(struct xb_pkce *out)
     enum xb_err err = random_string(out->verifier, sizeof(out->verifier));
     if (err == XB_OK)
         err = random_string(out->state, sizeof(out->state));
+    if (err == XB_OK)
+        err = random_string(out->nonce, sizeof(out->nonce));
     if (err == XB_OK) {
         xb_pkce_challenge(out->verifier, out->challenge, sizeof(out->challenge));
         if (!out->challenge[0])
@@ -120,6 +122,48 @@ static void sb_param(struct strbuf *sb, const char *name, const char *value)
     xb_free(enc);
 }
 
+/* Whether the space-separated list has word. */
+static bool has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, word, n) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* The configured scope, plus what the identity check needs (allocated; "" for none). */
+static char *request_scope(const struct xb_provider *p)
+{
+    const char *base = p->scope ? p->scope : "";
+    const char *extra[3] = { NULL, NULL, NULL };
+    if (p->identity == XB_IDENTITY_ID_TOKEN) {
+        extra[0] = "openid";
+        extra[1] = "email";
+        if (has_word(p->identity_claims, "preferred_username"))
+            extra[2] = "profile";
+    }
+    size_t len = strlen(base) + 1;
+    for (int i = 0; i < 3; i++)
+        len += extra[i] ? strlen(extra[i]) + 1 : 0;
+    char *out = xb_new_array(char, len);
+    if (!out)
+        return NULL;
+    snprintf(out, len, "%s", base);
+    for (int i = 0; i < 3; i++) {
+        if (extra[i] && !has_word(base, extra[i])) {
+            size_t at = strlen(out);
+            snprintf(out + at, len - at, "%s%s", at ? " " : "", extra[i]);
+        }
+    }
+    return out;
+}
+
 char *xb_oauth_auth_url(const struct xb_provider *p, const struct xb_pkce *pkce,
                         const char *redirect_uri, const char *login_hint)
 {
@@ -130,8 +174,14 @@ char *xb_oauth_auth_url(const struct xb_provider *p, const struct xb_pkce *pkce,
     sb_param(&sb, "response_type", "code");
     sb_param(&sb, "client_id", p->client_id);
     sb_param(&sb, "redirect_uri", redirect_uri);
-    if (p->scope && *p->scope)
-        sb_param(&sb, "scope", p->scope);
+    char *scope = request_scope(p);
+    if (!scope)
+        sb.failed = true;
+    else if (*scope)
+        sb_param(&sb, "scope", scope);
+    xb_free(scope);
+    if (p->identity == XB_IDENTITY_ID_TOKEN)
+        sb_param(&sb, "nonce", pkce->nonce);
     sb_param(&sb, "code_challenge", pkce->challenge);
     sb_param(&sb, "code_challenge_method", "S256");
     sb_param(&sb, "state", pkce->state);
@@ -168,7 +218,8 @@ void xb_token_result_clear(struct xb_token_result *r)
         return;
     xb_secret_free(r->access_token);
     xb_secret_free(r->refresh_token);
-    r->access_token = r->refresh_token = NULL;
+    xb_secret_free(r->id_token);
+    r->access_token = r->refresh_token = r->id_token = NULL;
 }
 
 /* Server text for a message: printable ASCII only, whitespace collapsed, words longer
@@ -312,10 +363,14 @@ static void parse_success(const cJSON *json, const char *ep, struct xb_token_res
         set_why(out, "the %s's answer is malformed (refresh_token)", ep);
         return;
     }
+    const char *idt = json_str(json, "id_token");
     out->access_token = xb_secret_new(at, strlen(at));
     if (cJSON_IsString(rt))
         out->refresh_token = xb_secret_new(rt->valuestring, strlen(rt->valuestring));
-    if (!out->access_token || (cJSON_IsString(rt) && !out->refresh_token)) {
+    if (idt)
+        out->id_token = xb_secret_new(idt, strlen(idt));
+    if (!out->access_token || (cJSON_IsString(rt) && !out->refresh_token) ||
+        (idt && !out->id_token)) {
         xb_token_result_clear(out);
         out->err = XB_ERR_NOMEM;
         set_why(out, "out of memory");

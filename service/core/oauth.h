@@ -20,11 +20,14 @@ struct xb_pkce {
     char verifier[64];
     char challenge[64];
     char state[64];
+    char nonce[64];             /* OpenID Connect: the ID token must carry it back */
 };
 enum xb_err xb_pkce_new(struct xb_pkce *out);
 
 /* The authorization request URL for provider p with redirect_uri and login_hint (the
- * account's address). Google: access_type=offline, prompt=consent, hd when configured. */
+ * account's address). Google: access_type=offline, prompt=consent, hd when configured.
+ * With identity = id_token: the scopes openid and email (and profile, for a
+ * preferred_username) are asked for too, and the nonce is sent. */
 char *xb_oauth_auth_url(const struct xb_provider *p, const struct xb_pkce *pkce,
                         const char *redirect_uri, const char *login_hint);
 
@@ -36,6 +39,7 @@ struct xb_token_result {
                                    here (retried later like TEMP; IT must act) */
     struct xb_secret *access_token;
     struct xb_secret *refresh_token;   /* NULL if the response had none */
+    struct xb_secret *id_token;        /* OpenID Connect ID token; NULL if none */
     int64_t expires_in;         /* seconds; 3600 when the response did not say */
     char why[256];              /* on failure: in words, never containing a token */
 };

@@ -135,6 +135,30 @@ enum xb_err xb_base64_decode(struct xb_view b64, struct xb_secret **out)
     return err;
 }
 
+enum xb_err xb_base64url_decode(struct xb_view b64u, struct xb_secret **out)
+{
+    *out = NULL;
+    if (b64u.len % 4 == 1 || b64u.len > XB_BASE64_RAW_MAX / 3 * 4)
+        return XB_ERR_INVAL;
+    size_t len = (b64u.len + 3) / 4 * 4;
+    char *std = xb_new_array(char, len + 1);
+    if (!std)
+        return XB_ERR_NOMEM;
+    enum xb_err err = XB_ERR_INVAL;
+    for (size_t i = 0; i < b64u.len; i++) {
+        char c = b64u.p[i];
+        if (c == '+' || c == '/' || c == '=')
+            goto out; /* not of this alphabet */
+        std[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    for (size_t i = b64u.len; i < len; i++)
+        std[i] = '=';
+    err = xb_base64_decode((struct xb_view){ std, len }, out);
+out:
+    sasl_wipe_free(std, len + 1);
+    return err;
+}
+
 enum xb_err xb_sasl_plain_decode(struct xb_view b64, struct xb_secret **user,
                                  struct xb_secret **password)
 {

@@ -18,6 +18,8 @@ enum xb_err xb_base64_decode(struct xb_view b64, struct xb_secret **out);
 /* base64url without padding (RFC 4648 5; PKCE, local secrets) into out, NUL-terminated:
  * XB_ERR_RANGE if it does not fit. The one base64url encoder of the tree. */
 enum xb_err xb_base64url_encode(const void *data, size_t len, char *out, size_t size);
+/* base64url without padding (a JWT's parts) decoded, as strictly as xb_base64_decode. */
+enum xb_err xb_base64url_decode(struct xb_view b64u, struct xb_secret **out);
 
 /* PLAIN (RFC 4616): base64(authzid NUL authcid NUL passwd). *user is authcid (or authzid
  * when authcid is empty); an authzid different from authcid is XB_ERR_INVAL. Lengths of

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -10,6 +11,8 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
+#include "core/ascii.h"
+#include "core/idtoken.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/msg.h"
@@ -147,10 +150,74 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
     finish(s, XB_ERR_TEMP, why);
 }
 
+/* The refused grant's answer: logged only (nobody waits for it). */
+static void revoked_cb(void *arg, struct xb_token_result *r)
+{
+    char *who = arg;
+    if (r->err == XB_OK)
+        xb_log_info("sign-in as %s: the grant given by mistake is revoked", who);
+    else
+        xb_log_warn("sign-in as %s: cannot revoke the grant given by mistake: %s", who, r->why);
+    xb_free(who);
+}
+
+/* The tokens are not for this account: revoke what was granted (the refresh token ends
+ * the whole grant; the access token when there is no refresh token), keep nothing. */
+static void revoke_grant(struct xb_signin *s, struct xb_token_result *r, const char *who)
+{
+    struct xb_secret *t = r->refresh_token ? r->refresh_token : r->access_token;
+    char *copy = xb_strdup(who);
+    if (t && copy && s->provider->revoke_url &&
+        xb_oauth_revoke(s->http, s->provider, t->data, revoked_cb, copy))
+        copy = NULL;
+    xb_free(copy);
+    xb_token_result_clear(r);
+}
+
+/* Who signed in must be the account asked for (docs/oauth.md, "Who signed in"). false
+ * with why (in the person's language when it is their mistake) otherwise. */
+static bool identity_ok(struct xb_signin *s, struct xb_token_result *r, char *why, size_t n)
+{
+    const struct xb_provider *p = s->provider;
+    struct xb_idtoken_who who;
+    if (p->identity != XB_IDENTITY_ID_TOKEN)
+        return true;
+    if (!r->id_token) {
+        snprintf(why, n, "the provider sent no ID token: cannot tell who signed in");
+        return false;
+    }
+    struct xb_idtoken_want want = { .provider = p, .nonce = s->pkce.nonce, .now = time(NULL) };
+    if (xb_idtoken_read(r->id_token->data, &want, &who, why, n) != XB_OK)
+        return false;
+    if (!xb_ascii_streq_ci(who.address, s->email)) {
+        xb_log_warn("sign-in of %s: the provider says %s signed in (claim %s)", s->email,
+                    who.address, who.claim);
+        xb_msg_format(why, n, XB_MSG_SIGNIN_WRONG_ACCOUNT, who.address, s->email, s->email);
+        return false;
+    }
+    if (p->hosted_domain && *p->hosted_domain && !xb_ascii_streq_ci(who.hd, p->hosted_domain)) {
+        xb_log_warn("sign-in of %s: Workspace domain '%s', not '%s'", s->email, who.hd,
+                    p->hosted_domain);
+        xb_msg_format(why, n, XB_MSG_SIGNIN_WRONG_DOMAIN, who.address, p->hosted_domain,
+                      p->hosted_domain);
+        return false;
+    }
+    xb_log_info("sign-in of %s: the provider confirms who signed in (claim %s)", s->email,
+                who.claim);
+    return true;
+}
+
 static void exchange_cb(void *arg, struct xb_token_result *r)
 {
     struct xb_signin *s = arg;
+    char why[300];
     s->exchange = NULL;
+    if (r->err == XB_OK && !identity_ok(s, r, why, sizeof(why))) {
+        /* Nothing of this grant is kept: not stored, revoked at the provider. */
+        revoke_grant(s, r, s->email);
+        finish(s, XB_ERR_AUTH, why);
+        return;
+    }
     if (r->err == XB_OK) {
         s->result = *r;
         memset(r, 0, sizeof(*r)); /* we keep the secrets */

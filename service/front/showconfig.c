@@ -124,6 +124,8 @@ int xb_cmd_config(int argc, char **argv)
         for (int i = 0; i < XB_PROTO__COUNT; i++)
             server(xb_proto_name((enum xb_proto_id)i), &p->server[i]);
         printf("sasl = %s\n", p->sasl == XB_SASL_OAUTHBEARER ? "oauthbearer" : "xoauth2");
+        printf("identity = %s\n", p->identity == XB_IDENTITY_ID_TOKEN ? "id_token" : "none");
+        str(applied, section, "identity_claims", p->identity_claims);
     }
     xb_cli_close(&env);
     return 0;

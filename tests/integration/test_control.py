@@ -577,6 +577,21 @@ def test_enrol_through_the_browser_then_mail(rig, tmp_path):
             rig.set_mode(interaction="auto")
         assert f.status == AUTH_NEEDED and "not granted" in f.message()
         assert "declines@example.com" not in accounts(c1)
+        # ENROL where the person picks another Google account: refused, nothing enrolled,
+        # the grant revoked at the provider.
+        rig.set_mode(interaction="other-account")
+        try:
+            f = c1.call(ENROL, s("picky@example.com") + s("rig"))
+        finally:
+            rig.set_mode(interaction="auto")
+        assert f.status == AUTH_NEEDED, f.message()
+        assert ("You signed in as intruder@example.net, but this account is picky@example.com"
+                in f.message())
+        assert "picky@example.com" not in accounts(c1)
+        deadline = time.monotonic() + 10
+        while rig.live_grants("intruder@example.net") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert rig.live_grants("intruder@example.net") == 0
         assert c1.call(ENROL, s(new) + s("nosuch")).status == BAD_REQUEST
         assert c1.call(ENROL, s("x@example.com") + s("nosuch")).status == NOT_FOUND
 

@@ -146,6 +146,60 @@ def test_japanese_result_page(rig, tmp_path):
         assert "サインインしました" in p.stderr.decode("utf-8")
 
 
+def wait_revoked(rig, email, limit=10, before=0):
+    """The account's live grants once they are back to `before` (or the time is up)."""
+    deadline = time.monotonic() + limit
+    while rig.live_grants(email) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return rig.live_grants(email)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_signing_in_as_another_account_is_refused(rig, tmp_path, lang):
+    """The person picks another of their Google accounts: the ID token says so, nothing
+    is stored, the grant is revoked, and the page and the CLI say it in their language."""
+    dump = tmp_path / "page.html"
+    env = {"XB_BROWSER_DUMP": str(dump)}
+    if lang == "ja":
+        env.update(LANG="ja_JP.UTF-8", LC_ALL="")
+    with make_bridge(rig, tmp_path, "xb", browser_env=env) as b:
+        rig.set_mode(interaction="other-account")
+        try:
+            p = login(b)
+        finally:
+            rig.set_mode(interaction="auto")
+        said = p.stderr.decode("utf-8")
+        if lang == "ja":
+            want = ("intruder@example.net でサインインしましたが、このアカウントは "
+                    f"{EMAIL} です。もう一度サインインし、{EMAIL} を選んでください。")
+        else:
+            want = (f"You signed in as intruder@example.net, but this account is {EMAIL}. "
+                    f"Sign in again and choose {EMAIL}.")
+        assert p.returncode == 1 and want in said, said
+        assert want in written(dump).decode("utf-8")
+        assert "not signed in" in b.status() or "未サインイン" in b.status()
+        assert wait_revoked(rig, "intruder@example.net") == 0
+        assert "the provider says intruder@example.net signed in" in b.log_text()
+        # The right account then signs in, confirmed by its ID token.
+        dump.unlink()
+        assert login(b).returncode == 0
+        assert "the provider confirms who signed in (claim email)" in b.log_text()
+
+
+def test_an_account_outside_the_workspace_domain_is_refused(rig, tmp_path):
+    with Bridge(bridge_exe(), rig, tmp_path / "xb", token=False,
+                general_extra="browser = %s" % (TOOLS / "headless-browser.sh"),
+                provider_extra="hosted_domain = example.ac.jp\n") as b:
+        before = rig.live_grants(EMAIL)
+        p = login(b)
+        assert p.returncode == 1, p.stderr
+        assert (f"You signed in as {EMAIL}, which is not an account of example.ac.jp"
+                in p.stderr.decode()), p.stderr
+        assert wait_revoked(rig, EMAIL, before=before) == before
+        assert "the grant given by mistake is revoked" in b.log_text()
+        assert "not signed in" in b.status()
+
+
 def test_refresh_single_flight_and_ahead_of_login(rig, tmp_path):
     with make_bridge(rig, tmp_path, "xb", token=True) as b:
         # An access token about to expire, with a good refresh token: the first logins

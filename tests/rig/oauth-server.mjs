@@ -21,7 +21,7 @@
 //   POST /test/grants {"email"}        how many of that account's grants are still alive
 //                                      (a client's RFC 7009 revocation ends its grant)
 //   POST /test/mode   {"token_endpoint": "normal"|"error500"|"hang"|"badjson",
-//                      "interaction": "auto"|"deny",
+//                      "interaction": "auto"|"deny"|"other-account",
 //                      "introspection": "normal"|"inactive",
 //                      "introspection_delay_ms": N}
 //                      introspection "inactive": every token introspects as inactive,
@@ -46,7 +46,10 @@ const INTROSPECTION_CLIENT_SECRET = 'dovecot-secret';
 const DEFAULT_ACCOUNT = 'test@example.com';
 
 const TOKEN_MODES = new Set(['normal', 'error500', 'hang', 'badjson']);
-const INTERACTION_MODES = new Set(['auto', 'deny']);
+const INTERACTION_MODES = new Set(['auto', 'deny', 'other-account']);
+// The account "other-account" signs in, whatever login_hint asks for (a person who picks
+// another of their Google accounts in the chooser).
+const OTHER_ACCOUNT = 'intruder@example.net';
 const INTROSPECTION_MODES = new Set(['normal', 'inactive']);
 const mode = {
   token_endpoint: 'normal', interaction: 'auto', introspection: 'normal', introspection_delay_ms: 0,
@@ -102,13 +105,16 @@ function configuration() {
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'email', 'offline_access', MAIL_SCOPE],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // hd: the account's domain, as Google names a Workspace domain in its ID tokens.
+    claims: { openid: ['sub'], email: ['email', 'email_verified', 'hd'] },
     // Like Google: with scope "openid email" the ID token itself carries the email.
     conformIdTokenClaims: false,
     async findAccount(_ctx, id) {
       return {
         accountId: id,
-        async claims() { return { sub: id, email: id, email_verified: true }; },
+        async claims() {
+          return { sub: id, email: id, email_verified: true, hd: id.split('@')[1] };
+        },
       };
     },
     // Dovecot matches the user by the introspection's "email" field.
@@ -163,7 +169,9 @@ function interactionMiddleware(provider) {
     if (mode.interaction === 'deny') {
       result = { error: 'access_denied', error_description: 'The user denied access' };
     } else if (details.prompt.name === 'login') {
-      result = { login: { accountId: details.params.login_hint || DEFAULT_ACCOUNT } };
+      const accountId = mode.interaction === 'other-account'
+        ? OTHER_ACCOUNT : (details.params.login_hint || DEFAULT_ACCOUNT);
+      result = { login: { accountId } };
     } else {
       const { accountId } = details.session;
       const grant = details.grantId

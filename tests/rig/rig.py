@@ -512,7 +512,7 @@ class Rig:
 
     def set_mode(self, token_endpoint=None, interaction=None, introspection=None,
                  introspection_delay_ms=None):
-        """token_endpoint: normal|error500|hang|badjson; interaction: auto|deny;
+        """token_endpoint: normal|error500|hang|badjson; interaction: auto|deny|other-account;
         introspection: normal|inactive (inactive: the mail server refuses every token);
         introspection_delay_ms: every mail-server login checks its token that much later."""
         body = {k: v for k, v in (("token_endpoint", token_endpoint),

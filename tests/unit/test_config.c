@@ -463,7 +463,16 @@ static void error_messages(void)
                  "t.ini:2: key 'clientid' in [provider.google]: unknown key; "
                  "[provider.NAME] has preset, client_id, client_secret, auth_url, token_url, "
                  "revoke_url, scope, hosted_domain, issuer, imap, pop3, smtp, imap_tls, "
-                 "pop3_tls, smtp_tls, sasl");
+                 "pop3_tls, smtp_tls, sasl, identity, identity_claims");
+    /* Who signed in is read from an ID token whose issuer must be known. */
+    EXPECT_ERROR("[provider.corp]\nauth_url = https://idp.example/a\n"
+                 "token_url = https://idp.example/t\nscope = mail\nimap = imap.example:993\n"
+                 "identity = id_token\n",
+                 "t.ini:6: section [provider.corp]: identity = id_token needs issuer (the "
+                 "provider's OpenID Connect issuer)");
+    EXPECT_ERROR("[provider.corp]\nidentity = signature\n",
+                 "t.ini:2: key 'identity' in [provider.corp]: 'signature' is not a check of "
+                 "who signed in: use none or id_token");
     EXPECT_ERROR("log_level = info\n",
                  "t.ini:1: key 'log_level' is outside any section: put it under [general], "
                  "[proxy], [tls] or [provider.NAME]");

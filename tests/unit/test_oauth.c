@@ -275,6 +275,44 @@ static void auth_url_microsoft(void)
     free(url);
 }
 
+/* identity = id_token: the scopes the ID token needs are added (once), and the nonce. */
+static void auth_url_identity(void)
+{
+    struct xb_provider p = provider(XB_PROVIDER_GOOGLE,
+                                    "https://accounts.google.com/o/oauth2/v2/auth");
+    p.identity = XB_IDENTITY_ID_TOKEN;
+    p.identity_claims = (char *)(uintptr_t)"email";
+    struct xb_pkce pkce;
+    CHECK(xb_pkce_new(&pkce) == XB_OK);
+    CHECK(strlen(pkce.nonce) >= 43 && strcmp(pkce.nonce, pkce.state) != 0);
+    char *url = xb_oauth_auth_url(&p, &pkce, "http://127.0.0.1:49152/", "a@example.edu");
+    CHECK(url != NULL);
+    if (url) {
+        check_param(url, "scope", "https://mail.google.com/ openid email");
+        check_param(url, "nonce", pkce.nonce);
+    }
+    free(url);
+    /* Already in the configured scope: not twice. A preferred_username needs profile. */
+    p.kind = XB_PROVIDER_MICROSOFT;
+    p.scope = (char *)(uintptr_t)"openid offline_access https://outlook.office.com/SMTP.Send";
+    p.identity_claims = (char *)(uintptr_t)"email preferred_username";
+    url = xb_oauth_auth_url(&p, &pkce, "http://127.0.0.1:49152/", NULL);
+    CHECK(url != NULL);
+    if (url)
+        check_param(url, "scope", "openid offline_access https://outlook.office.com/SMTP.Send "
+                                  "email profile");
+    free(url);
+    /* No identity check: nothing added, no nonce. */
+    p.identity = XB_IDENTITY_NONE;
+    url = xb_oauth_auth_url(&p, &pkce, "http://127.0.0.1:49152/", NULL);
+    CHECK(url != NULL);
+    if (url) {
+        check_param(url, "scope", "openid offline_access https://outlook.office.com/SMTP.Send");
+        check_param(url, "nonce", NULL);
+    }
+    free(url);
+}
+
 static void auth_url_custom_with_query(void)
 {
     struct xb_provider p = provider(XB_PROVIDER_CUSTOM, "https://idp.example.org/authorize?tenant=a%20b");
@@ -1076,7 +1114,8 @@ static void http_server_stop(void)
 XBTEST_MAIN(XBTEST(pkce_rfc7636_appendix_b), XBTEST(pkce_and_state_shape_and_uniqueness),
             XBTEST(url_encode_reserved), XBTEST(form_add_encodes_values),
             XBTEST(auth_url_google_with_hd), XBTEST(auth_url_microsoft),
-            XBTEST(auth_url_custom_with_query), XBTEST(token_answers_as_data),
+            XBTEST(auth_url_custom_with_query), XBTEST(auth_url_identity),
+            XBTEST(token_answers_as_data),
             XBTEST(huge_error_description),
             XBTEST(http_server_start),
             XBTEST(http_refresh_round_trip),

@@ -298,6 +298,8 @@ def test_bridge_and_restore(world, layout):
 
     # The companion heard about it (and told the person to restart Outlook).
     assert "now goes through the companion" in w.companion_log()
+    # Each sign-in was confirmed by the provider's ID token (docs/oauth.md).
+    assert f"sign-in of {TARO}: the provider confirms who signed in" in w.companion_log()
     # No secret in any log.
     for secret in (taro_pw, hanako_pw, "taro-old-password", "hanako-old-password"):
         assert secret not in log and secret not in w.companion_log()
