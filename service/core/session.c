@@ -879,12 +879,14 @@ void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_
     /* A loopback port does not say who connects: on a shared machine it may be a program
      * of another user, trying this user's local secret. */
     unsigned long owner = 0;
-    int same = px->cfg->same_user_only ? xb_plat_sock_peer_same_user(fd, &owner) : 1;
+    char why[160] = "";
+    int same = px->cfg->same_user_only
+                   ? xb_plat_sock_peer_same_user(fd, &owner, why, sizeof(why)) : 1;
     if (same < 0)
         xb_sess_log(s, XB_LOG_DEBUG, "cannot tell which user the connecting program runs as");
     if (same == 0) {
-        xb_sess_log(s, XB_LOG_WARN, "refused: the program connecting runs as another user "
-                    "(owner %lu); this companion serves only its own user", owner);
+        xb_sess_log(s, XB_LOG_WARN, "refused: %s; this companion serves only programs proven "
+                    "to run as its own user", why);
         proto->goodbye(s, "This XOAuth Bridge belongs to another user of this computer");
         close_after_flush(s);
         return;

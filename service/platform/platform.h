@@ -60,10 +60,12 @@ size_t xb_plat_sock_readable(intptr_t fd);
 
 /* peer.c: whether the program at the other end of an accepted loopback TCP connection
  * runs as the same user as this process (a loopback port does not say who connects: on
- * a shared machine another user could use it). 1 yes; 0 another user, whose id (uid;
- * Windows: the owning process id) goes to *owner; -1 cannot tell (not loopback, or the
- * system would not say), which the caller treats as allowed. */
-int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner);
+ * a shared machine another user could use it). 1 yes; 0 refused, with why (another
+ * user, whose id goes to *owner: uid, or on Windows the process id); -1 cannot tell,
+ * which the caller treats as allowed. Windows never answers -1: a client is served only
+ * when its process is proven to run as this user (peerrule.h). Linux answers -1 only
+ * when the kernel has no socket diagnostics. */
+int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, size_t n);
 
 /* ctlsock.c: the listening end of the control channel (docs/pipe-protocol.md), named
  * by xb_ctl_endpoint_name (ctlclient.h). POSIX: a Unix socket, 0600 in a 0700

@@ -659,7 +659,7 @@ def test_a_program_of_another_user_is_refused(xb):
         out = p.stdout.decode()
         assert p.returncode == 0 and out.startswith(want), (p.returncode, out, p.stderr)
         assert "another user" in out
-    assert "runs as another user (owner %d)" % nobody.pw_uid in xb.log_text()
+    assert "refused: uid %d is another user" % nobody.pw_uid in xb.log_text()
     # The same user is served as always.
     m = imaplib.IMAP4("127.0.0.1", xb.imap_port)
     assert m.login(xb.email, xb.secret)[0] == "OK"

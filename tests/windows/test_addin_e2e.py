@@ -120,6 +120,9 @@ signin_timeout = 180
 imap_listen = 127.0.0.1:0
 pop3_listen = 127.0.0.1:0
 smtp_listen = 127.0.0.1:0
+# The tests' mail clients are Linux programs: Wine's connection table does not list them,
+# and Windows' peer check refuses what it cannot prove (test_addin_e2e checks that rule).
+same_user_only = no
 
 """ + rig_provider_conf(r, self.win(r.ca_file)), encoding="utf-8")
         self.conf = conf
@@ -675,3 +678,48 @@ def test_restart_outlook_now(world):
     assert w.prof.dump(layout, profile) == before
     w.cli("logout", TARO)
     w.prof.delete(layout, profile)
+
+
+def test_loopback_clients_must_be_proven_to_be_this_users(world, tmp_path):
+    """Windows' check of who connects fails closed: a client whose process Windows does
+    not show (here a Linux program, outside Wine's connection table) is refused, with the
+    reason in the log; this user's own Windows program is served."""
+    w = world
+    d = tmp_path / "strict"
+    (d / "state").mkdir(parents=True)
+    ready = d / "ready.json"
+    conf = d / "companion.conf"
+    conf.write_text(f"""[general]
+state_dir = {w.win(d / 'state')}
+log_level = debug
+log_file = {w.win(d / 'companion.log')}
+
+[proxy]
+imap_listen = 127.0.0.1:0
+pop3_listen = 127.0.0.1:0
+smtp_listen = 127.0.0.1:0
+
+""" + rig_provider_conf(w.rig, w.win(w.rig.ca_file)), encoding="utf-8")
+    env = dict(w.env, XB_CTL_NAME="strict")   # beside the world's companion
+    with open(d / "out", "wb") as out:
+        p = subprocess.Popen(["wine", w.exe, "serve", "--config", w.win(conf), "--ready-file",
+                              w.win(ready)], env=env, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert p.poll() is None and time.monotonic() < deadline, (d / "out").read_bytes()
+            time.sleep(0.1)
+        time.sleep(0.2)
+        port = int(json.loads(ready.read_text())["imap"].rsplit(":", 1)[1])
+        import imaplib
+        with pytest.raises(imaplib.IMAP4.error) as e:
+            imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        assert "belongs to another user of this computer" in str(e.value)
+        log = (d / "companion.log").read_text(errors="replace")
+        assert "refused: the connecting program is not in the system's connection table" in log
+        code, out, _ = w.wine(w.helper, "greet", str(port), env=env, check=False)
+        assert code == 0 and "* OK" in out, out
+    finally:
+        p.terminate()
+        p.wait(20)

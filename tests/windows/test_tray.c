@@ -15,12 +15,15 @@
  *   test_tray silentpipe NAME S  a companion that hangs: serves this user's pipe
  *                             \\.\pipe\xoauthbridge-<SID>-NAME for S seconds, takes every
  *                             connection and request, and never answers
+ *   test_tray greet PORT      a Windows mail client of this user: connects to 127.0.0.1:PORT
+ *                             and prints the first line the server sends
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
+#include <winsock2.h>
 #include <windows.h>
 #include <sddl.h>
 #include <shellapi.h>
@@ -136,6 +139,33 @@ static int silent_pipe(const wchar_t *inst, DWORD seconds)
     return 0;
 }
 
+/* The first line a server on 127.0.0.1:port sends, printed. */
+static int greet(unsigned port)
+{
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+        return 1;
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in a = { 0 };
+    a.sin_family = AF_INET;
+    a.sin_port = htons((u_short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char line[512];
+    int n = 0;
+    if (s != INVALID_SOCKET && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) {
+        for (int got; n < (int)sizeof(line) - 1 && (got = recv(s, line + n, 1, 0)) == 1;) {
+            if (line[n++] == '\n')
+                break;
+        }
+    }
+    line[n] = '\0';
+    printf("greeting: %s", line);
+    if (s != INVALID_SOCKET)
+        closesocket(s);
+    WSACleanup();
+    return n ? 0 : 1;
+}
+
 int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
@@ -176,6 +206,8 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(argv[1], L"eventmsg") == 0 && argc > 2)
         return eventmsg(argv[2]);
+    if (wcscmp(argv[1], L"greet") == 0 && argc > 2)
+        return greet((unsigned)wcstoul(argv[2], NULL, 10));
     if (wcscmp(argv[1], L"silentpipe") == 0 && argc > 3)
         return silent_pipe(argv[2], (DWORD)wcstoul(argv[3], NULL, 10));
     return 2;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,7 +54,7 @@ static void fill_id(struct inet_diag_sockid *id, const struct sockaddr_storage *
     id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 }
 
-int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
+int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, size_t whylen)
 {
     struct sockaddr_storage peer, self;
     socklen_t plen = sizeof(peer), slen = sizeof(self);
@@ -95,6 +96,8 @@ int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
             const struct inet_diag_msg *m = NLMSG_DATA(&r.h);
             *owner = m->idiag_uid;
             result = m->idiag_uid == (unsigned)geteuid();
+            if (!result)
+                snprintf(why, whylen, "uid %u is another user", (unsigned)m->idiag_uid);
         }
     }
     close(nl);
@@ -103,10 +106,12 @@ int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
 
 #else /* other POSIX systems: no portable way to ask */
 
-int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
+int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, size_t n)
 {
     (void)fd;
     (void)owner;
+    (void)why;
+    (void)n;
     return -1;
 }
 

@@ -1,9 +1,10 @@
 /* Who is at the other end of an accepted loopback TCP connection (platform.h).
- * Windows: the TCP table with owning process ids gives the client's process. Another
- * user's process (another person on a Remote Desktop host, fast user switching) cannot
- * be opened by this user; one that can is compared by its token's user when the token
- * can be read (a program started with other credentials). */
+ * Windows: the TCP table with owning process ids gives the client's process, and its
+ * token's user must be ours. Whatever Windows will not say (no table entry, a process
+ * that cannot be opened or whose token cannot be read) is a refusal: another user could
+ * arrange any of those (peerrule.h decides, with the reason). */
 #include "platform/platform.h"
+#include "platform/peerrule.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -80,32 +81,36 @@ static bool token_user(HANDLE process, unsigned char *buf, DWORD size)
     return ok;
 }
 
-int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner)
+int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, size_t n)
 {
     struct sockaddr_storage peer, self;
     int plen = sizeof(peer), slen = sizeof(self);
-    if (getpeername((SOCKET)fd, (struct sockaddr *)&peer, &plen) != 0 ||
-        getsockname((SOCKET)fd, (struct sockaddr *)&self, &slen) != 0 ||
-        peer.ss_family != self.ss_family || !is_loopback(&peer))
-        return -1;
-    DWORD pid = owner_pid(&peer, &self);
-    if (!pid)
-        return -1;
-    *owner = pid;
-    if (pid == GetCurrentProcessId())
-        return 1;
-    /* A user's own processes, elevated ones too, let the user query them; another user's
-     * do not (their DACL names that user, SYSTEM and administrators). */
-    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    if (!h)
-        return GetLastError() == ERROR_ACCESS_DENIED ? 0 : -1;
-    /* Opened: another user only if its token says so (a program started with other
-     * credentials in this session); an unreadable token (an elevated Outlook) is not
-     * that. */
-    unsigned char a[256], b[256];
-    bool both = token_user(h, a, sizeof(a)) && token_user(GetCurrentProcess(), b, sizeof(b));
-    CloseHandle(h);
-    if (!both)
-        return 1;
-    return EqualSid(((TOKEN_USER *)(void *)a)->User.Sid, ((TOKEN_USER *)(void *)b)->User.Sid) ? 1 : 0;
+    struct xb_peer_facts f = { 0 };
+    if (getpeername((SOCKET)fd, (struct sockaddr *)&peer, &plen) == 0 &&
+        getsockname((SOCKET)fd, (struct sockaddr *)&self, &slen) == 0 &&
+        peer.ss_family == self.ss_family)
+        f.loopback = is_loopback(&peer);
+    if (f.loopback)
+        f.pid = owner_pid(&peer, &self);
+    *owner = f.pid;
+    f.self = f.pid && f.pid == GetCurrentProcessId();
+    if (f.pid && !f.self) {
+        /* A user's own processes let the user query them; another user's do not (their
+         * DACL names that user, SYSTEM and administrators). Opened or not, only the
+         * token's user proves whose it is. */
+        HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)f.pid);
+        f.opened = h != NULL;
+        if (!h) {
+            f.error = GetLastError();
+            f.access_denied = f.error == ERROR_ACCESS_DENIED;
+        } else {
+            unsigned char a[256], b[256];
+            f.token_read = token_user(h, a, sizeof(a)) &&
+                           token_user(GetCurrentProcess(), b, sizeof(b));
+            f.same_user = f.token_read && EqualSid(((TOKEN_USER *)(void *)a)->User.Sid,
+                                                   ((TOKEN_USER *)(void *)b)->User.Sid);
+            CloseHandle(h);
+        }
+    }
+    return xb_peer_rule(&f, why, n);
 }
