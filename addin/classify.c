@@ -115,6 +115,29 @@ const char *xb_ol_identity(const char *user, const char *email)
     return user && strchr(user, '@') ? user : email;
 }
 
+bool xb_ol_loopback_host(const char *host)
+{
+    if (!host)
+        return false;
+    if (strcmp(host, "::1") == 0 || xb_ascii_streq_ci(host, "localhost"))
+        return true;
+    unsigned part[4], n = 0;
+    const char *p = host;
+    for (; n < 4; n++) {
+        unsigned v = 0, digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(*p++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || v > 255)
+            return false;
+        part[n] = v;
+        if (n < 3 && *p++ != '.')
+            return false;
+    }
+    return *p == '\0' && part[0] == 127;
+}
+
 /* --- OnError ------------------------------------------------------------------------------ */
 
 #define E_LOGIN_REJECTED  0x800CCC92u /* "Your e-mail server rejected your login" */

@@ -30,6 +30,10 @@ const char *xb_ol_recent_address(const char *user);
  * an address (recent: taken off), else its Email (which may be an alias). */
 const char *xb_ol_identity(const char *user, const char *email);
 
+/* A loopback address as the companion names its listeners: 127.x.y.z (dotted, each part
+ * 0..255), ::1 or localhost. The add-in writes no other host into Outlook's accounts. */
+bool xb_ol_loopback_host(const char *host);
+
 /* Which way the failing task was going. */
 enum xb_ol_dir {
     XB_OL_DIR_UNKNOWN,

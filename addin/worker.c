@@ -15,6 +15,9 @@
  */
 #include "addin.h"
 
+#include <winsock2.h>
+#include <iphlpapi.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -486,6 +489,12 @@ static unsigned bridge(struct xb_worker *w, struct acct *target, bool enrol)
     ok = xb_pipe_str_copy(rep.user, user, sizeof(user)) && ok;
     ok = xb_pipe_str_copy(rep.secret, secret, sizeof(secret)) && ok;
     SecureZeroMemory(w->buf, sizeof(w->buf));
+    if (ok && !xb_ol_loopback_host(host)) {
+        /* Mail and the local secret must never leave this computer. */
+        xb_addin_log("the companion names %s, not a loopback address: %s not bridged", host,
+                     target->identity);
+        ok = false;
+    }
     if (!ok || smtp == 0) {
         xb_addin_log("the companion's endpoint for %s is unusable (SMTP port %lu)",
                      target->identity, (unsigned long)smtp);
@@ -689,6 +698,49 @@ static void on_signed_in(struct xb_worker *w, const char *email)
 
 /* --- ports that moved ---------------------------------------------------------------------------- */
 
+/* Who listens on a loopback TCP port now, in words for the log. */
+static void port_holder(DWORD port, char *out, size_t n)
+{
+    ULONG size = 0;
+    MIB_TCPTABLE_OWNER_PID *t = NULL;
+    DWORD pid = 0;
+    snprintf(out, n, "nothing listens there now");
+    for (int tries = 0; tries < 4; tries++) {
+        DWORD rc = GetExtendedTcpTable(t, &size, FALSE, AF_INET, TCP_TABLE_OWNER_PID_LISTENER, 0);
+        if (rc == NO_ERROR)
+            break;
+        if (t)
+            HeapFree(GetProcessHeap(), 0, t);
+        t = NULL;
+        if (rc != ERROR_INSUFFICIENT_BUFFER ||
+            !(t = HeapAlloc(GetProcessHeap(), 0, size + 4096)))
+            return;
+        size += 4096;
+    }
+    if (!t)
+        return;
+    for (DWORD i = 0; i < t->dwNumEntries && !pid; i++) {
+        /* The port in network byte order, in the low 16 bits (no ws2_32 in Outlook's
+         * process for one byte swap). */
+        DWORD net = ((port & 0xffu) << 8) | ((port >> 8) & 0xffu);
+        if ((t->table[i].dwLocalPort & 0xffffu) == net)
+            pid = t->table[i].dwOwningPid;
+    }
+    HeapFree(GetProcessHeap(), 0, t);
+    if (!pid)
+        return;
+    wchar_t image[MAX_PATH] = L"?";
+    DWORD len = MAX_PATH;
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (h) {
+        if (!QueryFullProcessImageNameW(h, 0, image, &len))
+            wcscpy(image, L"?");
+        CloseHandle(h);
+    }
+    snprintf(out, n, "held by process %lu, %ls%s", (unsigned long)pid, image,
+             h ? "" : " of another user");
+}
+
 struct repoint {
     const char *host;
     DWORD imap, pop3, smtp;
@@ -705,11 +757,15 @@ static void repoint_one(void *ctx, const struct xb_ol_account *ol)
     if (_stricmp(ol->server, rp->host) == 0 && _stricmp(ol->smtp_server, rp->host) == 0 &&
         ol->port == in && ol->smtp_port == rp->smtp)
         return;
+    /* Whatever listens on the old port now is not this user's companion (it listens on
+     * the ports it just named): a squatter would get the secret. Say who it is. */
+    char holder[200];
+    port_holder(ol->port, holder, sizeof(holder));
     enum xb_err err = xb_ol_repoint(ol, rp->host, in, rp->smtp);
     xb_addin_log("account %ls (%s layout, profile '%ls'): the companion is at %s:%lu, SMTP "
-                 "%lu, not %s:%lu, SMTP %lu: %s", ol->id, xb_ol_layout_name(ol->layout),
+                 "%lu, not %s:%lu (%s), SMTP %lu: %s", ol->id, xb_ol_layout_name(ol->layout),
                  ol->profile, rp->host, (unsigned long)in, (unsigned long)rp->smtp,
-                 ol->server, (unsigned long)ol->port, (unsigned long)ol->smtp_port,
+                 ol->server, (unsigned long)ol->port, holder, (unsigned long)ol->smtp_port,
                  err == XB_OK ? "pointed there again" : xb_err_str(err));
     if (err != XB_OK) {
         rp->failed++;
@@ -730,6 +786,11 @@ static void check_ports(struct xb_worker *w)
     uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
     if (err != XB_OK || st != XB_PIPE_ST_OK || !xb_pipe_str_copy(rep.host, host, sizeof(host)))
         return; /* an older or paused companion: nothing to compare with */
+    if (!xb_ol_loopback_host(host)) {
+        xb_addin_log("the companion names %s, not a loopback address: accounts not pointed "
+                     "there", host);
+        return;
+    }
     struct repoint rp = { .host = host, .imap = rep.imap, .pop3 = rep.pop3, .smtp = rep.smtp };
     for (int l = 0; l < XB_OL_LAYOUTS; l++)
         xb_ol_scan((enum xb_ol_layout)l, NULL, repoint_one, &rp);

@@ -40,6 +40,7 @@ enum xb_msg_id {
     XB_MSG_NOTE_WRONG_PASSWORD,    /* %s: the account */
     XB_MSG_NOTE_RECENT_MODE,       /* %s: the account */
     XB_MSG_NOTE_RESTART_OUTLOOK,
+    XB_MSG_NOTE_PORTS_TAKEN,       /* %s: which port, held by what (English detail) */
     XB_MSG_NOTE_ALREADY_RUNNING,
     XB_MSG_TITLE_SIGNIN_NEEDED,    /* balloon titles, one per notification kind */
     XB_MSG_TITLE_TESTING_EXPIRY,
@@ -52,6 +53,7 @@ enum xb_msg_id {
     XB_MSG_TITLE_WRONG_PASSWORD,
     XB_MSG_TITLE_RECENT_MODE,
     XB_MSG_TITLE_RESTART_OUTLOOK,
+    XB_MSG_TITLE_PORTS_TAKEN,
     /* Tray icon tooltips (at most 127 characters). */
     XB_MSG_TIP_OK,
     XB_MSG_TIP_NO_ACCOUNTS,

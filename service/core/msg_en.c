@@ -56,6 +56,10 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_NOTE_RESTART_OUTLOOK] = "Outlook uses XOAuth Bridge from its next start. Click here "
                                     "to restart Outlook now (it asks about unsaved drafts "
                                     "first), or close this notice and restart it later.",
+    [XB_MSG_NOTE_PORTS_TAKEN] = "Another program took the ports XOAuth Bridge used (%s). XOAuth "
+                                "Bridge now uses other ports, and Outlook is pointed at them "
+                                "when it next starts. If that program is not yours, tell your "
+                                "IT department.",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
                                     "notification area.",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "Sign-in needed",
@@ -69,6 +73,7 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_WRONG_PASSWORD] = "Do not type your Google password",
     [XB_MSG_TITLE_RECENT_MODE] = "POP recent mode is off",
     [XB_MSG_TITLE_RESTART_OUTLOOK] = "Restart Outlook now?",
+    [XB_MSG_TITLE_PORTS_TAKEN] = "XOAuth Bridge's ports were taken",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: mail is working",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: no accounts yet",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: an account needs you",

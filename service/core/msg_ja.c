@@ -62,6 +62,10 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
                                     "ここをクリックすると Outlook を今すぐ再起動します"
                                     "（保存していない下書きがあれば先に確認されます）。"
                                     "後で再起動する場合は、この通知を閉じてください。",
+    [XB_MSG_NOTE_PORTS_TAKEN] = "XOAuth Bridge が使っていたポートを別のプログラムが使っています"
+                                "（%s）。XOAuth Bridge は別のポートを使い、Outlook は次回の起動"
+                                "時にそのポートを使うように設定されます。そのプログラムに心当たり"
+                                "がない場合は、IT 部門に連絡してください。",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
                                     "アイコンは通知領域にあります。",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
@@ -75,6 +79,7 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_WRONG_PASSWORD] = "Google のパスワードは入力しないでください",
     [XB_MSG_TITLE_RECENT_MODE] = "POP の recent モードは使われていません",
     [XB_MSG_TITLE_RESTART_OUTLOOK] = "Outlook を今すぐ再起動しますか？",
+    [XB_MSG_TITLE_PORTS_TAKEN] = "XOAuth Bridge のポートが使われています",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: アカウントはまだありません",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: 操作が必要なアカウントがあります",

@@ -14,6 +14,8 @@
 #include "core/mem.h"
 #include "core/portrange.h"
 #include "core/tls.h"
+#include "core/ui.h"
+#include "platform/platform.h"
 
 /* Bursts of hundreds of clients connecting at once must not be dropped by the kernel. */
 #define XB_LISTEN_BACKLOG 1024
@@ -157,6 +159,29 @@ static bool listen_slot(struct xb_proxy *px, const struct xb_listen *const cfg[]
     return true;
 }
 
+/* The ports this user's Outlook accounts point at are held by something else: whoever
+ * holds them would receive the local secret at the next send/receive (to no avail:
+ * secrets work only here, and only for this user's programs, but the person must know).
+ * Says who holds them, when the system tells, in the log and to the person. */
+static void ports_taken(struct xb_proxy *px, unsigned first, unsigned width, const char *why)
+{
+    char holder[200] = "";
+    unsigned port = first;
+    for (; port < first + width && !holder[0]; port++) {
+        if (!xb_plat_port_holder(port, holder, sizeof(holder)))
+            holder[0] = '\0';
+    }
+    char detail[400];
+    if (holder[0])
+        snprintf(detail, sizeof(detail), "port %u is held by %s", port - 1, holder);
+    else
+        snprintf(detail, sizeof(detail), "%s", why ? why : "taken");
+    xb_log_warn("the ports used last time (from %u) are taken now: %s; listening on others "
+                "in %u..%u, and the add-in points Outlook's accounts at them", first, detail,
+                px->cfg->port_range_start, px->cfg->port_range_end);
+    xb_ui_alert(px->ui, XB_UI_PORTS_TAKEN, NULL, detail);
+}
+
 static enum xb_err listen_in_range(struct xb_proxy *px, const struct xb_listen *const cfg[],
                                    unsigned width, char **errmsg)
 {
@@ -169,10 +194,7 @@ static enum xb_err listen_in_range(struct xb_proxy *px, const struct xb_listen *
         char *why = NULL;
         bool ok = listen_slot(px, cfg, xb_portrange_port(c, width, slot), &why);
         if (!ok && saved && k == 0)
-            xb_log_warn("the ports used last time (from %u) are taken now (%s); looking for "
-                        "others in %u..%u: Outlook accounts bridged to the old ports must be "
-                        "bridged again", xb_portrange_port(c, width, slot), why ? why : "",
-                        c->port_range_start, c->port_range_end);
+            ports_taken(px, xb_portrange_port(c, width, slot), width, why);
         else if (!ok)
             xb_log_debug("ports from %u are taken (%s)", xb_portrange_port(c, width, slot),
                          why ? why : "");

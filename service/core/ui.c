@@ -34,6 +34,7 @@ static const char *const kind_names[XB_UI_KIND__COUNT] = {
     [XB_UI_UNTRUSTED] = "untrusted",
     [XB_UI_WRONG_PASSWORD] = "wrong-password",
     [XB_UI_RECENT_MODE] = "recent-mode",
+    [XB_UI_PORTS_TAKEN] = "ports-taken",
     [XB_UI_RESTART_OUTLOOK] = "restart-outlook",
 };
 
@@ -155,6 +156,9 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         break;
     case XB_UI_RECENT_MODE:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RECENT_MODE, a);
+        break;
+    case XB_UI_PORTS_TAKEN:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_PORTS_TAKEN, d);
         break;
     case XB_UI_RESTART_OUTLOOK:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RESTART_OUTLOOK);

@@ -37,6 +37,8 @@ enum xb_ui_kind {
     XB_UI_WRONG_PASSWORD,  /* a mail program sent a password that is not the account's
                               local secret (often typed into Outlook's prompt) */
     XB_UI_RECENT_MODE,     /* the mail server did not take POP3 recent mode with OAuth */
+    XB_UI_PORTS_TAKEN,     /* the ports Outlook's accounts point at are held by another
+                              program (detail: which, when the system says) */
     XB_UI_RESTART_OUTLOOK, /* Outlook must restart to read its accounts: a click restarts
                               it (not rate limited: it answers the person's sign-in) */
     XB_UI_KIND__COUNT

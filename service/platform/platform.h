@@ -66,6 +66,9 @@ size_t xb_plat_sock_readable(intptr_t fd);
  * when its process is proven to run as this user (peerrule.h). Linux answers -1 only
  * when the kernel has no socket diagnostics. */
 int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, size_t n);
+/* Who listens on TCP port `port` of this machine, in words ("process 4242 (evil.exe) of
+ * another user", "uid 1001 (bob)"); false when the system does not say. */
+bool xb_plat_port_holder(unsigned port, char *out, size_t n);
 
 /* ctlsock.c: the listening end of the control channel (docs/pipe-protocol.md), named
  * by xb_ctl_endpoint_name (ctlclient.h). POSIX: a Unix socket, 0600 in a 0700

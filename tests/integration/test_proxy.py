@@ -3,7 +3,9 @@ server, with real clients (imaplib, poplib, smtplib, curl). Plain on the local s
 verified TLS upstream."""
 import base64
 import imaplib
+import os
 import poplib
+import pwd
 import smtplib
 import socket
 import subprocess
@@ -624,6 +626,12 @@ def test_port_range_gives_each_user_a_slot_kept_across_starts(rig, tmp_path):
             a.start()
             assert slot(a) == first_b
             assert "the ports used last time (from %d) are taken now" % first_a in a.log_text()
+            # Who holds them is said, in the log and to the person (port squatting).
+            me = pwd.getpwuid(os.geteuid()).pw_name
+            held = "port %d is held by a program of uid %d (%s)" % (first_a + 1, os.geteuid(), me)
+            assert held in a.log_text(), a.log_text()
+            notes = [l for l in a.log_text().splitlines() if "notice (ports-taken)" in l]
+            assert len(notes) == 1 and held in notes[0] and "tell your IT" in notes[0]
             a.stop()
         finally:
             squatter.close()

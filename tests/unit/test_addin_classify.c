@@ -48,6 +48,24 @@ static void identities(void)
     CHECK_STR(xb_ol_identity("", "hanako@example.ac.jp"), "hanako@example.ac.jp");
 }
 
+static void loopback_hosts(void)
+{
+    CHECK(xb_ol_loopback_host("127.0.0.1"));
+    CHECK(xb_ol_loopback_host("127.1.2.254"));
+    CHECK(xb_ol_loopback_host("::1"));
+    CHECK(xb_ol_loopback_host("LocalHost"));
+    CHECK(!xb_ol_loopback_host("10.0.0.1"));
+    CHECK(!xb_ol_loopback_host("127.0.0.1.evil.example"));
+    CHECK(!xb_ol_loopback_host("127.0.0"));
+    CHECK(!xb_ol_loopback_host("127.0.0.256"));
+    CHECK(!xb_ol_loopback_host("127.0.0.0001"));
+    CHECK(!xb_ol_loopback_host("1270.0.0.1"));
+    CHECK(!xb_ol_loopback_host("imap.gmail.com"));
+    CHECK(!xb_ol_loopback_host(""));
+    CHECK(!xb_ol_loopback_host(NULL));
+    CHECK(!xb_ol_loopback_host("::2"));
+}
+
 static void domains(void)
 {
     CHECK(xb_domain_allowed(NULL, "taro@gmail.com"));
@@ -228,6 +246,7 @@ int main(void)
         { "Gmail and Microsoft hosts", hosts },
         { "allowed domains", domains },
         { "which Google account", identities },
+        { "loopback hosts", loopback_hosts },
         { "Outlook's OnError texts", errors },
     };
     return xbtest_run(cases, sizeof(cases) / sizeof(cases[0]));

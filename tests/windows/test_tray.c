@@ -17,6 +17,8 @@
  *                             connection and request, and never answers
  *   test_tray greet PORT      a Windows mail client of this user: connects to 127.0.0.1:PORT
  *                             and prints the first line the server sends
+ *   test_tray squat PORT S    holds 127.0.0.1:PORT (listening) for S seconds: a program that
+ *                             took the companion's old port
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,29 @@ static int greet(unsigned port)
     return n ? 0 : 1;
 }
 
+static int squat(unsigned port, DWORD seconds)
+{
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+        return 1;
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in a = { 0 };
+    a.sin_family = AF_INET;
+    a.sin_port = htons((u_short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s == INVALID_SOCKET || bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(s, 4) != 0) {
+        printf("cannot hold port %u\n", port);
+        return 1;
+    }
+    printf("holding port %u\n", port);
+    fflush(stdout);
+    Sleep(seconds * 1000);
+    closesocket(s);
+    WSACleanup();
+    return 0;
+}
+
 int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
@@ -206,6 +231,8 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(argv[1], L"eventmsg") == 0 && argc > 2)
         return eventmsg(argv[2]);
+    if (wcscmp(argv[1], L"squat") == 0 && argc > 3)
+        return squat((unsigned)wcstoul(argv[2], NULL, 10), (DWORD)wcstoul(argv[3], NULL, 10));
     if (wcscmp(argv[1], L"greet") == 0 && argc > 2)
         return greet((unsigned)wcstoul(argv[2], NULL, 10));
     if (wcscmp(argv[1], L"silentpipe") == 0 && argc > 3)

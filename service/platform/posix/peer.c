@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <pwd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -116,3 +118,32 @@ int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, si
 }
 
 #endif
+
+/* /proc/net/tcp and tcp6: "sl local rem st tx:rx tr:when retrnsmt uid ...", addresses as
+ * HEX:PORT, state 0A listening. */
+bool xb_plat_port_holder(unsigned port, char *out, size_t n)
+{
+    static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        FILE *fp = fopen(files[f], "re");
+        char line[512];
+        if (!fp)
+            continue;
+        while (fgets(line, sizeof(line), fp)) {
+            char local[64], remote[64], state[8];
+            unsigned uid;
+            if (sscanf(line, " %*s %63s %63s %7s %*s %*s %*s %u", local, remote, state, &uid) != 4)
+                continue;
+            const char *colon = strrchr(local, ':');
+            if (strcmp(state, "0A") != 0 || !colon || strtoul(colon + 1, NULL, 16) != port)
+                continue;
+            fclose(fp);
+            const struct passwd *pw = getpwuid((uid_t)uid);
+            snprintf(out, n, "a program of uid %u (%s)%s", uid, pw ? pw->pw_name : "?",
+                     uid == (unsigned)geteuid() ? "" : ", another user");
+            return true;
+        }
+        fclose(fp);
+    }
+    return false;
+}

@@ -11,8 +11,10 @@
 #include <windows.h>
 #include <iphlpapi.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
@@ -113,4 +115,52 @@ int xb_plat_sock_peer_same_user(intptr_t fd, unsigned long *owner, char *why, si
         }
     }
     return xb_peer_rule(&f, why, n);
+}
+
+bool xb_plat_port_holder(unsigned port, char *out, size_t n)
+{
+    ULONG size = 0;
+    void *table = NULL;
+    DWORD pid = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        DWORD rc = GetExtendedTcpTable(table, &size, FALSE, AF_INET,
+                                       TCP_TABLE_OWNER_PID_LISTENER, 0);
+        if (rc == NO_ERROR)
+            break;
+        free(table);
+        table = NULL;
+        if (rc != ERROR_INSUFFICIENT_BUFFER || !(table = malloc(size + 4096)))
+            return false;
+        size += 4096;
+    }
+    if (!table)
+        return false;
+    const MIB_TCPTABLE_OWNER_PID *t = table;
+    for (DWORD i = 0; i < t->dwNumEntries && !pid; i++) {
+        if ((u_short)t->table[i].dwLocalPort == htons((u_short)port))
+            pid = t->table[i].dwOwningPid;
+    }
+    free(table);
+    if (!pid)
+        return false;
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (!h) {
+        snprintf(out, n, "process %lu of another user", (unsigned long)pid);
+        return true;
+    }
+    wchar_t image[MAX_PATH];
+    DWORD len = MAX_PATH;
+    char name[MAX_PATH * 3] = "?";
+    if (QueryFullProcessImageNameW(h, 0, image, &len)) {
+        const wchar_t *base = wcsrchr(image, L'\\');
+        WideCharToMultiByte(CP_UTF8, 0, base ? base + 1 : image, -1, name, sizeof(name), NULL,
+                            NULL);
+    }
+    unsigned char a[256], b[256];
+    bool mine = token_user(h, a, sizeof(a)) && token_user(GetCurrentProcess(), b, sizeof(b)) &&
+                EqualSid(((TOKEN_USER *)(void *)a)->User.Sid, ((TOKEN_USER *)(void *)b)->User.Sid);
+    CloseHandle(h);
+    snprintf(out, n, "process %lu (%s)%s", (unsigned long)pid, name,
+             mine ? "" : " of another user");
+    return true;
 }
