@@ -144,21 +144,26 @@ static enum xb_parse_rc imap_done(struct xb_imap_parser *p, enum xb_parse_rc rc,
     return rc;
 }
 
-/* Whether the line ending with the LF at offset lf announces a LITERAL+ ("{n+}"). */
-static bool imap_line_announces_nonsync(const char *data, size_t lf)
+bool xb_imap_ends_with_literal_plus(const char *end, size_t len)
 {
-    size_t i = lf;
-    if (i > 0 && data[i - 1] == '\r')
+    size_t i = len;
+    if (i > 0 && end[i - 1] == '\r')
         i--;
-    if (i < 4 || data[i - 1] != '}' || data[i - 2] != '+')
+    if (i < 4 || end[i - 1] != '}' || end[i - 2] != '+')
         return false;
     i -= 2;
     size_t digits = 0;
-    while (i > 0 && data[i - 1] >= '0' && data[i - 1] <= '9') {
+    while (i > 0 && end[i - 1] >= '0' && end[i - 1] <= '9') {
         i--;
         digits++;
     }
-    return digits > 0 && i > 0 && data[i - 1] == '{';
+    return digits > 0 && i > 0 && end[i - 1] == '{';
+}
+
+/* Whether the line ending with the LF at offset lf announces a LITERAL+ ("{n+}"). */
+static bool imap_line_announces_nonsync(const char *data, size_t lf)
+{
+    return xb_imap_ends_with_literal_plus(data, lf);
 }
 
 /* A limit was hit at offset i: skip through the line's LF if it is already there (only
@@ -171,10 +176,12 @@ static enum xb_parse_rc imap_too_long(struct xb_imap_parser *p, const char *data
 {
     const char *lf = memchr(data + i, '\n', len - i);
     size_t end = lf ? (size_t)(lf - data) + 1 : 0;
-    if (lf && imap_line_announces_nonsync(data, end - 1))
-        end = 0;
+    bool nonsync = lf && imap_line_announces_nonsync(data, end - 1);
     p->error = why;
-    return imap_done(p, XB_PARSE_TOO_LONG, data, cmd, end, consumed);
+    enum xb_parse_rc rc = imap_done(p, XB_PARSE_TOO_LONG, data, cmd, nonsync ? 0 : end,
+                                    consumed);
+    cmd->close = nonsync;
+    return rc;
 }
 
 static void imap_open_list(struct xb_imap_parser *p, size_t i)
@@ -367,8 +374,11 @@ enum xb_parse_rc xb_imap_parse(struct xb_imap_parser *p, const char *data, size_
                      * answered and skipped. A non-synchronising one is on its way and
                      * cannot be told apart from commands: the session must close. */
                     p->error = "literal too big";
-                    return imap_done(p, XB_PARSE_TOO_LONG, data, cmd,
-                                     p->lit_sync ? start : 0, consumed);
+                    bool nonsync = !p->lit_sync;
+                    enum xb_parse_rc rc = imap_done(p, XB_PARSE_TOO_LONG, data, cmd,
+                                                    nonsync ? 0 : start, consumed);
+                    cmd->close = nonsync;
+                    return rc;
                 }
                 p->tok = start;
                 p->state = ST_LITERAL;

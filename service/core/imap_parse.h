@@ -50,7 +50,14 @@ struct xb_imap_cmd {
     size_t nargs;
     struct xb_imap_arg args[XB_IMAP_ARGS_MAX];
     const char *error;        /* on BAD/TOO_LONG: a short English reason, for the BAD line */
+    bool close;               /* on TOO_LONG: a LITERAL+ too big is on its way, and its
+                                 bytes cannot be told apart from commands: the session
+                                 must end (otherwise consumed 0 means: skip the rest of
+                                 the line as it arrives) */
 };
+
+/* Whether a line's end (without its LF; a CR may end it) announces a LITERAL+ "{n+}". */
+bool xb_imap_ends_with_literal_plus(const char *end, size_t len);
 
 struct xb_imap_limits {
     size_t line_max;          /* bytes of command text outside literals */

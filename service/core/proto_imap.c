@@ -175,11 +175,18 @@ static enum xb_step imap_client_input(struct xb_session *s, struct evbuffer *in)
     case XB_PARSE_TOO_LONG:
         xb_sess_reply(s, "%.*s BAD %s\r\n", cmd.tag.len ? (int)cmd.tag.len : 1,
                       cmd.tag.len ? cmd.tag.p : "*", cmd.error ? cmd.error : "Syntax error");
+        if (cmd.close) {
+            /* A LITERAL+ we will not take is arriving: its bytes would be read as
+             * commands. The only safe answer is to end the session. */
+            xb_sess_reply(s, "* BYE The literal is too big for this server\r\n");
+            return XB_STEP_CLOSE;
+        }
         if (consumed == 0) {
-            /* Its end has not arrived yet: drop the rest as it comes. */
+            /* Its end has not arrived yet: drop the rest as it comes, unless that end
+             * announces a LITERAL+ (then the session ends: client_read_cb). */
             struct xb_imap_limits lim = st->parser.lim;
             xb_imap_parser_init(&st->parser, &lim);
-            xb_sess_discard_line(s, in);
+            xb_sess_discard_line(s, in, xb_imap_ends_with_literal_plus);
             return XB_STEP_WAIT;
         }
         evbuffer_drain(in, consumed);

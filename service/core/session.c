@@ -144,23 +144,53 @@ static void set_normal_callbacks(struct xb_session *s, struct bufferevent *bev)
         bufferevent_setcb(bev, up_read_cb, up_write_cb, up_event_cb, s);
 }
 
-/* Drops input through the end of the over-long line; true once that end was seen. */
-static bool discard_through_lf(struct xb_session *s, struct evbuffer *in)
+/* Keeps the last bytes of what is dropped (the line's end is judged on them). */
+static void keep_tail(struct xb_session *s, struct evbuffer *in, size_t upto)
+{
+    const size_t cap = sizeof(s->discard_tail);
+    size_t take = upto < cap ? upto : cap;
+    if (s->discard_tail_len + take > cap) {
+        size_t drop = s->discard_tail_len + take - cap;
+        memmove(s->discard_tail, s->discard_tail + drop, s->discard_tail_len - drop);
+        s->discard_tail_len -= drop;
+    }
+    struct evbuffer_ptr at;
+    if (take && evbuffer_ptr_set(in, &at, upto - take, EVBUFFER_PTR_SET) == 0 &&
+        evbuffer_copyout_from(in, &at, s->discard_tail + s->discard_tail_len, take) ==
+            (ev_ssize_t)take)
+        s->discard_tail_len += take;
+}
+
+/* Drops input through the end of the over-long line: 1 once that end was seen, 0 while
+ * it has not arrived, -1 when the line's end says what follows cannot be dropped. */
+static int discard_through_lf(struct xb_session *s, struct evbuffer *in)
 {
     struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL);
+    size_t upto = lf.pos < 0 ? evbuffer_get_length(in) : (size_t)lf.pos;
+    if (s->discard_end_fatal)
+        keep_tail(s, in, upto);
     if (lf.pos < 0) {
         evbuffer_drain(in, evbuffer_get_length(in));
-        return false;
+        return 0;
     }
     evbuffer_drain(in, (size_t)lf.pos + 1);
     s->discard_line = false;
-    return true;
+    bool fatal = s->discard_end_fatal &&
+                 s->discard_end_fatal(s->discard_tail, s->discard_tail_len);
+    s->discard_end_fatal = NULL;
+    s->discard_tail_len = 0;
+    return fatal ? -1 : 1;
 }
 
-void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in)
+void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in,
+                          bool (*end_fatal)(const char *end, size_t len))
 {
     s->discard_line = true;
-    discard_through_lf(s, in);
+    s->discard_end_fatal = end_fatal;
+    s->discard_tail_len = 0;
+    /* Whatever its end says is acted on when the session reads on (client_read_cb). */
+    if (discard_through_lf(s, in) < 0)
+        s->discard_fatal = true;
 }
 
 /* --- timers ---------------------------------------------------------------------------- */
@@ -324,7 +354,7 @@ enum xb_step xb_sess_sasl_line(struct xb_session *s, struct evbuffer *in,
     if (rc != XB_PARSE_OK) {
         too_long(s);
         if (consumed == 0) {
-            xb_sess_discard_line(s, in);
+            xb_sess_discard_line(s, in, NULL);
             return XB_STEP_WAIT;
         }
     } else {
@@ -357,7 +387,7 @@ enum xb_step xb_sess_command(struct xb_session *s, struct evbuffer *in,
     case XB_PARSE_TOO_LONG:
         bad(s, XB_PARSE_TOO_LONG, cmd.error ? cmd.error : "Syntax error");
         if (consumed == 0) {
-            xb_sess_discard_line(s, in);
+            xb_sess_discard_line(s, in, NULL);
             return XB_STEP_WAIT;
         }
         break;
@@ -559,8 +589,19 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
         return; /* input waits in the buffer until the login is decided */
 
     struct evbuffer *in = bufferevent_get_input(bev);
-    if (s->discard_line && !discard_through_lf(s, in))
+    if (s->discard_line) {
+        int d = discard_through_lf(s, in);
+        if (d == 0)
+            return;
+        s->discard_fatal = s->discard_fatal || d < 0;
+    }
+    if (s->discard_fatal) {
+        xb_sess_log(s, XB_LOG_WARN, "an over-long line announced data that cannot be "
+                    "skipped: closing");
+        s->proto->goodbye(s, "The command is too long");
+        close_after_flush(s);
         return;
+    }
     for (;;) {
         enum xb_step step = s->proto->client_input(s, in);
         switch (step) {

@@ -130,6 +130,12 @@ struct xb_session {
     bool up_dry;                       /* relay: the last upstream read found the socket empty */
     bool up_draining;                  /* client gone; writing its last bytes upstream */
     bool discard_line;                 /* dropping the rest of an over-long client line */
+    /* ... and whether its end may not be dropped (IMAP: it announces a LITERAL+, whose
+     * bytes would follow as if they were commands): judged on its last bytes. */
+    bool (*discard_end_fatal)(const char *end, size_t len);
+    char discard_tail[32];
+    size_t discard_tail_len;
+    bool discard_fatal;                /* it did: the session must end */
 
     struct xb_secret *user;            /* local credentials, until checked */
     struct xb_secret *pass;
@@ -165,8 +171,11 @@ void xb_sess_up_send(struct xb_session *s, const void *data, size_t len);
 void xb_sess_up_printf(struct xb_session *s, const char *fmt, ...) XB_PRINTF(2, 3);
 
 /* For an over-long line: drops it through its LF, now if the LF is buffered, else as the
- * rest arrives. The handler has already answered. */
-void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in);
+ * rest arrives. The handler has already answered. end_fatal (may be NULL) judges the
+ * line's last bytes: true (IMAP: it announced a LITERAL+, whose bytes follow as if they
+ * were commands) ends the session. */
+void xb_sess_discard_line(struct xb_session *s, struct evbuffer *in,
+                          bool (*end_fatal)(const char *end, size_t len));
 
 /* Splits one client line (up to line_max) off in: XB_PARSE_OK with *line and *consumed
  * (drain it after use), XB_PARSE_AGAIN, or XB_PARSE_TOO_LONG (see xb_line_split). */

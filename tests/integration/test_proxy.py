@@ -134,6 +134,36 @@ def test_imap_authenticate_plain_sasl_ir_and_literals(xb):
     r.close()
 
 
+def test_imap_literal_plus_over_the_limit_ends_the_session(xb):
+    """A LITERAL+ over literal_max is on its way and cannot be skipped: its bytes must
+    never be read as commands (here a LOGIN with the right secret hidden in it)."""
+    r = Raw(xb.imap_port)
+    r.line()
+    hidden = b"h1 LOGIN %s %s\r\n" % (xb.email.encode(), xb.secret.encode())
+    r.send(b"a1 LOGIN {70000+}\r\n" + hidden)
+    assert r.line().startswith("a1 BAD literal too big")
+    assert r.line().startswith("* BYE The literal is too big")
+    rest = r.read_eof()
+    assert b"h1 OK" not in rest
+    r.close()
+    # A line over line_max whose end arrives later: dropped as it comes, and the
+    # session goes on; unless that end announces a LITERAL+ (then its bytes would be
+    # read as commands): the session ends.
+    for end, goes_on in ((b"\r\n", True), (b" {%d+}\r\n" % len(hidden), False)):
+        r = Raw(xb.imap_port)
+        r.line()
+        r.send(b"a2 LOGIN " + b"x" * 9000)
+        assert r.line().startswith("a2 BAD line too long")
+        time.sleep(0.2)
+        r.send(b"x" * 3000 + end + hidden)
+        if goes_on:
+            assert r.line().startswith("h1 OK"), "the line was skipped, the next one read"
+        else:
+            assert r.line().startswith("* BYE The command is too long")
+            assert b"h1 OK" not in r.read_eof()
+        r.close()
+
+
 def test_imap_quoted_login_with_escapes_is_checked(xb):
     r = Raw(xb.imap_port)
     r.line()

@@ -328,6 +328,8 @@ static enum xb_parse_rc step_imap(struct xb_imap_parser *ip, const struct tcase 
     } else if (rc != XB_PARSE_LITERAL) {
         sb_add(&b, " ");
         sb_view(&b, view_of(cmd.error), true);
+        if (cmd.close)
+            sb_add(&b, " close");
     }
     strlist_push(&r->ev, b.s);
     return rc;
