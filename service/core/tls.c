@@ -23,22 +23,34 @@ struct xb_tls_slot {
 
 struct xb_tls {
     SSL_CTX *ctx;
-    int slot_index;           /* SSL ex_data index: the slot a connection belongs to */
+    int key_index;            /* SSL ex_data index: the "host:port" a connection verifies
+                                 (its own copy: a slot may be reused while it runs) */
     unsigned long clock;
     struct xb_tls_slot slots[XB_TLS_CACHE_SLOTS];
 };
 
-static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+static struct xb_tls_slot *slot_for(struct xb_tls *tls, const char *key);
+
+/* A session is kept only under the host:port its connection verified, looked up now:
+ * the slot the connection started with may have gone to another server meanwhile. */
+int xb_tls_session_arrived(SSL *ssl, SSL_SESSION *sess)
 {
     SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
     struct xb_tls *tls = SSL_CTX_get_app_data(ctx);
-    struct xb_tls_slot *slot = SSL_get_ex_data(ssl, tls->slot_index);
-    if (!slot)
-        return 0;
+    const char *key = tls ? SSL_get_ex_data(ssl, tls->key_index) : NULL;
+    if (!key || SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0; /* not kept: OpenSSL frees it */
+    struct xb_tls_slot *slot = slot_for(tls, key);
     if (slot->sess)
         SSL_SESSION_free(slot->sess);
     slot->sess = sess;
     return 1; /* we keep the reference */
+}
+
+static void key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                     void *argp)
+{
+    xb_free(ptr);
 }
 
 static enum xb_err fail(char **errmsg, const char *what)
@@ -70,8 +82,8 @@ enum xb_err xb_tls_new(const char *ca_file, struct xb_tls **out, char **errmsg)
      * (measured: FETCH stalls). */
     SSL_CTX_set_app_data(tls->ctx, tls);
     SSL_CTX_set_session_cache_mode(tls->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(tls->ctx, new_session_cb);
-    tls->slot_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    SSL_CTX_sess_set_new_cb(tls->ctx, xb_tls_session_arrived);
+    tls->key_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, key_free);
 
     /* The system decides (platform/…/tlstrust.c); ca_file only adds (test) CAs. */
     xb_plat_tls_trust(tls->ctx);
@@ -139,8 +151,13 @@ SSL *xb_tls_ssl_new(struct xb_tls *tls, const char *host, unsigned port)
 
     char key[300];
     snprintf(key, sizeof(key), "%s:%u", host, port);
+    char *copy = xb_strdup(key);
+    if (!copy || SSL_set_ex_data(ssl, tls->key_index, copy) != 1) {
+        xb_free(copy);
+        SSL_free(ssl);
+        return NULL;
+    }
     struct xb_tls_slot *slot = slot_for(tls, key);
-    SSL_set_ex_data(ssl, tls->slot_index, slot);
     if (slot->sess)
         SSL_set_session(ssl, slot->sess);
     return ssl;

@@ -21,6 +21,12 @@ void xb_tls_free(struct xb_tls *tls);
  * for host:port attached when one is cached). */
 struct ssl_st *xb_tls_ssl_new(struct xb_tls *tls, const char *host, unsigned port);
 
+/* OpenSSL's new-session callback (set on the context): keeps sess for the host:port that
+ * ssl verified, if verification passed; 1 when kept. Public for the unit tests, which
+ * replay what a handshake does. */
+struct ssl_session_st;
+int xb_tls_session_arrived(struct ssl_st *ssl, struct ssl_session_st *sess);
+
 /* After a failed handshake: why, in words ("certificate verify failed: self-signed
  * certificate"...), into buf. */
 void xb_tls_describe_error(struct ssl_st *ssl, unsigned long ssl_err, char *buf, size_t size);
