@@ -28,6 +28,15 @@ if [ -n "$hits" ]; then
   echo "$hits"
   exit 1
 fi
+# The tray's hand-over (WM_COPYDATA) is for programs of its own integrity level or higher:
+# nothing may open Windows' message filter to it.
+hits=$(git ls-files -co --exclude-standard -- '*.c' |
+       xargs -r grep -nE 'ChangeWindowMessageFilter(Ex)?[[:space:]]*\([^;]*WM_COPYDATA' || true)
+if [ -n "$hits" ]; then
+  echo "lint: WM_COPYDATA let through Windows' message filter (lower integrity levels):"
+  echo "$hits"
+  exit 1
+fi
 # Layers (docs/architecture.md): the core and the platform layer include nothing of the
 # front ends; the add-in includes only what xbshared builds; one include style, rooted at
 # service/ (no "../").

@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 
+#include "core/bufwipe.h"
 #include "core/imap_parse.h"
 #include "core/sasl.h"
 #include "core/session.h"
@@ -196,8 +197,9 @@ static enum xb_step imap_client_input(struct xb_session *s, struct evbuffer *in)
         step = dispatch(s, &cmd);
         break;
     }
-    /* The views pointed into in: drain only after dispatch copied what it needed. */
-    evbuffer_drain(in, consumed);
+    /* The views pointed into in: drain only after dispatch copied what it needed; LOGIN
+     * carries the password: wiped, not only drained. */
+    xb_evbuffer_wipe_drain(in, consumed);
     return step;
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "core/ascii.h"
+#include "core/bufwipe.h"
 #include "core/proxy.h"
 #include "core/relay.h"
 #include "core/sasl.h"
@@ -360,7 +361,7 @@ enum xb_step xb_sess_sasl_line(struct xb_session *s, struct evbuffer *in,
     } else {
         step = handle(s, line);
     }
-    evbuffer_drain(in, consumed); /* the handler copied what it needed from line */
+    xb_evbuffer_wipe_drain(in, consumed); /* the handler copied what it needed from line */
     return step;
 }
 
@@ -395,7 +396,7 @@ enum xb_step xb_sess_command(struct xb_session *s, struct evbuffer *in,
         step = dispatch(s, &cmd);
         break;
     }
-    evbuffer_drain(in, consumed);
+    xb_evbuffer_wipe_drain(in, consumed); /* PASS, AUTH: the password is in it */
     return step;
 }
 
@@ -416,7 +417,8 @@ void xb_sess_up_auth(struct xb_session *s, const char *command)
     if (!ir)
         return; /* out of memory: the login timer ends the attempt */
     xb_sess_up_printf(s, "%s %s ", command, xb_sess_sasl_mech(s));
-    xb_sess_up_send(s, ir->data, ir->len);
+    if (s->up)
+        xb_evbuffer_add_secret(bufferevent_get_output(s->up), ir->data, ir->len);
     xb_sess_up_send(s, "\r\n", 2);
     xb_secret_free(ir);
 }

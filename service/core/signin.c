@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
+#include <openssl/crypto.h>
 
 #include "core/ascii.h"
 #include "core/idtoken.h"
@@ -291,7 +292,11 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     const char *state = evhttp_find_header(&params, "state");
-    if (!state || strcmp(state, s->pkce.state) != 0 || s->pending || s->exchange || s->finishing) {
+    /* Compared in constant time: the state is what a page elsewhere would have to guess. */
+    size_t want = strlen(s->pkce.state);
+    bool state_ok = state && strlen(state) == want &&
+                    CRYPTO_memcmp(state, s->pkce.state, want) == 0;
+    if (!state_ok || s->pending || s->exchange || s->finishing) {
         xb_log_warn("sign-in of %s: ignored a request to the redirect listener with a wrong "
                     "or repeated state", s->email);
         send_page(req, 400, xb_msg(XB_MSG_SIGNIN_FAIL_HEAD), xb_msg(XB_MSG_SIGNIN_WRONG_LINK));

@@ -188,7 +188,7 @@ int xb_cmd_serve(int argc, char **argv)
         return 2;
     }
     if (env.cfg->log_file) {
-        logf = fopen(env.cfg->log_file, "a");
+        logf = xb_plat_log_open(env.cfg->log_file);
         if (!logf) {
             fprintf(stderr, "xoauthbridge: cannot open the log file '%s'\n", env.cfg->log_file);
             goto out;

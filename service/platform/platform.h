@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/err.h"
@@ -127,6 +128,11 @@ enum xb_err xb_plat_file_stamp(const char *path, struct xb_file_stamp *out);
 struct xb_plat_lock;
 enum xb_err xb_plat_lock_take(const char *path, unsigned wait_ms, struct xb_plat_lock **out);
 void xb_plat_lock_free(struct xb_plat_lock *lk);
+
+/* file.c: the log file, opened for appending. POSIX: created 0600, never through a
+ * symbolic link (a link planted at the path is refused), close-on-exec. Windows: in the
+ * user's profile, whose ACL keeps others out. NULL with errno/GetLastError set. */
+FILE *xb_plat_log_open(const char *path);
 
 /* seal.c: encrypts data so that only this user on this machine can read it back.
  * Windows: DPAPI (CryptProtectData, current user). POSIX: AES-256-GCM under a 32-byte key

@@ -2,6 +2,7 @@
 real headless browser (Debian's Chromium) for the consent, and scripted misbehaving
 "browsers" for the negative cases; then mail through the proxy with the tokens."""
 import imaplib
+import json
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge import BridgeError
 from conftest import Bridge, bridge_exe
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
@@ -274,6 +276,31 @@ def test_sign_in_rejects_a_code_of_another_pkce_challenge(rig, tmp_path):
         p = login(b)
         assert p.returncode == 1 and b"expired or was revoked" in p.stderr, p.stderr
         assert written(dump).startswith(b"400")
+
+
+def test_the_browser_inherits_no_descriptor_and_no_secret(rig, tmp_path):
+    """The browser the companion starts gets stdin/out/err only (no socket, store or log
+    of ours) and not the store's passphrase; the log file is 0600, and a symbolic link
+    planted at its path is refused."""
+    dump = tmp_path / "inherited.json"
+    with make_bridge(rig, tmp_path, "xb", browser="fake-browser.py", timeout=3,
+                     browser_env={"XB_FAKE_BROWSER": "inherited", "XB_BROWSER_DUMP": str(dump),
+                                  "XB_STORE_PASSPHRASE": "correct horse battery staple"}) as b:
+        login(b)
+        got = json.loads(written(dump))
+        assert got["passphrase"] is False
+        assert sorted(int(fd) for fd in got["fds"]) == [0, 1, 2], got["fds"]
+        assert os.stat(b.log_path).st_mode & 0o777 == 0o600
+    # A link at the log file's path (another user could plant one in a shared folder).
+    target = tmp_path / "someone-elses-file"
+    target.write_text("untouched\n")
+    b = make_bridge(rig, tmp_path, "xb2")
+    b.dir.mkdir(parents=True, exist_ok=True)
+    b.log_path.symlink_to(target)
+    with pytest.raises(BridgeError):
+        b.__enter__()
+    b.stop()
+    assert target.read_text() == "untouched\n"
 
 
 def test_user_closes_the_browser(rig, tmp_path):

@@ -7,12 +7,15 @@ URL like a real browser and misbehaves as XB_FAKE_BROWSER says:
   wrong-iss      completes consent, then changes the RFC 9207 iss parameter
   pkce-mismatch  delivers a code obtained by another authorization request (another
                  PKCE challenge) with the right state: the code exchange must fail
+  inherited      writes what it inherited to $XB_BROWSER_DUMP as JSON (open descriptors
+                 and what they are, whether XB_STORE_PASSPHRASE is set), then does nothing
 
 What the listener answered goes to $XB_BROWSER_DUMP as "STATUS\\nBODY".
 """
 import base64
 import hashlib
 import http.cookiejar
+import json
 import os
 import secrets
 import sys
@@ -57,9 +60,26 @@ def replace_query(url, **changes):
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(q)))
 
 
+def inherited(dump):
+    """The descriptors this process got from its parent (not the one listing them)."""
+    fds = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(name)] = os.readlink("/proc/self/fd/" + name)
+        except OSError:
+            pass  # the listing's own descriptor, closed by now
+    fds = {fd: what for fd, what in fds.items() if not what.startswith("/proc/")}
+    with open(dump + ".tmp", "w") as f:
+        json.dump({"fds": fds, "passphrase": "XB_STORE_PASSPHRASE" in os.environ}, f)
+    os.replace(dump + ".tmp", dump)
+
+
 def main():
     url = sys.argv[1]
     mode = os.environ.get("XB_FAKE_BROWSER", "close")
+    if mode == "inherited":
+        inherited(os.environ["XB_BROWSER_DUMP"])
+        return
     q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
     redirect_uri, state = q["redirect_uri"], q["state"]
 

@@ -509,9 +509,11 @@ static int make_window(struct xb_tray *t)
     if (!CreateWindowExW(0, XB_TRAY_CLASS, L"XOAuth Bridge", WS_OVERLAPPED, 0, 0, 0, 0, NULL,
                          NULL, wc.hInstance, t))
         return -1;
-    /* Should it run elevated, still hear Explorer's restart and a second start. */
+    /* Should it run elevated, still hear Explorer's restart. A second start's hand-over
+     * (WM_COPYDATA: quit, pause, sign in) is taken only from this integrity level or
+     * higher, as Windows' message filter has it: a low-integrity program (a sandboxed
+     * browser's, say) must not steer the companion. */
     ChangeWindowMessageFilterEx(t->hwnd, t->taskbar_created, MSGFLT_ALLOW, NULL);
-    ChangeWindowMessageFilterEx(t->hwnd, WM_COPYDATA, MSGFLT_ALLOW, NULL);
     return 0;
 }
 

@@ -9,6 +9,19 @@
 
 #include "core/log.h"
 
+/* In the browser's process, before exec: it inherits no descriptor of ours beyond
+ * 0, 1 and 2 (sockets, the store, the log), whatever their close-on-exec flags say, and
+ * no secret from the environment. */
+static void child_hygiene(void)
+{
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = 3; fd < (int)max; fd++)
+        close(fd);
+    unsetenv("XB_STORE_PASSPHRASE");
+}
+
 /* Runs argv[0] with url, detached: a double fork so no zombie is left and the browser
  * outlives us if it likes. */
 static enum xb_err spawn(const char *program, const char *url)
@@ -20,6 +33,7 @@ static enum xb_err spawn(const char *program, const char *url)
         if (fork() != 0)
             _exit(0);
         setsid();
+        child_hygiene();
         execlp(program, program, url, (char *)NULL);
         _exit(127);
     }

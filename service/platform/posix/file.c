@@ -324,3 +324,16 @@ void xb_plat_lock_free(struct xb_plat_lock *lk)
     close(lk->fd);
     xb_free(lk);
 }
+
+FILE *xb_plat_log_open(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                  0600);
+    if (fd < 0)
+        return NULL;
+    (void)fchmod(fd, 0600); /* a log file made by an older version may be wider */
+    FILE *f = fdopen(fd, "a");
+    if (!f)
+        close(fd);
+    return f;
+}

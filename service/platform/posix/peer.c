@@ -130,13 +130,28 @@ bool xb_plat_port_holder(unsigned port, char *out, size_t n)
         if (!fp)
             continue;
         while (fgets(line, sizeof(line), fp)) {
-            char local[64], remote[64], state[8];
-            unsigned uid;
-            if (sscanf(line, " %*s %63s %63s %7s %*s %*s %*s %u", local, remote, state, &uid) != 4)
+            /* Fields by whitespace: 1 local, 3 state, 7 uid. */
+            const char *field[8] = { NULL };
+            size_t nf = 0;
+            for (char *p = line; *p && nf < 8;) {
+                while (*p == ' ' || *p == '\t')
+                    *p++ = '\0';
+                if (!*p || *p == '\n')
+                    break;
+                field[nf++] = p;
+                while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+                    p++;
+                if (*p == '\n')
+                    *p = '\0';
+            }
+            if (nf < 8 || strcmp(field[3], "0A") != 0)
                 continue;
-            const char *colon = strrchr(local, ':');
-            if (strcmp(state, "0A") != 0 || !colon || strtoul(colon + 1, NULL, 16) != port)
+            const char *colon = strrchr(field[1], ':');
+            char *end = NULL;
+            unsigned long uidl = strtoul(field[7], &end, 10);
+            if (!colon || strtoul(colon + 1, NULL, 16) != port || end == field[7])
                 continue;
+            unsigned uid = (unsigned)uidl;
             fclose(fp);
             const struct passwd *pw = getpwuid((uid_t)uid);
             snprintf(out, n, "a program of uid %u (%s)%s", uid, pw ? pw->pw_name : "?",

@@ -406,3 +406,11 @@ void xb_plat_lock_free(struct xb_plat_lock *lk)
     CloseHandle(lk->h);
     xb_free(lk);
 }
+
+FILE *xb_plat_log_open(const char *path)
+{
+    wchar_t *w = xb_win_wide(path);
+    FILE *f = w ? _wfopen(w, L"a") : NULL;
+    xb_free(w);
+    return f;
+}
