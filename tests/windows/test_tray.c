@@ -20,6 +20,7 @@
  *   test_tray squat PORT S    holds 127.0.0.1:PORT (listening) for S seconds: a program that
  *                             took the companion's old port
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +78,14 @@ static int eventmsg(const wchar_t *exe)
     }
     DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY, m,
                              XB_EVENT_ERROR_ID, 0, buf, 256, (va_list *)(void *)args);
-    FreeLibrary(m);
     printf("event text: %ls\n", buf);
-    return n && wcsncmp(buf, L"probe line", 10) == 0 ? 0 : 1;
+    bool ok = n && wcsncmp(buf, L"probe line", 10) == 0;
+    buf[0] = L'\0';
+    n = FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY, m,
+                       XB_EVENT_WARNING_ID, 0, buf, 256, (va_list *)(void *)args);
+    FreeLibrary(m);
+    printf("warning text: %ls\n", buf);
+    return ok && n && wcsncmp(buf, L"probe line", 10) == 0 ? 0 : 1;
 }
 
 /* This user's pipe name with the instance NAME (as $XB_CTL_NAME makes it), and a

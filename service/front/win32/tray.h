@@ -126,8 +126,12 @@ enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
 /* Any thread. Errors also go to the Event Log (source XB_EVENT_SOURCE). */
 void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line);
 void xb_winlog_close(struct xb_winlog *wl);
-/* The event ID of error events: the message table in the executable (events.mc). */
+/* A warning in the Event Log only (the notification that says it is in the log file
+ * already): what an admin must see across PCs, such as ports taken by another program. */
+void xb_winlog_warning(struct xb_winlog *wl, const char *text);
+/* The event IDs: the message table in the executable (events.mc). */
 #define XB_EVENT_ERROR_ID 0xC0000001u
+#define XB_EVENT_WARNING_ID 0x80000002u
 
 /* instance.c */
 /* Claims the per-session mutex Local\XOAuthBridge-<user SID>: XB_OK (*mutex to keep

@@ -70,6 +70,10 @@ static void ui_notify(struct xb_ui *ui, enum xb_ui_kind kind, const char *accoun
                       const char *text)
 {
     struct xb_tray *t = tray_of(ui);
+    /* Ports taken by another program: for the admin too, across PCs (English: the Event
+     * Log's readers are admins' tools). */
+    if (kind == XB_UI_PORTS_TAKEN)
+        xb_winlog_warning(t->log, text);
     struct tray_note *n = xb_new(struct tray_note);
     if (!n)
         return;

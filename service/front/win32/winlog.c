@@ -91,15 +91,23 @@ static void rotate(struct xb_winlog *wl)
     }
 }
 
-static void report_event(struct xb_winlog *wl, const char *line)
+static void report_event(struct xb_winlog *wl, WORD type, DWORD id, const char *line)
 {
     if (!wl->events)
         return;
     wchar_t *w = xb_win_wide(line);
     const wchar_t *strings[1] = { w ? w : L"(out of memory)" };
-    ReportEventW(wl->events, EVENTLOG_ERROR_TYPE, 0, XB_EVENT_ERROR_ID, NULL, 1, 0, strings,
-                 NULL);
+    ReportEventW(wl->events, type, 0, id, NULL, 1, 0, strings, NULL);
     xb_free(w);
+}
+
+void xb_winlog_warning(struct xb_winlog *wl, const char *text)
+{
+    if (!wl)
+        return;
+    EnterCriticalSection(&wl->lock);
+    report_event(wl, EVENTLOG_WARNING_TYPE, XB_EVENT_WARNING_ID, text);
+    LeaveCriticalSection(&wl->lock);
 }
 
 void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line)
@@ -117,7 +125,7 @@ void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *
             rotate(wl);
     }
     if (level == XB_LOG_ERROR)
-        report_event(wl, line);
+        report_event(wl, EVENTLOG_ERROR_TYPE, XB_EVENT_ERROR_ID, line);
     LeaveCriticalSection(&wl->lock);
 }
 
