@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/addinpol.h"
+
 /* DEFINE_GUID with the value given as one macro (XB_ADDIN_CLSID_INIT). */
 #define XB_DEFINE_GUID(name, ...) DEFINE_GUID(name, __VA_ARGS__)
 
@@ -35,20 +37,8 @@ void xb_addin_log_init(void);
 void xb_addin_log_cleanup(void);
 void xb_addin_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* policy.c: the Group Policy values the add-in acts on. */
-enum xb_autofix {
-    XB_AUTOFIX_OFF = 0,        /* never bridge; failures are only reported */
-    XB_AUTOFIX_ASK = 1,        /* report; bridge once the person signed in from the tray */
-    XB_AUTOFIX_AUTOMATIC = 2,  /* start the sign-in as soon as a Gmail login fails */
-};
-struct xb_addin_policy {
-    enum xb_autofix auto_fix;
-    bool microsoft;
-    char allowed_domains[2048 * 3];
-    char google_hosts[2048 * 3];     /* more host names that are Gmail's (GoogleMailHosts) */
-};
+/* policy.c: the Group Policy values the add-in acts on (the decision: core/addinpol.c). */
 void xb_addin_policy_read(struct xb_addin_policy *pol);
-const char *xb_autofix_name(enum xb_autofix a);
 
 /* outlook.c: Outlook's object model, on Outlook's UI thread only. */
 struct xb_outlook;

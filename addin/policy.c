@@ -1,9 +1,9 @@
 /*
  * The Group Policy values the add-in acts on (include/xoauthbridge/policy.h): what to
  * do with a Gmail account that fails (AutoFix), which domains may be bridged
- * (AllowedDomains), whether Microsoft 365 accounts count (MicrosoftEnabled). HKLM
- * wins over HKCU; a value of the wrong type or out of range is ignored, as the
- * companion does. Read once per Outlook start.
+ * (AllowedDomains), whether Microsoft 365 accounts count (MicrosoftEnabled); what they
+ * mean together is core/addinpol.c's. HKLM wins over HKCU; a value of the wrong type or
+ * out of range is ignored, as the companion does. Read once per Outlook start.
  */
 #include "addin.h"
 
@@ -57,20 +57,23 @@ static bool read_sz(enum xb_policy_id id, char *out, size_t n)
     return false;
 }
 
-void xb_addin_policy_read(struct xb_addin_policy *pol)
+static bool dword_of(void *arg, enum xb_policy_id id, uint32_t *out)
 {
+    (void)arg;
     DWORD v;
-    memset(pol, 0, sizeof(*pol));
-    pol->auto_fix = XB_AUTOFIX_ASK;
-    if (read_dword(XB_POL_AUTO_FIX, &v))
-        pol->auto_fix = (enum xb_autofix)v;
-    if (read_dword(XB_POL_MICROSOFT_ENABLED, &v))
-        pol->microsoft = v != 0;
-    read_sz(XB_POL_ALLOWED_DOMAINS, pol->allowed_domains, sizeof(pol->allowed_domains));
-    read_sz(XB_POL_GOOGLE_HOSTS, pol->google_hosts, sizeof(pol->google_hosts));
+    if (!read_dword(id, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
 }
 
-const char *xb_autofix_name(enum xb_autofix a)
+static bool sz_of(void *arg, enum xb_policy_id id, char *out, size_t n)
 {
-    return a == XB_AUTOFIX_OFF ? "off" : a == XB_AUTOFIX_AUTOMATIC ? "automatic" : "ask";
+    (void)arg;
+    return read_sz(id, out, n);
+}
+
+void xb_addin_policy_read(struct xb_addin_policy *pol)
+{
+    xb_addin_policy_decide(pol, dword_of, sz_of, NULL);
 }

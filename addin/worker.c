@@ -920,9 +920,9 @@ static DWORD WINAPI worker_main(void *arg)
     HMODULE self = xb_addin_module;
 
     xb_addin_policy_read(&w->pol);
-    xb_addin_log("add-in %s in Outlook %s, profile '%ls'; automatic fix: %s",
+    xb_addin_log("add-in %s in Outlook %s, profile '%ls'; automatic fix: %s (%s)",
                  XB_VERSION, w->version[0] ? w->version : "(unknown)", w->profile,
-                 xb_autofix_name(w->pol.auto_fix));
+                 xb_autofix_name(w->pol.auto_fix), w->pol.auto_fix_why);
     ensure_resiliency(w);
     unsigned recovered = xb_ol_recover();
     if (recovered)

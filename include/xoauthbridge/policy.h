@@ -24,6 +24,10 @@
  * compare them with what RegQueryValueEx returns. */
 #define XB_POLICY_SZ    1u
 #define XB_POLICY_DWORD 4u
+/* Not a registry type: a subkey of XB_POLICY_KEY named .value whose REG_SZ values are
+ * the entries (value name: the entry's name; data: its text), as an ADMX <list
+ * explicitValue="true"> writes it. */
+#define XB_POLICY_LIST  0x100u
 
 /* Indices into xb_policies[]; code names a policy by these, never by a bare string. */
 enum xb_policy_id {
@@ -35,6 +39,9 @@ enum xb_policy_id {
     XB_POL_ALLOWED_DOMAINS,
     XB_POL_GOOGLE_HOSTS,
     XB_POL_AUTO_FIX,
+    XB_POL_AUTO_FIX_ENABLED,
+    XB_POL_GOOGLE_DOMAIN_CLIENTS,
+    XB_POL_PORT_RANGE,
     XB_POL_PORT_RANGE_START,
     XB_POL_PORT_RANGE_END,
     XB_POL_LOG_LEVEL,
@@ -111,9 +118,34 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
         .section = "general", .key = "auto_fix", .min = 0, .max = 2,
         .choices = "off|ask|automatic", .new_key = 1,
     },
+    /* The same policy's Enabled (1) or Disabled (0), which the ADMX writes beside the
+     * mode because Group Policy Editor deletes an element's value when a policy is set to
+     * Disabled: 0 means off whatever AutoFix says (Disabled means off, not "the
+     * default"). Not set (templates before 0.2 wrote AutoFix alone): AutoFix decides. */
+    [XB_POL_AUTO_FIX_ENABLED] = {
+        .value = "AutoFixEnabled", .type = XB_POLICY_DWORD,
+        .section = "general", .key = "auto_fix_enabled", .min = 0, .max = 1,
+        .choices = "no|yes", .new_key = 1,
+    },
+    /* --- Sign-in by domain: staff and students in separate Workspace tenants ---------- */
+    /* One entry per mail domain: value name the domain (any case, exact), data
+     * "client_id=ID; client_secret=SECRET; hosted_domain=DOMAIN" (client_id required).
+     * An address in that domain signs in, refreshes and is revoked with that client and
+     * hosted domain instead of [provider.google]'s (config_policy.c). .max: the longest
+     * entry's text, in characters. */
+    [XB_POL_GOOGLE_DOMAIN_CLIENTS] = {
+        .value = "GoogleDomainClients", .type = XB_POLICY_LIST,
+        .section = "provider.google", .key = "domain_client", .min = 0, .max = 1023,
+    },
     /* --- Network: the loopback ports each user's companion may listen on ------------- */
     /* Per-user ports on a shared machine: each user's companion takes one slot of the
-     * range (one port per listener), kept from one start to the next (proxy.c). */
+     * range (one port per listener), kept from one start to the next (proxy.c). One
+     * policy, "Local port range", writes the three values: PortRange 1 (Enabled) or 0
+     * (Disabled: no range, the fixed *_listen ports, even if the file sets a range). */
+    [XB_POL_PORT_RANGE] = {
+        .value = "PortRange", .type = XB_POLICY_DWORD,
+        .section = "proxy", .key = "port_range", .min = 0, .max = 1, .choices = "no|yes",
+    },
     [XB_POL_PORT_RANGE_START] = {
         .value = "PortRangeStart", .type = XB_POLICY_DWORD,
         .section = "proxy", .key = "port_range_start", .min = 1024, .max = 65535,

@@ -113,12 +113,18 @@ static void provider_clear(struct xb_provider *p)
     xb_free(p->identity_claims);
     for (int i = 0; i < XB_PROTO__COUNT; i++)
         xb_free(p->server[i].host);
+    xb_free(p->for_domain);
 }
 
 static void provider_free(struct xb_provider *p)
 {
     if (!p)
         return;
+    while (p->domain_clients) {
+        struct xb_provider *next = p->domain_clients->next;
+        provider_free(p->domain_clients);
+        p->domain_clients = next;
+    }
     provider_clear(p);
     xb_free(p);
 }
@@ -249,6 +255,7 @@ static const struct key proxy_keys[] = {
     [PX_SMTP_LISTEN] = KEY("smtp_listen", K_LISTEN, CFG(listen[XB_PROTO_SMTP])),
     [PX_RANGE_START] = NUM("port_range_start", K_UINT, CFG(port_range_start), 1024, 65535),
     [PX_RANGE_END] = NUM("port_range_end", K_UINT, CFG(port_range_end), 1024, 65535),
+    KEY("port_range", K_BOOL, CFG(port_range_on)),
     KEY("allow_non_loopback", K_BOOL, CFG(allow_non_loopback)),
     KEY("same_user_only", K_BOOL, CFG(same_user_only)),
     KEY("local_starttls", K_BOOL, CFG(local_starttls)),
@@ -752,6 +759,7 @@ enum xb_err xb_config_new_default(struct xb_config **out)
     cfg->log_level = XB_LOG_INFO;
     cfg->max_sessions = 1000;
     cfg->same_user_only = true;
+    cfg->port_range_on = true;
     cfg->line_max = 8192;
     cfg->literal_max = 65536;
     cfg->connect_timeout = 30;
@@ -932,4 +940,165 @@ const struct xb_provider *xb_config_provider(const struct xb_config *cfg, const 
             return p;
     }
     return NULL;
+}
+
+const struct xb_provider *xb_config_provider_for(const struct xb_config *cfg,
+                                                 const char *name, const char *email)
+{
+    const struct xb_provider *p = xb_config_provider(cfg, name);
+    const char *at = email ? strrchr(email, '@') : NULL;
+    if (!p || !at)
+        return p;
+    for (const struct xb_provider *d = p->domain_clients; d; d = d->next) {
+        if (xb_ascii_eq_ci(d->for_domain, strlen(d->for_domain), at + 1))
+            return d;
+    }
+    return p;
+}
+
+/* A copy of b, its own per-domain clients left out. */
+static struct xb_provider *provider_copy(const struct xb_provider *b)
+{
+    struct xb_provider *p = xb_new(struct xb_provider);
+    if (!p)
+        return NULL;
+    p->kind = b->kind;
+    p->identity = b->identity;
+    p->sasl = b->sasl;
+    bool ok = dup_opt(&p->name, b->name) && dup_opt(&p->auth_url, b->auth_url) &&
+              dup_opt(&p->token_url, b->token_url) && dup_opt(&p->revoke_url, b->revoke_url) &&
+              dup_opt(&p->scope, b->scope) && dup_opt(&p->issuer, b->issuer) &&
+              dup_opt(&p->identity_claims, b->identity_claims);
+    for (int i = 0; ok && i < XB_PROTO__COUNT; i++) {
+        p->server[i] = b->server[i];
+        p->server[i].host = NULL;
+        ok = dup_opt(&p->server[i].host, b->server[i].host);
+    }
+    if (!ok) {
+        provider_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static struct xb_view view_trim(struct xb_view v)
+{
+    while (v.len && (v.p[0] == ' ' || v.p[0] == '\t')) {
+        v.p++;
+        v.len--;
+    }
+    while (v.len && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
+/* A domain name as mail addresses use it: labels of letters, digits and '-'. */
+static bool domain_ok(const char *d)
+{
+    size_t label = 0, n = strlen(d);
+    if (!n || n > 253 || d[n - 1] == '.')
+        return false;
+    for (const char *c = d; *c; c++) {
+        if (*c == '.') {
+            if (!label)
+                return false;
+            label = 0;
+        } else if (is_digit(*c) || (xb_ascii_lower(*c) >= 'a' && xb_ascii_lower(*c) <= 'z') ||
+                   *c == '-') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+/* One "name=value" of a domain client's spec into fields[] by name. */
+static enum xb_err spec_item(struct xb_view item, char *fields[3], char **errmsg,
+                             const char *origin)
+{
+    static const char *const names[3] = { "client_id", "client_secret", "hosted_domain" };
+    const char *eq = memchr(item.p, '=', item.len);
+    struct xb_view name = { item.p, eq ? (size_t)(eq - item.p) : item.len };
+    struct xb_view value = { eq ? eq + 1 : NULL, eq ? item.len - name.len - 1 : 0 };
+    name = view_trim(name);
+    value = view_trim(value);
+    for (int i = 0; i < 3; i++) {
+        if (!xb_view_eq_ci(name, names[i]))
+            continue;
+        if (!eq || !value.len) {
+            xb_errmsg(errmsg, "%s: '%s' has no value: write %s=...", origin, names[i],
+                      names[i]);
+            return XB_ERR_INVAL;
+        }
+        char *s = xb_strndup(value.p, value.len);
+        if (!s)
+            return XB_ERR_NOMEM;
+        xb_free_str_secret(fields[i]);
+        fields[i] = s;
+        return XB_OK;
+    }
+    xb_errmsg(errmsg, "%s: '%.*s' is not client_id, client_secret or hosted_domain "
+              "(write client_id=ID; client_secret=SECRET; hosted_domain=DOMAIN)", origin,
+              (int)(name.len > 40 ? 40 : name.len), name.p);
+    return XB_ERR_INVAL;
+}
+
+enum xb_err xb_config_set_domain_client(struct xb_config *cfg, const char *provider,
+                                        const char *domain, const char *spec,
+                                        const char *origin, char **errmsg)
+{
+    if (errmsg)
+        *errmsg = NULL;
+    struct xb_provider *base = cfg->providers;
+    while (base && !xb_ascii_eq_ci(base->name, strlen(base->name), provider))
+        base = base->next;
+    if (!base)
+        return XB_ERR_NOTFOUND;
+    if (!domain_ok(domain)) {
+        xb_errmsg(errmsg, "%s: the name is not a mail domain (such as st.example.ac.jp)",
+                  origin);
+        return XB_ERR_INVAL;
+    }
+    char *fields[3] = { NULL, NULL, NULL }; /* client_id, client_secret, hosted_domain */
+    enum xb_err err = XB_OK;
+    for (const char *s = spec; err == XB_OK && *s;) {
+        size_t len = strcspn(s, ";");
+        struct xb_view item = view_trim((struct xb_view){ s, len });
+        if (item.len)
+            err = spec_item(item, fields, errmsg, origin);
+        s += len + (s[len] == ';');
+    }
+    if (err == XB_OK && !fields[0]) {
+        xb_errmsg(errmsg, "%s: no client_id (write client_id=ID; client_secret=SECRET)",
+                  origin);
+        err = XB_ERR_INVAL;
+    }
+    struct xb_provider *p = NULL;
+    if (err == XB_OK && (!(p = provider_copy(base)) || !(p->for_domain = xb_strdup(domain))))
+        err = XB_ERR_NOMEM;
+    if (err != XB_OK) {
+        provider_free(p);
+        xb_free(fields[0]);
+        xb_free_str_secret(fields[1]);
+        xb_free(fields[2]);
+        return err;
+    }
+    for (char *c = p->for_domain; *c; c++)
+        *c = xb_ascii_lower(*c);
+    p->client_id = fields[0];
+    p->client_secret = fields[1];
+    p->hosted_domain = fields[2];
+    for (struct xb_provider **d = &base->domain_clients; *d; d = &(*d)->next) {
+        if (strcmp((*d)->for_domain, p->for_domain) == 0) {
+            struct xb_provider *old = *d;
+            *d = old->next;
+            provider_free(old);
+            break;
+        }
+    }
+    p->next = base->domain_clients;
+    base->domain_clients = p;
+    return XB_OK;
 }

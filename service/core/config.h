@@ -64,6 +64,11 @@ struct xb_provider {
                                  (space-separated): "email", "email preferred_username" */
     struct xb_server server[XB_PROTO__COUNT];   /* by enum xb_proto_id */
     enum xb_sasl_mech sasl;
+    /* Per-domain clients (policy GoogleDomainClients): copies of this provider with
+     * their own client_id, client_secret and hosted_domain, each for the addresses of
+     * for_domain (lower case); NULL in a copy. xb_config_provider_for picks. */
+    char *for_domain;
+    struct xb_provider *domain_clients;
     struct xb_provider *next;
 };
 
@@ -81,6 +86,7 @@ struct xb_config {
     /* Per-user ports on a shared machine: when set, the listeners' ports come from this
      * range (proxy.c, "port range"), not from *_listen. 0: not set. */
     unsigned port_range_start, port_range_end;
+    bool port_range_on;       /* false: no range even if set (policy PortRange Disabled) */
     bool allow_non_loopback;  /* listening on other addresses needs this, explicitly */
     bool same_user_only;      /* refuse loopback clients that run as another user */
     bool local_starttls;      /* offer STARTTLS to local clients (needs cert/key) */
@@ -125,5 +131,19 @@ enum xb_err xb_config_set(struct xb_config *cfg, const char *section, const char
 void xb_config_free(struct xb_config *cfg);
 
 const struct xb_provider *xb_config_provider(const struct xb_config *cfg, const char *name);
+
+/* The provider an address signs in, refreshes and is revoked with: name's per-domain
+ * client for email's domain if there is one, else name's own (NULL: no such provider). */
+const struct xb_provider *xb_config_provider_for(const struct xb_config *cfg,
+                                                 const char *name, const char *email);
+
+/* Gives the addresses of domain their own client of provider: spec is
+ * "client_id=ID; client_secret=SECRET; hosted_domain=DOMAIN" (client_id required, the
+ * others optional, any order). Replaces an earlier client for the same domain. On
+ * XB_ERR_INVAL *errmsg (caller frees) reads "ORIGIN: what is wrong". XB_ERR_NOTFOUND: no
+ * such provider. */
+enum xb_err xb_config_set_domain_client(struct xb_config *cfg, const char *provider,
+                                        const char *domain, const char *spec,
+                                        const char *origin, char **errmsg);
 
 #endif

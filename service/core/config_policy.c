@@ -132,6 +132,61 @@ static enum xb_err platform_reader(void *arg, enum xb_policy_hive hive, const ch
     return xb_plat_policy_read(hive, name, out);
 }
 
+static enum xb_err platform_lister(void *arg, enum xb_policy_hive hive, const char *subkey,
+                                   xb_policy_list_each *each, void *ctx)
+{
+    (void)arg;
+    return xb_plat_policy_list(hive, subkey, each, ctx);
+}
+
+struct list_pass {
+    struct xb_config *cfg;
+    const struct xb_policy *p;
+    enum xb_policy_hive hive;
+    unsigned used;
+    bool nomem;
+};
+
+/* One entry of a list policy: for now GoogleDomainClients, the only one. */
+static void list_entry(void *ctx, const char *name, const char *text)
+{
+    struct list_pass *lp = ctx;
+    char origin[200];
+    char *msg = NULL;
+    snprintf(origin, sizeof(origin), "policy %s\\%s\\%s, entry '%.60s'",
+             xb_policy_hive_name(lp->hive), XB_POLICY_KEY, lp->p->value, name);
+    if (utf8_chars(text) > lp->p->max) {
+        xb_log_warn("%s: longer than %u characters; ignored", origin, lp->p->max);
+        return;
+    }
+    enum xb_err err = xb_config_set_domain_client(lp->cfg, lp->p->section + strlen("provider."),
+                                                  name, text, origin, &msg);
+    if (err == XB_OK) {
+        /* Names only: the text holds a client secret. */
+        xb_log_info("%s gives the addresses @%s their own client", origin, name);
+        lp->used++;
+    } else if (err == XB_ERR_NOMEM) {
+        lp->nomem = true;
+    } else {
+        xb_log_warn("%s; ignored", msg ? msg : origin);
+    }
+    xb_free(msg);
+}
+
+/* A list policy: the machine's entries if one of them is usable, else the user's. */
+static enum xb_err apply_list(struct xb_config *cfg, const struct xb_policy *p,
+                              enum xb_policy_hive hive, xb_policy_lister *list, void *arg)
+{
+    struct list_pass lp = { .cfg = cfg, .p = p, .hive = hive };
+    enum xb_err err = list(arg, hive, p->value, list_entry, &lp);
+    if (lp.nomem || err == XB_ERR_NOMEM)
+        return XB_ERR_NOMEM;
+    if (err != XB_OK && err != XB_ERR_NOTFOUND)
+        xb_log_warn("policy %s\\%s\\%s: cannot read it (%s); ignored",
+                    xb_policy_hive_name(hive), XB_POLICY_KEY, p->value, xb_err_str(err));
+    return lp.used ? XB_OK : XB_ERR_NOTFOUND;
+}
+
 /* Tries one hive: XB_OK applied, XB_ERR_NOTFOUND not set or ignored, XB_ERR_NOMEM. */
 static enum xb_err apply_one(struct xb_config *cfg, const struct xb_policy *p,
                              enum xb_policy_hive hive, xb_policy_reader *read, void *arg)
@@ -181,23 +236,34 @@ out:
     return err;
 }
 
-enum xb_err xb_config_apply_policy(struct xb_config *cfg, xb_policy_reader *read, void *arg,
+enum xb_err xb_config_apply_policy(struct xb_config *cfg, xb_policy_reader *read,
+                                   xb_policy_lister *list, void *arg,
                                    int applied[XB_POL_COUNT])
 {
     static const enum xb_policy_hive order[] = { XB_POLICY_MACHINE, XB_POLICY_USER };
     if (!read)
         read = platform_reader;
-    for (unsigned i = 0; i < XB_POLICY_COUNT; i++) {
-        if (applied)
-            applied[i] = XB_POLICY_APPLIED_NONE;
-        for (size_t h = 0; h < sizeof(order) / sizeof(order[0]); h++) {
-            enum xb_err err = apply_one(cfg, &xb_policies[i], order[h], read, arg);
-            if (err == XB_ERR_NOMEM)
-                return err;
-            if (err == XB_OK) {
-                if (applied)
-                    applied[i] = (int)order[h];
-                break; /* the machine wins over the user */
+    if (!list)
+        list = platform_lister;
+    /* Values first, lists after: a per-domain client copies its provider as the values
+     * left it. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < XB_POLICY_COUNT; i++) {
+            bool is_list = xb_policies[i].type == XB_POLICY_LIST;
+            if (is_list != (pass == 1))
+                continue;
+            if (applied)
+                applied[i] = XB_POLICY_APPLIED_NONE;
+            for (size_t h = 0; h < sizeof(order) / sizeof(order[0]); h++) {
+                enum xb_err err = is_list ? apply_list(cfg, &xb_policies[i], order[h], list, arg)
+                                          : apply_one(cfg, &xb_policies[i], order[h], read, arg);
+                if (err == XB_ERR_NOMEM)
+                    return err;
+                if (err == XB_OK) {
+                    if (applied)
+                        applied[i] = (int)order[h];
+                    break; /* the machine wins over the user */
+                }
             }
         }
     }

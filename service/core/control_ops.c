@@ -153,7 +153,7 @@ static uint16_t enrol_find_or_start(struct xb_ctl *ctl, const char *norm, const 
     }
     struct xb_account *a = xb_store_find(ctl->store, norm);
     const char *pname = want[0] ? want : a ? a->provider : "google";
-    const struct xb_provider *p = xb_config_provider(ctl->cfg, pname);
+    const struct xb_provider *p = xb_config_provider_for(ctl->cfg, pname, norm);
     if (a && want[0] && strcmp(a->provider, want) != 0) {
         snprintf(why, n, "%s is enrolled with provider '%s'", norm, a->provider);
         return XB_PIPE_ST_BAD_REQUEST;
@@ -629,7 +629,7 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
         xb_ctl_notify_state(ctl, email, XB_PIPE_STATE_REMOVED, NULL);
     else
         xb_ui_account_changed(&ctl->ui, email, XB_ACCT_NEW);
-    const struct xb_provider *p = xb_config_provider(ctl->cfg, provider);
+    const struct xb_provider *p = xb_config_provider_for(ctl->cfg, provider, email);
     if (!token || !p || !ctl->http) {
         if (token && (!p || !ctl->http))
             xb_log_warn("the grant of %s is not revoked at the provider: %s", email,

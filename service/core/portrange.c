@@ -13,7 +13,8 @@
 
 unsigned xb_portrange_slots(const struct xb_config *cfg, unsigned width)
 {
-    if (!cfg->port_range_start || !width || cfg->port_range_end < cfg->port_range_start)
+    if (!cfg->port_range_on || !cfg->port_range_start || !width ||
+        cfg->port_range_end < cfg->port_range_start)
         return 0;
     return (cfg->port_range_end - cfg->port_range_start + 1) / width;
 }

@@ -229,7 +229,11 @@ enum xb_err xb_proxy_listen(struct xb_proxy *px, char **errmsg)
         width += cfg[i]->addr != NULL;
     if (xb_portrange_slots(px->cfg, width))
         return listen_in_range(px, cfg, width, errmsg);
-    if (px->cfg->port_range_start || px->cfg->port_range_end)
+    if (!px->cfg->port_range_on && (px->cfg->port_range_start || px->cfg->port_range_end))
+        xb_log_info("port range %u..%u is turned off (port_range = no, or the policy \"Local "
+                    "port range\" Disabled): listening on the [proxy] *_listen ports",
+                    px->cfg->port_range_start, px->cfg->port_range_end);
+    else if (px->cfg->port_range_start || px->cfg->port_range_end)
         /* Only by policy (the file's own mistakes stop at parsing): one end set alone,
          * or a range that holds no slot. */
         xb_log_warn("port range %u..%u (port_range_start, port_range_end) holds no slot of "

@@ -520,7 +520,7 @@ static void start_login(struct xb_session *s)
             xb_sess_log(s, XB_LOG_DEBUG, "POP3 recent mode asked for; not sent: the mail "
                         "server did not take it before");
     }
-    const struct xb_provider *prov = xb_config_provider(s->px->cfg, acct->provider);
+    const struct xb_provider *prov = xb_config_provider_for(s->px->cfg, acct->provider, acct->email);
     const struct xb_server *srv = prov && prov->server[s->proto->id].host
                                       ? &prov->server[s->proto->id] : NULL;
     s->email = xb_strdup(acct->email);

@@ -202,7 +202,7 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
         complete_waiters(rt, XB_ERR_NOTFOUND, NULL, "the account was removed");
         return;
     }
-    const struct xb_provider *p = xb_config_provider(src->cfg, acct->provider);
+    const struct xb_provider *p = xb_config_provider_for(src->cfg, acct->provider, acct->email);
 
     if (r->err == XB_OK) {
         xb_log_info("refreshed the access token of %s (valid %lld s)", rt->email,
@@ -260,7 +260,8 @@ static void start_refresh(struct acct_rt *rt)
 {
     struct oauth_source *src = rt->src;
     struct xb_account *acct = xb_store_find(src->store, rt->email);
-    const struct xb_provider *p = acct ? xb_config_provider(src->cfg, acct->provider) : NULL;
+    const struct xb_provider *p = acct ? xb_config_provider_for(src->cfg, acct->provider, acct->email)
+                                         : NULL;
     if (!acct || !acct->refresh_token || !p || !p->client_id) {
         complete_waiters(rt, XB_ERR_AUTH, NULL, "cannot renew the token: not signed in");
         return;
@@ -289,7 +290,8 @@ static struct xb_token_req *src_get(struct xb_token_source *ts, const char *emai
     rt->last_used = now();
 
     struct xb_account *acct = xb_store_find(src->store, email);
-    const struct xb_provider *p = acct ? xb_config_provider(src->cfg, acct->provider) : NULL;
+    const struct xb_provider *p = acct ? xb_config_provider_for(src->cfg, acct->provider, acct->email)
+                                         : NULL;
     char why[400];
     if (!acct) {
         complete(req, XB_ERR_NOTFOUND, NULL, "no such account");

@@ -84,7 +84,7 @@ int xb_cli_load(int *argc, char **argv, bool need_store, struct xb_cli_env *env,
     else
         err = xb_config_new_default(&env->cfg);
     if (err == XB_OK)
-        err = xb_config_apply_policy(env->cfg, NULL, NULL, NULL);
+        err = xb_config_apply_policy(env->cfg, NULL, NULL, NULL, NULL);
     if (err != XB_OK) {
         if (!*errmsg)
             xb_errmsg(errmsg, "%s", xb_err_str(err));

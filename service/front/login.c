@@ -80,7 +80,7 @@ int xb_cmd_login(int argc, char **argv)
     struct xb_account *acct = xb_store_find(env.store, argv[1]);
     if (!provider_name)
         provider_name = acct ? acct->provider : "google";
-    const struct xb_provider *p = xb_config_provider(env.cfg, provider_name);
+    const struct xb_provider *p = xb_config_provider_for(env.cfg, provider_name, argv[1]);
     if (!p) {
         fprintf(stderr, "xoauthbridge: no provider '%s' in the configuration\n", provider_name);
         goto out;
@@ -169,7 +169,7 @@ int xb_cli_sign_out(struct xb_cli_env *env, const char *who, bool forget)
         fprintf(stderr, "xoauthbridge: cannot save the account store\n");
         goto out;
     }
-    const struct xb_provider *p = xb_config_provider(env->cfg, provider);
+    const struct xb_provider *p = xb_config_provider_for(env->cfg, provider, email);
     if (grant && p) {
         w.base = event_base_new();
         struct xb_http_req *req = NULL;

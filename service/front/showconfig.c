@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "front/front.h"
+#include "core/addinpol.h"
 #include "core/config.h"
 #include "core/config_policy.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug" };
 
@@ -41,6 +43,59 @@ static void num(const char *key, unsigned long n)
     printf("%s = %lu\n", key, n);
 }
 
+/* The add-in's values as the add-in reads them: HKLM, then HKCU, of the right type and
+ * in range (what it ignores, the companion logged while loading). */
+static bool pol_dword(void *arg, enum xb_policy_id id, uint32_t *out)
+{
+    (void)arg;
+    const struct xb_policy *p = &xb_policies[id];
+    for (int h = XB_POLICY_MACHINE; h <= XB_POLICY_USER; h++) {
+        struct xb_policy_raw raw;
+        if (xb_plat_policy_read((enum xb_policy_hive)h, p->value, &raw) != XB_OK)
+            continue;
+        xb_free_str_secret(raw.sz);
+        if (raw.type == XB_POLICY_DWORD && raw.dword >= p->min && raw.dword <= p->max) {
+            *out = raw.dword;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool pol_sz(void *arg, enum xb_policy_id id, char *out, size_t n)
+{
+    (void)arg;
+    const struct xb_policy *p = &xb_policies[id];
+    for (int h = XB_POLICY_MACHINE; h <= XB_POLICY_USER; h++) {
+        struct xb_policy_raw raw;
+        if (xb_plat_policy_read((enum xb_policy_hive)h, p->value, &raw) != XB_OK)
+            continue;
+        bool ok = raw.type == XB_POLICY_SZ && raw.sz && strlen(raw.sz) < n;
+        if (ok)
+            memcpy(out, raw.sz, strlen(raw.sz) + 1);
+        xb_free_str_secret(raw.sz);
+        if (ok)
+            return true;
+    }
+    return false;
+}
+
+/* Per-domain clients of p (policy GoogleDomainClients), as comments: the file has no
+ * such key. */
+static void domain_clients(const int applied[XB_POL_COUNT], const struct xb_provider *p)
+{
+    for (const struct xb_provider *d = p->domain_clients; d; d = d->next) {
+        printf("# addresses @%s: client_id = %s, client_secret %s, hosted_domain = %s",
+               d->for_domain, d->client_id, d->client_secret ? "set (not shown)" : "not set",
+               d->hosted_domain ? d->hosted_domain : "(none)");
+        int h = applied[XB_POL_GOOGLE_DOMAIN_CLIENTS];
+        if (h != XB_POLICY_APPLIED_NONE)
+            printf(" (policy %s\\%s\\%s)", xb_policy_hive_name((enum xb_policy_hive)h),
+                   XB_POLICY_KEY, xb_policies[XB_POL_GOOGLE_DOMAIN_CLIENTS].value);
+        printf("\n");
+    }
+}
+
 static void server(const char *key, const struct xb_server *s)
 {
     if (!s->host) {
@@ -67,7 +122,7 @@ int xb_cmd_config(int argc, char **argv)
      * would warn about was said while loading. */
     enum xb_log_level level = xb_log_get_level();
     xb_log_set_level(XB_LOG_ERROR);
-    xb_config_apply_policy(env.cfg, NULL, NULL, applied);
+    xb_config_apply_policy(env.cfg, NULL, NULL, NULL, applied);
     xb_log_set_level(level);
     const struct xb_config *c = env.cfg;
 
@@ -104,6 +159,8 @@ int xb_cmd_config(int argc, char **argv)
         else
             printf("%s =\n", key);
     }
+    origin(applied, "proxy", "port_range");
+    printf("port_range = %s\n", c->port_range_on ? "yes" : "no");
 
     printf("\n[tls]\n");
     str(applied, "tls", "ca_file", c->ca_file);
@@ -126,7 +183,17 @@ int xb_cmd_config(int argc, char **argv)
         printf("sasl = %s\n", p->sasl == XB_SASL_OAUTHBEARER ? "oauthbearer" : "xoauth2");
         printf("identity = %s\n", p->identity == XB_IDENTITY_ID_TOKEN ? "id_token" : "none");
         str(applied, section, "identity_claims", p->identity_claims);
+        domain_clients(applied, p);
     }
+
+    /* Not the companion's: what the Outlook add-in does, from Group Policy only. */
+    struct xb_addin_policy ap;
+    xb_addin_policy_decide(&ap, pol_dword, pol_sz, NULL);
+    printf("\n# The Outlook add-in (Group Policy only; not keys of this file)\n");
+    printf("# auto_fix = %s (%s)\n", xb_autofix_name(ap.auto_fix), ap.auto_fix_why);
+    printf("# microsoft = %s\n", ap.microsoft ? "yes" : "no");
+    printf("# allowed_domains = %s\n", ap.allowed_domains[0] ? ap.allowed_domains : "(any)");
+    printf("# google_hosts = %s\n", ap.google_hosts[0] ? ap.google_hosts : "(Google's own)");
     xb_cli_close(&env);
     return 0;
 }

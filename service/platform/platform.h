@@ -168,6 +168,12 @@ struct xb_policy_raw {
 };
 enum xb_err xb_plat_policy_read(enum xb_policy_hive hive, const char *name,
                                 struct xb_policy_raw *out);
+/* The REG_SZ values of the subkey XB_POLICY_KEY\\subkey: each(ctx, value name, text), both
+ * UTF-8 (text wiped after the call); values of other types or too long are skipped.
+ * XB_ERR_NOTFOUND when the key is absent; POSIX: always. */
+enum xb_err xb_plat_policy_list(enum xb_policy_hive hive, const char *subkey,
+                                void (*each)(void *ctx, const char *name, const char *text),
+                                void *ctx);
 
 /* outlook.c: puts back the saved settings of the Outlook accounts the add-in bridged for
  * email (NULL: for every account), byte for byte (win32/olprofile.h). *restored and

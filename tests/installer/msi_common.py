@@ -125,7 +125,7 @@ def names(source):
 
 def policies(source):
     """The entries of xb_policies[] in include/xoauthbridge/policy.h, in order, as dicts
-    with value, type ('SZ' or 'DWORD'), section, key, min, max, choices, new_key."""
+    with value, type ('SZ', 'DWORD' or 'LIST'), section, key, min, max, choices, new_key."""
     path = os.path.join(source, "include/xoauthbridge/policy.h")
     text = re.sub(r"/\*.*?\*/", "", read(path), flags=re.S)
     table = re.search(r"xb_policies\s*\[[^\]]*\]\s*=\s*\{(.*)\};", text, re.S)
@@ -143,9 +143,9 @@ def policies(source):
             else:
                 fields[f.group(1)] = raw
         t = fields.get("type")
-        if t not in ("XB_POLICY_SZ", "XB_POLICY_DWORD"):
-            die("%s in policy.h: type %r is neither XB_POLICY_SZ nor XB_POLICY_DWORD"
-                % (fields["id"], t))
+        if t not in ("XB_POLICY_SZ", "XB_POLICY_DWORD", "XB_POLICY_LIST"):
+            die("%s in policy.h: type %r is not XB_POLICY_SZ, XB_POLICY_DWORD or "
+                "XB_POLICY_LIST" % (fields["id"], t))
         fields["type"] = t[len("XB_POLICY_"):]
         for k in ("value", "section", "key", "max"):
             if k not in fields:

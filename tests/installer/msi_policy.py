@@ -2,8 +2,10 @@
 """msi.policy: the Group Policy templates against the policy contract.
 
 installer/policy/XOAuthBridge.admx and its en-US and ja-JP ADML files are well-formed;
-every ADMX policy writes one value under XB_POLICY_KEY that include/xoauthbridge/policy.h
-lists, with the same registry type and range, and every entry of policy.h has its policy;
+every value an ADMX policy writes under XB_POLICY_KEY (its on/off value, each element's,
+a list's subkey) is one include/xoauthbridge/policy.h lists, with the same registry type
+and range, written by that policy only, and every entry of policy.h has its policy; every
+help text says what Enabled, Disabled and Not configured mean, in both languages;
 every string and presentation the ADMX refers to exists in BOTH ADML files (and nothing
 else does), presentations match their policies' elements, and the Japanese texts are
 Japanese.
@@ -23,6 +25,9 @@ NS = "http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions"
 CATEGORIES = {"SignIn", "Accounts", "Network", "Logging"}  # under "XOAuthBridge"
 CULTURES = ("en-US", "ja-JP")
 # Element kind -> the ADML control that presents it.
+# What every help text must say, per culture: Enabled, Disabled, Not configured.
+STATES = {"en-US": ("If you enable", "If you disable", "do not configure"),
+          "ja-JP": ("有効にすると", "無効にした", "構成しなかった")}
 CONTROL = {"text": "textBox", "decimal": "decimalTextBox", "enum": "dropdownList",
            "boolean": "checkBox", "list": "listBox", "multiText": "multiTextBox"}
 
@@ -43,8 +48,8 @@ def parse(c, path):
         return None
 
 
-def policy_value(c, pol):
-    """(value name, registry type, details) of what one ADMX policy writes."""
+def policy_values(c, pol, key):
+    """[(value name, registry type, details)] of what one ADMX policy writes."""
     name = pol.get("name")
     values = []
     if pol.get("valueName"):
@@ -91,13 +96,21 @@ def policy_value(c, pol):
         elif kind == "boolean":
             rtype = "DWORD"
             info["values"] = [0, 1]
+        elif kind == "list":
+            c.check(el.get("explicitValue") == "true" and el.get("additive") == "false",
+                    "policy %s: a list of named values that replaces the old list" % name)
+            sub = el.get("key", "")
+            c.check(sub.startswith(key + "\\"), "policy %s: list key %r under %r"
+                    % (name, sub, key))
+            values.append((sub[len(key) + 1:], "LIST", info))
+            continue
         else:
             c.check(False, "policy %s: element %s is not one policy.h can describe" % (name, kind))
             continue
         values.append((el.get("valueName"), rtype, info))
-    c.check(len(values) == 1 and values[0][0],
-            "policy %s writes exactly one named value (got %s)" % (name, [v[0] for v in values]))
-    return values[0] if values else (None, None, {})
+    c.check(values and all(v[0] for v in values),
+            "policy %s writes named values (got %s)" % (name, [v[0] for v in values]))
+    return values
 
 
 def check_against_header(c, name, value, rtype, info, p):
@@ -105,6 +118,8 @@ def check_against_header(c, name, value, rtype, info, p):
             % (name, rtype, p["type"]))
     words = p["choices"].split("|") if p["choices"] else None
     kind = info.get("kind")
+    if kind == "list":
+        return
     if kind == "text":
         c.check(words is None, "policy %s: a free text box, but policy.h lists choices" % name)
         c.check(info["maxLength"] == p["max"], "policy %s: maxLength %d, policy.h max %d"
@@ -173,14 +188,16 @@ def main():
         so = pol.find(q("supportedOn"))
         c.check(so is not None and so.get("ref") in supported,
                 "policy %s: supportedOn a defined product" % name)
-        value, rtype, info = policy_value(c, pol)
-        c.check(value == name, "policy %s is named after its value %s" % (name, value))
-        c.check(value not in seen, "value %s is set by one policy only" % value)
-        seen[value] = name
-        p = by_value.get(value)
-        if c.check(p is not None, "policy %s: value %s is in include/xoauthbridge/policy.h"
-                   % (name, value)):
-            check_against_header(c, name, value, rtype, info, p)
+        values = policy_values(c, pol, key)
+        c.check(name in [v[0] for v in values], "policy %s is named after one of its values %s"
+                % (name, [v[0] for v in values]))
+        for value, rtype, info in values:
+            c.check(value not in seen, "value %s is set by one policy only" % value)
+            seen[value] = name
+            p = by_value.get(value)
+            if c.check(p is not None, "policy %s: value %s is in include/xoauthbridge/policy.h"
+                       % (name, value)):
+                check_against_header(c, name, value, rtype, info, p)
         pres = pol.get("presentation")
         elements = pol.find(q("elements"))
         ids = {el.get("id"): local(el.tag) for el in (elements if elements is not None else [])}
@@ -228,10 +245,15 @@ def main():
                             "%s: %s defaultItem is one of its %d items" % (cu, pid, n))
         for pol in admx.iter(q("policy")):
             m = re.fullmatch(r"\$\(string\.(\w+)\)", pol.get("explainText", ""))
-            value = next((v for v, n in seen.items() if n == pol.get("name")), None)
-            if m and m.group(1) in strings and value:
-                c.check(value in strings[m.group(1)], "%s: the help of %s names its registry "
-                        "value %s" % (cu, pol.get("name"), value))
+            if not m or m.group(1) not in strings:
+                continue
+            help_text = strings[m.group(1)]
+            for value in (v for v, n in seen.items() if n == pol.get("name")):
+                c.check(value in help_text, "%s: the help of %s names its registry value %s"
+                        % (cu, pol.get("name"), value))
+            for phrase in STATES[cu]:
+                c.check(phrase in help_text, "%s: the help of %s says what %r means"
+                        % (cu, pol.get("name"), phrase))
 
     jp = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
     for sid, en in tables["en-US"].items():

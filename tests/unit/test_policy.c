@@ -48,7 +48,8 @@ static void every_entry_is_complete(void)
         CHECK(p->value && p->value[0]);
         CHECK(p->section && p->section[0]);
         CHECK(p->key && p->key[0]);
-        CHECK(p->type == XB_POLICY_SZ || p->type == XB_POLICY_DWORD);
+        CHECK(p->type == XB_POLICY_SZ || p->type == XB_POLICY_DWORD ||
+              p->type == XB_POLICY_LIST);
         CHECK(p->min <= p->max);
         if (p->type == XB_POLICY_SZ)
             CHECK(p->min == 0 && p->max > 0);
@@ -108,6 +109,18 @@ static void config_keys_exist_unless_new(void)
     for (unsigned i = 0; i < XB_POLICY_COUNT; i++) {
         const struct xb_policy *p = &xb_policies[i];
         char ini[256];
+        if (p->type == XB_POLICY_LIST) {
+            /* Not a key of the file: the list's entries go to their provider. */
+            struct xb_config *cfg = NULL;
+            char *msg = NULL;
+            CHECK(strncmp(p->section, "provider.", 9) == 0);
+            CHECK(xb_config_new_default(&cfg) == XB_OK);
+            CHECK(cfg && xb_config_set_domain_client(cfg, p->section + 9, "example.org",
+                                                     "client_id=x", "o", &msg) == XB_OK);
+            xb_free(msg);
+            xb_config_free(cfg);
+            continue;
+        }
         sample_ini(p, ini, sizeof(ini));
         struct xb_config *cfg = NULL;
         char *msg = NULL;

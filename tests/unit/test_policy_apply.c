@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/addinpol.h"
 #include "core/config.h"
+#include "core/oauth.h"
 #include "core/config_policy.h"
 #include "core/mem.h"
 
@@ -45,6 +47,50 @@ static enum xb_err fake_read(void *arg, enum xb_policy_hive hive, const char *na
     return XB_ERR_NOTFOUND;
 }
 
+/* List entries: name "GoogleDomainClients\\DOMAIN" in fake_value. */
+static enum xb_err fake_list(void *arg, enum xb_policy_hive hive, const char *subkey,
+                             xb_policy_list_each *each, void *ctx)
+{
+    struct fake_reg *r = arg;
+    size_t klen = strlen(subkey);
+    bool any = false;
+    for (size_t i = 0; i < r->n; i++) {
+        const char *n = r->v[i].name;
+        if (r->v[i].hive != hive || strncmp(n, subkey, klen) != 0 || n[klen] != '\\')
+            continue;
+        any = true;
+        if (r->v[i].type == XB_POLICY_SZ)
+            each(ctx, n + klen + 1, r->v[i].sz);
+    }
+    return any ? XB_OK : XB_ERR_NOTFOUND;
+}
+
+/* The add-in's readers over the same fake registry (HKLM, then HKCU; type and range). */
+static bool fake_dword(void *arg, enum xb_policy_id id, uint32_t *out)
+{
+    const struct xb_policy *p = &xb_policies[id];
+    for (int h = XB_POLICY_MACHINE; h <= XB_POLICY_USER; h++) {
+        struct xb_policy_raw raw;
+        if (fake_read(arg, (enum xb_policy_hive)h, p->value, &raw) != XB_OK)
+            continue;
+        xb_free(raw.sz);
+        if (raw.type == XB_POLICY_DWORD && raw.dword >= p->min && raw.dword <= p->max) {
+            *out = raw.dword;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool fake_sz(void *arg, enum xb_policy_id id, char *out, size_t n)
+{
+    (void)arg;
+    (void)id;
+    (void)out;
+    (void)n;
+    return false;
+}
+
 static struct xb_config *parse(const char *ini)
 {
     struct xb_config *cfg = NULL;
@@ -69,7 +115,7 @@ static void machine_over_user_over_file(void)
                                   "[provider.google]\nclient_id = from-file\n"
                                   "client_secret = file-secret\n");
     int applied[XB_POL_COUNT];
-    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, &reg, applied) == XB_OK);
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
     const struct xb_provider *g = cfg ? xb_config_provider(cfg, "google") : NULL;
     CHECK_STR(g ? g->client_id : NULL, "from-hklm");
     CHECK_STR(g ? g->client_secret : NULL, "user-secret");
@@ -78,8 +124,12 @@ static void machine_over_user_over_file(void)
     CHECK(applied[XB_POL_GOOGLE_CLIENT_SECRET] == XB_POLICY_USER);
     CHECK(applied[XB_POL_LOG_LEVEL] == XB_POLICY_USER);
     CHECK(applied[XB_POL_MICROSOFT_CLIENT_ID] == XB_POLICY_APPLIED_NONE);
-    /* HKLM answered for the client ID: HKCU was not asked for it. */
-    CHECK(reg.reads == 2 * XB_POL_COUNT - 1);
+    /* HKLM answered for the client ID: HKCU was not asked for it (lists are listed,
+     * not read). */
+    int values = 0;
+    for (unsigned i = 0; i < XB_POLICY_COUNT; i++)
+        values += xb_policies[i].type != XB_POLICY_LIST;
+    CHECK(reg.reads == 2 * values - 1);
     xb_config_free(cfg);
 }
 
@@ -103,7 +153,7 @@ static void bad_values_are_ignored_and_the_next_hive_asked(void)
     struct xb_config *cfg = parse("[provider.google]\nclient_id = from-file\n"
                                   "[provider.microsoft]\nclient_id = ms-file\n");
     int applied[XB_POL_COUNT];
-    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, &reg, applied) == XB_OK);
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
     CHECK(cfg && cfg->log_level == XB_LOG_ERROR);
     CHECK(applied[XB_POL_LOG_LEVEL] == XB_POLICY_USER);
     const struct xb_provider *g = cfg ? xb_config_provider(cfg, "google") : NULL;
@@ -161,7 +211,7 @@ static void keys_not_known_yet_are_not_an_error(void)
     struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
     struct xb_config *cfg = parse("");
     int applied[XB_POL_COUNT];
-    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, &reg, applied) == XB_OK);
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
     CHECK(applied[XB_POL_AUTO_FIX] == XB_POLICY_APPLIED_NONE);
     CHECK(applied[XB_POL_ALLOWED_DOMAINS] == XB_POLICY_APPLIED_NONE);
     xb_config_free(cfg);
@@ -194,7 +244,125 @@ static void config_set_checks_like_the_file(void)
     xb_config_free(cfg);
 }
 
-XBTEST_MAIN(XBTEST(machine_over_user_over_file),
+/* AutoFix as Group Policy Editor writes it in each state (docs/deployment.md): Disabled
+ * deletes AutoFix and writes AutoFixEnabled = 0, which is off, never the default. */
+static void auto_fix_states(void)
+{
+    static const struct fake_value enabled[] = {
+        { XB_POLICY_MACHINE, "AutoFixEnabled", XB_POLICY_DWORD, 1, NULL },
+        { XB_POLICY_MACHINE, "AutoFix", XB_POLICY_DWORD, 2, NULL },
+    };
+    static const struct fake_value disabled[] = {
+        { XB_POLICY_MACHINE, "AutoFixEnabled", XB_POLICY_DWORD, 0, NULL },
+        { XB_POLICY_USER, "AutoFixEnabled", XB_POLICY_DWORD, 1, NULL },
+        { XB_POLICY_USER, "AutoFix", XB_POLICY_DWORD, 2, NULL },
+    };
+    static const struct fake_value old_template[] = {
+        { XB_POLICY_USER, "AutoFix", XB_POLICY_DWORD, 0, NULL },
+    };
+    struct { const struct fake_value *v; size_t n; enum xb_autofix want; } cases[] = {
+        { enabled, 2, XB_AUTOFIX_AUTOMATIC },
+        { disabled, 3, XB_AUTOFIX_OFF },        /* the computer's Disabled wins */
+        { old_template, 1, XB_AUTOFIX_OFF },    /* 0.1 templates: AutoFix alone */
+        { NULL, 0, XB_AUTOFIX_ASK },            /* not configured */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fake_reg reg = { cases[i].v, cases[i].n, 0 };
+        struct xb_addin_policy pol;
+        xb_addin_policy_decide(&pol, fake_dword, fake_sz, &reg);
+        CHECK(pol.auto_fix == cases[i].want);
+        CHECK(pol.auto_fix_why != NULL);
+    }
+}
+
+/* "Local port range" Disabled: PortRange = 0 turns a range off, even the file's. */
+static void port_range_disabled_turns_the_range_off(void)
+{
+    static const struct fake_value v[] = {
+        { XB_POLICY_MACHINE, "PortRange", XB_POLICY_DWORD, 0, NULL },
+        { XB_POLICY_USER, "PortRange", XB_POLICY_DWORD, 1, NULL },
+        { XB_POLICY_USER, "PortRangeStart", XB_POLICY_DWORD, 41000, NULL },
+        { XB_POLICY_USER, "PortRangeEnd", XB_POLICY_DWORD, 41299, NULL },
+    };
+    struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
+    struct xb_config *cfg = parse("[proxy]\nport_range_start = 30000\nport_range_end = 30008\n");
+    int applied[XB_POL_COUNT];
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
+    if (!cfg)
+        return;
+    CHECK(!cfg->port_range_on);
+    CHECK(applied[XB_POL_PORT_RANGE] == XB_POLICY_MACHINE);
+    xb_config_free(cfg);
+    /* Enabled (or a 0.1 template without PortRange): the range is used. */
+    reg.v = v + 1;
+    reg.n = 3;
+    cfg = parse("");
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
+    if (cfg)
+        CHECK(cfg->port_range_on && cfg->port_range_start == 41000 &&
+              cfg->port_range_end == 41299);
+    xb_config_free(cfg);
+    cfg = parse("[proxy]\nport_range = no\n");
+    CHECK(cfg && !cfg->port_range_on);
+    xb_config_free(cfg);
+}
+
+/* GoogleDomainClients: an address in a listed domain signs in with that domain's client
+ * and hosted domain; others with [provider.google]'s; the computer's list wins as a
+ * whole; entries that do not parse are skipped. */
+static void domain_clients(void)
+{
+    static const struct fake_value v[] = {
+        { XB_POLICY_MACHINE, "GoogleClientId", XB_POLICY_SZ, 0, "staff-id" },
+        { XB_POLICY_MACHINE, "GoogleDomainClients\\St.Example.ac.jp", XB_POLICY_SZ, 0,
+          " client_id = student-id ; client_secret=student-secret; hosted_domain=st.example.ac.jp" },
+        { XB_POLICY_MACHINE, "GoogleDomainClients\\bad domain", XB_POLICY_SZ, 0, "client_id=x" },
+        { XB_POLICY_MACHINE, "GoogleDomainClients\\nocid.example", XB_POLICY_SZ, 0,
+          "client_secret=x" },
+        { XB_POLICY_MACHINE, "GoogleDomainClients\\typo.example", XB_POLICY_SZ, 0,
+          "client_id=a; clientsecret=b" },
+        { XB_POLICY_USER, "GoogleDomainClients\\user.example", XB_POLICY_SZ, 0, "client_id=u" },
+    };
+    struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
+    struct xb_config *cfg = parse("[provider.google]\nhosted_domain = example.ac.jp\n");
+    int applied[XB_POL_COUNT];
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
+    if (!cfg)
+        return;
+    CHECK(applied[XB_POL_GOOGLE_DOMAIN_CLIENTS] == XB_POLICY_MACHINE);
+    const struct xb_provider *staff = xb_config_provider_for(cfg, "google", "taro@example.ac.jp");
+    const struct xb_provider *st = xb_config_provider_for(cfg, "Google", "hanako@ST.example.ac.jp");
+    CHECK(staff && st && staff != st);
+    if (!staff || !st)
+        goto out;
+    CHECK_STR(staff->client_id, "staff-id");
+    CHECK_STR(staff->hosted_domain, "example.ac.jp");
+    CHECK_STR(st->client_id, "student-id");
+    CHECK_STR(st->client_secret, "student-secret");
+    CHECK_STR(st->hosted_domain, "st.example.ac.jp");
+    CHECK_STR(st->token_url, staff->token_url);
+    CHECK_STR(st->name, "google");
+    /* The user's list is not used when the computer has one; the bad entries are out. */
+    CHECK(xb_config_provider_for(cfg, "google", "x@user.example") == staff);
+    CHECK(xb_config_provider_for(cfg, "google", "x@nocid.example") == staff);
+    CHECK(xb_config_provider_for(cfg, "google", "x@typo.example") == staff);
+    CHECK(xb_config_provider_for(cfg, "google", "x@sub.st.example.ac.jp") == staff);
+    /* The sign-in page asks Google for the domain's client and hosted domain. */
+    struct xb_pkce pkce;
+    CHECK(xb_pkce_new(&pkce) == XB_OK);
+    char *url = xb_oauth_auth_url(st, &pkce, "http://127.0.0.1:1/cb", "hanako@st.example.ac.jp");
+    CHECK(url && strstr(url, "client_id=student-id") && strstr(url, "hd=st.example.ac.jp"));
+    xb_free(url);
+    /* Applied again (as `config` does): the entry is replaced, not doubled. */
+    CHECK(xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
+    const struct xb_provider *g = xb_config_provider(cfg, "google");
+    CHECK(g && g->domain_clients && !g->domain_clients->next);
+out:
+    xb_config_free(cfg);
+}
+
+XBTEST_MAIN(XBTEST(machine_over_user_over_file), XBTEST(auto_fix_states),
+            XBTEST(port_range_disabled_turns_the_range_off), XBTEST(domain_clients),
             XBTEST(bad_values_are_ignored_and_the_next_hive_asked),
             XBTEST(values_as_config_text), XBTEST(keys_not_known_yet_are_not_an_error),
             XBTEST(config_set_checks_like_the_file))

@@ -11,3 +11,14 @@ enum xb_err xb_plat_policy_read(enum xb_policy_hive hive, const char *name,
     out->sz = NULL;
     return XB_ERR_NOTFOUND;
 }
+
+enum xb_err xb_plat_policy_list(enum xb_policy_hive hive, const char *subkey,
+                                void (*each)(void *ctx, const char *name, const char *text),
+                                void *ctx)
+{
+    (void)hive;
+    (void)subkey;
+    (void)each;
+    (void)ctx;
+    return XB_ERR_NOTFOUND;
+}

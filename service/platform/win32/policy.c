@@ -6,6 +6,7 @@
  */
 #include "platform/platform.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -97,5 +98,48 @@ out:
         RegCloseKey(key);
     xb_free(wkey);
     xb_free(wname);
+    return err;
+}
+
+enum xb_err xb_plat_policy_list(enum xb_policy_hive hive, const char *subkey,
+                                void (*each)(void *ctx, const char *name, const char *text),
+                                void *ctx)
+{
+    enum xb_err err = XB_ERR_NOMEM;
+    HKEY key = NULL;
+    char path[256];
+    snprintf(path, sizeof(path), "%s\\%s", XB_POLICY_KEY, subkey);
+    wchar_t *wkey = widen_ascii(path);
+    if (!wkey)
+        return XB_ERR_NOMEM;
+    err = XB_ERR_NOTFOUND;
+    if (RegOpenKeyExW(hive == XB_POLICY_MACHINE ? HKEY_LOCAL_MACHINE : HKEY_CURRENT_USER, wkey,
+                      0, KEY_QUERY_VALUE, &key) != ERROR_SUCCESS)
+        goto out;
+    err = XB_OK;
+    for (DWORD i = 0;; i++) {
+        wchar_t name[256];
+        DWORD nlen = ARRAYSIZE(name), type = 0, bytes = 0;
+        LONG rc = RegEnumValueW(key, i, name, &nlen, NULL, &type, NULL, &bytes);
+        if (rc == ERROR_NO_MORE_ITEMS)
+            break;
+        if (rc != ERROR_SUCCESS || type != REG_SZ || bytes > SZ_BYTES_MAX)
+            continue; /* a name over 255 characters, another type, too long */
+        char *text = NULL;
+        char *uname = xb_win_utf8(name);
+        enum xb_err e = uname ? read_sz(key, name, bytes, &text) : XB_ERR_NOMEM;
+        if (e == XB_OK)
+            each(ctx, uname, text);
+        xb_free(uname);
+        xb_free_str_secret(text);
+        if (e == XB_ERR_NOMEM) {
+            err = e;
+            break;
+        }
+    }
+out:
+    if (key)
+        RegCloseKey(key);
+    xb_free(wkey);
     return err;
 }
