@@ -263,8 +263,9 @@ const char *xb_ol_cause_name(enum xb_ol_cause cause)
     return "other";
 }
 
-static enum xb_ol_cause cause_of(uint32_t code, const char *text)
+static enum xb_ol_cause cause_of(uint32_t code, const char *text, bool *by_code)
 {
+    *by_code = false;
     switch (code) {
     case E_CANNOT_CONNECT:
     case E_CONN_DROPPED:
@@ -280,6 +281,7 @@ static enum xb_ol_cause cause_of(uint32_t code, const char *text)
     if (ANY(text, signin_words))
         return XB_OL_CAUSE_SIGNIN;
     /* The server's words are not there (or not known): Outlook's code says it. */
+    *by_code = true;
     return code == E_LOGIN_REJECTED || code == E_SPA_FAILED ? XB_OL_CAUSE_SIGNIN
                                                             : XB_OL_CAUSE_OTHER;
 }
@@ -290,7 +292,7 @@ void xb_ol_error_classify(uint32_t code, const char *text, struct xb_ol_error *o
     if (!text)
         text = "";
     parse_task(text, out);
-    out->cause = cause_of(code, text);
+    out->cause = cause_of(code, text, &out->by_code);
     if (out->dir == XB_OL_DIR_UNKNOWN && (xb_ol_contains(text, "SMTP") ||
                                           xb_ol_contains(text, "535") ||
                                           xb_ol_contains(text, "534")))

@@ -56,6 +56,9 @@ enum xb_ol_cause {
 
 struct xb_ol_error {
     enum xb_ol_cause cause;
+    bool by_code;                 /* no known phrase in the text: the cause is the code's
+                                     guess (a refusal so guessed is worth an
+                                     administrator's look: a new text) */
     enum xb_ol_dir dir;
     char task[XB_OL_TASK_MAX];    /* the account name in "Task 'NAME - Receiving'", or "" */
 };

@@ -54,6 +54,7 @@ struct acct {
     const char *provider;             /* "google", "microsoft", NULL: not ours */
     char identity[XB_OL_STR_MAX];     /* the address the companion knows it by */
     DWORD last_enrol;                 /* GetTickCount() of our last ENROL; 0: none */
+    bool unmatched_sent;              /* an unknown error text went to the companion */
 };
 
 struct xb_worker {
@@ -586,6 +587,29 @@ static bool repair_password(struct xb_worker *w, struct acct *a, enum xb_ol_dir 
 
 /* --- jobs ------------------------------------------------------------------------------------- */
 
+static uint32_t proto_of(const struct acct *a, const struct xb_ol_error *e)
+{
+    return e->dir == XB_OL_DIR_SENDING ? XB_PIPE_PROTO_SMTP
+           : a->ol.kind == XB_OL_POP3 ? XB_PIPE_PROTO_POP3
+                                      : XB_PIPE_PROTO_IMAP;
+}
+
+/* REPORT_FAILURE or REPORT_UNMATCHED: Outlook's code and words for a's account. */
+static uint16_t report(struct xb_worker *w, uint16_t op, const struct acct *a, uint32_t proto,
+                       uint32_t code, const char *text, enum xb_err *err)
+{
+    struct xb_pipe_reply rep;
+    struct xb_pipe_req r = { .hdr.op = op, .email = xb_pipe_cstr(a->identity),
+                             .protocol = proto, .code = code };
+    size_t tl = strlen(text);
+    r.text = (struct xb_pipe_str){ text, (uint32_t)(tl > XB_PIPE_TEXT_MAX ? XB_PIPE_TEXT_MAX
+                                                                           : tl) };
+    /* A cut in the middle of a UTF-8 sequence would be refused: cut before it. */
+    while (r.text.len && !xb_pipe_utf8_ok(text, r.text.len))
+        r.text.len--;
+    return call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, err);
+}
+
 static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
 {
     struct xb_ol_error e;
@@ -605,6 +629,18 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
         xb_addin_log("account %ls is not a Gmail account: left alone", a->ol.id);
         return;
     }
+    if (e.by_code && e.cause == XB_OL_CAUSE_SIGNIN && !a->unmatched_sent) {
+        /* A refusal (Outlook's code says so) in words this version does not know (Google
+         * changed its texts?): the companion puts it in the Event Log for the
+         * administrator, once per account here. */
+        enum xb_err uerr = connect_companion(w, &w->ctl, w->buf, true);
+        if (uerr == XB_OK)
+            report(w, XB_PIPE_OP_REPORT_UNMATCHED, a, proto_of(a, &e), code, text, &uerr);
+        a->unmatched_sent = uerr == XB_OK;
+        xb_addin_log("account %ls: Outlook's words are none this add-in knows; taken as %s by "
+                     "the code%s", a->ol.id, xb_ol_cause_name(e.cause),
+                     uerr == XB_OK ? " (told the companion)" : "");
+    }
     if (e.cause != XB_OL_CAUSE_SIGNIN) {
         xb_addin_log("account %ls: not a sign-in failure (%s): nothing to do", a->ol.id,
                      xb_ol_cause_name(e.cause));
@@ -622,23 +658,12 @@ static void on_failure(struct xb_worker *w, uint32_t code, const char *text)
                      a->identity);
         return;
     }
-    uint32_t proto = e.dir == XB_OL_DIR_SENDING ? XB_PIPE_PROTO_SMTP
-                   : a->ol.kind == XB_OL_POP3   ? XB_PIPE_PROTO_POP3
-                                                : XB_PIPE_PROTO_IMAP;
+    uint32_t proto = proto_of(a, &e);
     enum xb_err err = connect_companion(w, &w->ctl, w->buf, true);
     if (err == XB_OK && bridged && repair_password(w, a, e.dir))
         return;
     if (err == XB_OK) {
-        struct xb_pipe_reply rep;
-        struct xb_pipe_req r = { .hdr.op = XB_PIPE_OP_REPORT_FAILURE, .email = xb_pipe_cstr(a->identity),
-                                 .protocol = proto, .code = code };
-        size_t tl = strlen(text);
-        r.text = (struct xb_pipe_str){ text, (uint32_t)(tl > XB_PIPE_TEXT_MAX ? XB_PIPE_TEXT_MAX
-                                                                               : tl) };
-        /* A cut in the middle of a UTF-8 sequence would be refused: cut before it. */
-        while (r.text.len && !xb_pipe_utf8_ok(text, r.text.len))
-            r.text.len--;
-        uint16_t st = call(w, &w->ctl, w->buf, &r, CALL_MS, &rep, &err);
+        uint16_t st = report(w, XB_PIPE_OP_REPORT_FAILURE, a, proto, code, text, &err);
         if (err == XB_OK)
             xb_addin_log("reported the %s sign-in failure of %s to the companion (status %u)",
                          xb_pipe_proto_name(proto), a->identity, st);

@@ -88,6 +88,10 @@
 #define XB_PIPE_OP_RESTART_NOW       0x000Fu  /* -> (nothing): the person (CLI) accepts the
                                                  restart offered: RESTART_OUTLOOK goes out
                                                  and the companion starts Outlook again */
+#define XB_PIPE_OP_REPORT_UNMATCHED  0x0010u  /* str email, u32 protocol, u32 code, str text
+                                                 -> (nothing): Outlook reported an error for
+                                                 a provider's account in words the add-in
+                                                 does not know (an Event Log warning) */
 #define XB_PIPE_OP_STATE_CHANGED     0x8001u  /* event: str email, u32 state, str last_error */
 #define XB_PIPE_OP_FAILURE_REPORTED  0x8002u  /* event: str email, u32 protocol, u32 code,
                                                  str text */

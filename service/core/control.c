@@ -231,9 +231,10 @@ static void ui_account_changed(struct xb_ui *ui, const char *account,
     xb_ctl_notify_state(ctl, account, xb_ctl_wire_state(state), a ? a->last_error : NULL);
 }
 
-static void ui_log(struct xb_ui *ui, enum xb_log_level level, const char *line)
+static void ui_log(struct xb_ui *ui, enum xb_log_level level, unsigned event,
+                   const char *line)
 {
-    xb_ui_log_sink(ctl_from_ui(ui)->front, level, line);
+    xb_ui_log_sink(ctl_from_ui(ui)->front, level, event, line);
 }
 
 static const struct xb_ui_vt ctl_ui_vt = {
@@ -328,6 +329,7 @@ static void dispatch(struct xb_ctl_conn *c, const struct xb_pipe_hdr *h,
     case XB_PIPE_OP_ENROL: xb_ctl_op_enrol(c, &r); break;
     case XB_PIPE_OP_GET_ENDPOINT: xb_ctl_op_endpoint(c, &r); break;
     case XB_PIPE_OP_REPORT_FAILURE: xb_ctl_op_report(c, &r); break;
+    case XB_PIPE_OP_REPORT_UNMATCHED: xb_ctl_op_unmatched(c, &r); break;
     case XB_PIPE_OP_RESTORE: xb_ctl_op_restore(c, &r, false); break;
     case XB_PIPE_OP_FORGET: xb_ctl_op_restore(c, &r, true); break;
     case XB_PIPE_OP_SUBSCRIBE: op_subscribe(c, &r); break;

@@ -97,6 +97,7 @@ void xb_ctl_op_enrol(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_endpoint(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
+void xb_ctl_op_unmatched(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool forget);
 void xb_ctl_op_account_add(struct xb_ctl_conn *c, const struct xb_pipe_req *r);
 void xb_ctl_op_set_tokens(struct xb_ctl_conn *c, const struct xb_pipe_req *r);

@@ -13,6 +13,7 @@
 
 #include "core/acctsvc.h"
 #include "core/config.h"
+#include "core/events.h"
 #include "core/http.h"
 #include "core/mem.h"
 #include "core/oauth.h"
@@ -127,6 +128,8 @@ static void enrol_done(void *arg, enum xb_err err, const char *why, struct xb_to
     xb_ui_account_changed(&ctl->ui, e->email, XB_ACCT_OK);
 answer:
     /* A person acted in the browser: the front end answers, as to a click. */
+    if (status == XB_PIPE_ST_OK)
+        xb_log_event(XB_EV_SIGNED_IN, "%s signed in", e->email);
     if (status == XB_PIPE_ST_OK)
         xb_ui_alert(&ctl->ui, XB_UI_SIGNIN_DONE, e->email, NULL);
     else
@@ -463,6 +466,24 @@ void xb_ctl_op_report(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     xb_ctl_send(c, &rep, NULL, false);
 }
 
+/* --- REPORT_UNMATCHED: words of Outlook the add-in does not know ------------------------ */
+
+void xb_ctl_op_unmatched(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
+{
+    const struct xb_pipe_hdr *h = &r->hdr;
+    char email[XB_PIPE_EMAIL_MAX + 1], text[XB_PIPE_TEXT_MAX + 1];
+
+    xb_pipe_str_copy(r->email, email, sizeof(email));
+    xb_pipe_str_copy(r->text, text, sizeof(text));
+    /* No notification: nothing for the person to do. The add-in sends one per account
+     * per Outlook start; the log escapes control characters. */
+    xb_log_event(XB_EV_UNMATCHED, "%s: Outlook reported a %s error whose words this version "
+                 "does not know (code 0x%08lx): %s", email, xb_pipe_proto_name(r->protocol),
+                 (unsigned long)r->code, text);
+    struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
+    xb_ctl_send(c, &rep, NULL, false);
+}
+
 /* --- ACCOUNT_BRIDGED ------------------------------------------------------------------------ */
 
 void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
@@ -472,9 +493,9 @@ void xb_ctl_op_bridged(struct xb_ctl_conn *c, const struct xb_pipe_req *r)
     char email[XB_PIPE_EMAIL_MAX + 1];
 
     xb_pipe_str_copy(r->email, email, sizeof(email));
-    xb_log_info("control client %lu: Outlook's %s account %s now goes through the companion%s",
-                c->id, xb_pipe_proto_name(r->protocol), email,
-                xb_store_find(ctl->store, email) ? "" : " (no such account here)");
+    xb_log_event(XB_EV_BRIDGED, "%s: Outlook's %s account now goes through the companion%s "
+                 "(the add-in, control client %lu)", email, xb_pipe_proto_name(r->protocol),
+                 xb_store_find(ctl->store, email) ? "" : " (no such account here)", c->id);
     xb_ui_alert(&ctl->ui, XB_UI_OUTLOOK_BRIDGED, email, NULL);
     struct xb_pipe_reply rep = xb_ctl_reply(h->version, h->op, XB_PIPE_ST_OK, h->id);
     xb_ctl_send(c, &rep, NULL, false);
@@ -625,6 +646,11 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
                            "cannot save the account store");
         goto out;
     }
+    if (restored)
+        xb_log_event(XB_EV_RESTORED, "%s: %u Outlook account(s) put back as they were",
+                     email, restored);
+    if (forget)
+        xb_log_event(XB_EV_SIGNED_OUT, "%s signed out: its tokens are removed here", email);
     if (forget)
         xb_ctl_notify_state(ctl, email, XB_PIPE_STATE_REMOVED, NULL);
     else

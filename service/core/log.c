@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/events.h"
 #include "platform/platform.h"
 
 static xb_log_sink_fn *log_sink;
@@ -76,9 +77,28 @@ void xb_log_format(char *out, size_t size, enum xb_log_level level, unsigned lon
     append_clean(out, size, (size_t)n, text);
 }
 
+static void log_line(enum xb_log_level level, unsigned event, unsigned long conn,
+                     const char *fmt, va_list ap) XB_PRINTF(4, 0);
+
 void xb_logv(enum xb_log_level level, unsigned long conn, const char *fmt, va_list ap)
 {
-    if (level > log_level)
+    log_line(level, 0, conn, fmt, ap);
+}
+
+void xb_log_event(unsigned event, const char *fmt, ...)
+{
+    const struct xb_event_def *def = xb_event_def(event);
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(def ? def->level : XB_LOG_ERROR, def ? event : XB_EV_ERROR, 0, fmt, ap);
+    va_end(ap);
+}
+
+static void log_line(enum xb_log_level level, unsigned event, unsigned long conn,
+                     const char *fmt, va_list ap)
+{
+    /* Events are what an administrator counts: never filtered out by the level. */
+    if (level > log_level && !event)
         return;
 
     struct xb_errsave saved;
@@ -89,7 +109,8 @@ void xb_logv(enum xb_log_level level, unsigned long conn, const char *fmt, va_li
     char stamp[32] = "";
     struct tm tm;
 
-    vsnprintf(text, sizeof(text), fmt, ap);
+    int pre = event ? snprintf(text, sizeof(text), "[event %u] ", event) : 0;
+    vsnprintf(text + pre, sizeof(text) - (size_t)pre, fmt, ap);
     if (xb_plat_gmtime(time(NULL), &tm) == 0)
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm);
     size_t off = strlen(stamp);
@@ -97,7 +118,7 @@ void xb_logv(enum xb_log_level level, unsigned long conn, const char *fmt, va_li
     xb_log_format(line + off, sizeof(line) - off, level, conn, text);
 
     if (log_sink) {
-        log_sink(log_sink_ctx, level, line);
+        log_sink(log_sink_ctx, level, event, line);
     } else {
         fputs(line, stderr);
         fputc('\n', stderr);

@@ -25,8 +25,10 @@ enum xb_log_level {
 /* Longest line handed to a sink, excluding the terminator; longer lines are cut. */
 #define XB_LOG_LINE_MAX 1024
 
-/* Receives finished lines: timestamp, level, connection tag and text, no newline. */
-typedef void xb_log_sink_fn(void *ctx, enum xb_log_level level, const char *line);
+/* Receives finished lines: timestamp, level, connection tag and text, no newline; event
+ * is the line's event ID (core/events.h), 0 for a plain line. */
+typedef void xb_log_sink_fn(void *ctx, enum xb_log_level level, unsigned event,
+                            const char *line);
 
 /* NULL sink: standard error. */
 void xb_log_set_sink(xb_log_sink_fn *sink, void *ctx);
@@ -39,6 +41,11 @@ const char *xb_log_level_name(enum xb_log_level level);
 void xb_log(enum xb_log_level level, unsigned long conn, const char *fmt, ...) XB_PRINTF(3, 4);
 void xb_logv(enum xb_log_level level, unsigned long conn, const char *fmt, va_list ap)
     XB_PRINTF(3, 0);
+
+/* An event an administrator counts (core/events.h): logged at the event's level with
+ * "[event N] " before the text, and the sink told N (the tray: the Event Log). An ID the
+ * table does not know is logged as an error line. */
+void xb_log_event(unsigned event, const char *fmt, ...) XB_PRINTF(2, 3);
 
 #define xb_log_error(...) xb_log(XB_LOG_ERROR, 0, __VA_ARGS__)
 #define xb_log_warn(...)  xb_log(XB_LOG_WARN, 0, __VA_ARGS__)

@@ -276,6 +276,7 @@ uint16_t xb_pipe_req_parse(const struct xb_pipe_hdr *h, const unsigned char *pay
             rd.err = true;
         break;
     case XB_PIPE_OP_REPORT_FAILURE:
+    case XB_PIPE_OP_REPORT_UNMATCHED:
         out->email = xb_pipe_rd_str(&rd, XB_PIPE_EMAIL_MAX);
         out->protocol = xb_pipe_rd_u32(&rd);
         out->code = xb_pipe_rd_u32(&rd);
@@ -336,6 +337,7 @@ bool xb_pipe_req_encode(const struct xb_pipe_req *r, void *buf, size_t cap, size
         xb_pipe_wr_str(&w, r->email.p, r->email.len);
         break;
     case XB_PIPE_OP_REPORT_FAILURE:
+    case XB_PIPE_OP_REPORT_UNMATCHED:
         xb_pipe_wr_str(&w, r->email.p, r->email.len);
         xb_pipe_wr_u32(&w, r->protocol);
         xb_pipe_wr_u32(&w, r->code);
@@ -464,6 +466,7 @@ static void rd_ok_reply(struct xb_pipe_rd *rd, struct xb_pipe_reply *r, const ch
             rd->err = true;
         break;
     case XB_PIPE_OP_REPORT_FAILURE:
+    case XB_PIPE_OP_REPORT_UNMATCHED:
     case XB_PIPE_OP_SUBSCRIBE:
     case XB_PIPE_OP_ACCOUNT_BRIDGED:
     case XB_PIPE_OP_SET_TOKENS:

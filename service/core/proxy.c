@@ -10,12 +10,14 @@
 
 #include "core/addr.h"
 #include "core/ascii.h"
+#include "core/events.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/portrange.h"
 #include "core/tls.h"
 #include "core/ui.h"
 #include "platform/platform.h"
+#include "xoauthbridge/version.h"
 
 /* Bursts of hundreds of clients connecting at once must not be dropped by the kernel. */
 #define XB_LISTEN_BACKLOG 1024
@@ -133,13 +135,16 @@ static enum xb_err listen_one(struct xb_proxy *px, enum xb_proto_id id, const ch
 /* Said once every listener is up (a slot of a port range may be tried and given up). */
 static void log_listening(struct xb_proxy *px)
 {
-    char buf[300];
+    char buf[300], all[400] = "";
     for (int i = 0; i < XB_PROTO__COUNT; i++) {
         if (!px->listeners[i])
             continue;
         xb_proxy_listen_addr(px, (enum xb_proto_id)i, buf, sizeof(buf));
         xb_log_info("%s: listening on %s", protos[i]->name, buf);
+        size_t n = strlen(all);
+        snprintf(all + n, sizeof(all) - n, "%s%s %s", n ? ", " : "", protos[i]->name, buf);
     }
+    xb_log_event(XB_EV_STARTED, "XOAuth Bridge %s listens: %s", XB_VERSION, all);
 }
 
 /* One slot of the port range (portrange.h): the listeners that are on, in the order
@@ -176,9 +181,9 @@ static void ports_taken(struct xb_proxy *px, unsigned first, unsigned width, con
         snprintf(detail, sizeof(detail), "port %u is held by %s", port - 1, holder);
     else
         snprintf(detail, sizeof(detail), "%s", why ? why : "taken");
-    xb_log_warn("the ports used last time (from %u) are taken now: %s; listening on others "
-                "in %u..%u, and the add-in points Outlook's accounts at them", first, detail,
-                px->cfg->port_range_start, px->cfg->port_range_end);
+    xb_log_event(XB_EV_PORTS_MOVED, "the ports used last time (from %u) are taken now: %s; "
+                 "listening on others in %u..%u, and the add-in points Outlook's accounts at "
+                 "them", first, detail, px->cfg->port_range_start, px->cfg->port_range_end);
     xb_ui_alert(px->ui, XB_UI_PORTS_TAKEN, NULL, detail);
 }
 

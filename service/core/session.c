@@ -19,6 +19,7 @@
 
 #include "core/ascii.h"
 #include "core/bufwipe.h"
+#include "core/events.h"
 #include "core/proxy.h"
 #include "core/relay.h"
 #include "core/sasl.h"
@@ -508,8 +509,10 @@ static void start_login(struct xb_session *s)
         /* An account of ours with a password that is not its secret: most often one
          * typed into Outlook's password prompt. Say so where the person looks. */
         struct xb_account *known = xb_store_find(s->px->store, name);
-        if (known)
-            xb_ui_alert(s->px->ui, XB_UI_WRONG_PASSWORD, known->email, NULL);
+        if (known && xb_ui_alert(s->px->ui, XB_UI_WRONG_PASSWORD, known->email, NULL))
+            xb_log_event(XB_EV_WRONG_PASSWORD, "%s: a mail program logged in with a password "
+                         "that is not this account's (typed into Outlook's prompt?)",
+                         known->email);
         login_refused(s, XB_ERR_AUTH, XB_LOCAL_REFUSAL);
         return;
     }
@@ -873,8 +876,12 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
     /* Not the person's to fix, and retrying will not help: say who can (IT). */
     if (untrusted) {
         char sys_why[200];
-        xb_ui_alert(s->px->ui, XB_UI_UNTRUSTED, s->server->host,
-                    xb_plat_tls_refusal(s->server->host, sys_why, sizeof(sys_why)) ? sys_why : why);
+        const char *tls_why =
+            xb_plat_tls_refusal(s->server->host, sys_why, sizeof(sys_why)) ? sys_why : why;
+        if (xb_ui_alert(s->px->ui, XB_UI_UNTRUSTED, s->server->host, tls_why))
+            xb_log_event(XB_EV_UNTRUSTED, "%s: the certificate of %s is not trusted here: %s",
+                         s->email ? s->email : "(an account)", s->server->host,
+                         tls_why);
     }
     login_refused(s, XB_ERR_TEMP, "Cannot reach the mail server securely; try again later");
 }

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "core/ascii.h"
+#include "core/events.h"
 #include "core/idtoken.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -191,14 +192,14 @@ static bool identity_ok(struct xb_signin *s, struct xb_token_result *r, char *wh
     if (xb_idtoken_read(r->id_token->data, &want, &who, why, n) != XB_OK)
         return false;
     if (!xb_ascii_streq_ci(who.address, s->email)) {
-        xb_log_warn("sign-in of %s: the provider says %s signed in (claim %s)", s->email,
-                    who.address, who.claim);
+        xb_log_event(XB_EV_WRONG_ACCOUNT, "sign-in of %s refused: the provider says %s "
+                     "signed in (claim %s)", s->email, who.address, who.claim);
         xb_msg_format(why, n, XB_MSG_SIGNIN_WRONG_ACCOUNT, who.address, s->email, s->email);
         return false;
     }
     if (p->hosted_domain && *p->hosted_domain && !xb_ascii_streq_ci(who.hd, p->hosted_domain)) {
-        xb_log_warn("sign-in of %s: Workspace domain '%s', not '%s'", s->email, who.hd,
-                    p->hosted_domain);
+        xb_log_event(XB_EV_WRONG_ACCOUNT, "sign-in of %s refused: Workspace domain '%s', "
+                     "not '%s'", s->email, who.hd, p->hosted_domain);
         xb_msg_format(why, n, XB_MSG_SIGNIN_WRONG_DOMAIN, who.address, p->hosted_domain,
                       p->hosted_domain);
         return false;

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "core/config.h"
+#include "core/events.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "platform/platform.h"
@@ -179,6 +180,12 @@ static bool set_state(struct oauth_source *src, struct xb_account *acct,
     xb_account_set_state(acct, state, why, now());
     if (changed)
         xb_ui_account_changed(src->ui, acct->email, state);
+    if (changed && state == XB_ACCT_NEEDS_SIGNIN)
+        xb_log_event(kind == XB_UI_TESTING_EXPIRY ? XB_EV_TESTING_EXPIRY : XB_EV_NEEDS_SIGNIN,
+                     "%s needs to sign in again%s: %s", acct->email,
+                     kind == XB_UI_TESTING_EXPIRY ? " (Google ends the sign-ins of an OAuth "
+                     "app in Testing status after 7 days: publish it, or make it Internal)" : "",
+                     why ? why : "the sign-in is no longer valid");
     if (state == XB_ACCT_NEEDS_SIGNIN)
         xb_ui_alert(src->ui, kind, acct->email, NULL);
     return changed;
@@ -250,8 +257,12 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
     if (r->err == XB_ERR_TLS && p) {
         char host[128], sys_why[200];
         xb_http_url_host(p->token_url, host, sizeof(host));
-        xb_ui_alert(src->ui, XB_UI_UNTRUSTED, host,
-                    xb_plat_tls_refusal(host, sys_why, sizeof(sys_why)) ? sys_why : r->why);
+        const char *tls_why = xb_plat_tls_refusal(host, sys_why, sizeof(sys_why)) ? sys_why
+                                                                                  : r->why;
+        /* As often as the notification (once an hour): what an admin counts. */
+        if (xb_ui_alert(src->ui, XB_UI_UNTRUSTED, host, tls_why))
+            xb_log_event(XB_EV_UNTRUSTED, "%s: the certificate of %s is not trusted here: %s",
+                         rt->email, host, tls_why);
     }
     complete_waiters(rt, XB_ERR_TEMP, NULL, why);
 }

@@ -175,9 +175,9 @@ void xb_ui_account_changed(struct xb_ui *ui, const char *account, enum xb_accoun
         ui->vt->account_changed(ui, account, state);
 }
 
-void xb_ui_log_sink(void *ctx, enum xb_log_level level, const char *line)
+void xb_ui_log_sink(void *ctx, enum xb_log_level level, unsigned event, const char *line)
 {
     struct xb_ui *ui = ctx;
     if (ui && ui->vt->log)
-        ui->vt->log(ui, level, line);
+        ui->vt->log(ui, level, event, line);
 }

@@ -54,7 +54,7 @@ struct xb_ui_vt {
     void (*account_changed)(struct xb_ui *ui, const char *account,
                             enum xb_account_state state);
     /* A finished log line (as xb_log_sink_fn); NULL: the front end logs elsewhere. */
-    void (*log)(struct xb_ui *ui, enum xb_log_level level, const char *line);
+    void (*log)(struct xb_ui *ui, enum xb_log_level level, unsigned event, const char *line);
 };
 
 struct ui_recent; /* ui.c's memory of what was shown when */
@@ -90,7 +90,7 @@ void xb_ui_account_changed(struct xb_ui *ui, const char *account,
 
 /* An xb_log_sink_fn that hands lines to ctx, a struct xb_ui whose vt->log is set:
  * xb_log_set_sink(xb_ui_log_sink, ui). Called from any thread that logs. */
-void xb_ui_log_sink(void *ctx, enum xb_log_level level, const char *line);
+void xb_ui_log_sink(void *ctx, enum xb_log_level level, unsigned event, const char *line);
 
 /* "signin-needed", "testing-expiry", ... for logs and tests. */
 const char *xb_ui_kind_name(enum xb_ui_kind kind);

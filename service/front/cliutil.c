@@ -99,6 +99,7 @@ int xb_cli_load(int *argc, char **argv, bool need_store, struct xb_cli_env *env,
         if (err != XB_OK) {
             if (!*errmsg)
                 xb_errmsg(errmsg, "%s", xb_err_str(err));
+            env->store_unreadable = err != XB_ERR_NOMEM;
             goto out;
         }
     }

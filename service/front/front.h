@@ -21,6 +21,7 @@ struct xb_ui;
 struct xb_cli_env {
     struct xb_config *cfg;
     struct xb_store *store;
+    bool store_unreadable;   /* xb_cli_load failed at the store (not the configuration) */
 };
 
 /* Takes "--config FILE" out of argv (compacting it; *argc shrinks). Loads the config

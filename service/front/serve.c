@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "front/front.h"
+#include "core/events.h"
 #include "core/config.h"
 #include "core/control.h"
 #include "core/log.h"
@@ -114,7 +115,8 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
         xb_ctl_set_proxy(sv.ctl, sv.px);
         xb_proxy_set_ui(sv.px, sv.ui);
         if (xb_ctl_listen(sv.ctl, &errmsg) != XB_OK) {
-            xb_log_error("%s", errmsg ? errmsg : "cannot open the control channel");
+            xb_log_event(XB_EV_CANNOT_START, "cannot start: %s",
+                         errmsg ? errmsg : "cannot open the control channel");
             xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot open the "
                         "control channel");
             goto out;
@@ -123,14 +125,16 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
          * the control channel just opened, and a command that cannot reach it finds the
          * store locked instead of saving over the companion's changes. */
         if (xb_store_lock(sv.store, 0, &errmsg) != XB_OK) {
-            xb_log_error("%s", errmsg ? errmsg : "cannot lock the account store");
+            xb_log_event(XB_EV_CANNOT_START, "cannot start: %s",
+                         errmsg ? errmsg : "cannot lock the account store");
             xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot lock the "
                         "account store");
             goto out;
         }
     }
     if (!sv.px || xb_proxy_listen(sv.px, &errmsg) != XB_OK) {
-        xb_log_error("%s", errmsg ? errmsg : "cannot start the proxy");
+        xb_log_event(XB_EV_CANNOT_START, "cannot start: %s",
+                     errmsg ? errmsg : "cannot start the proxy");
         xb_ui_alert(sv.ui, XB_UI_PROBLEM, NULL, errmsg ? errmsg : "cannot start the proxy");
         goto out;
     }

@@ -30,10 +30,12 @@ static void console_account_changed(struct xb_ui *ui, const char *account,
     xb_log_info("%s is now %s", account, xb_account_state_name(state));
 }
 
-static void console_log(struct xb_ui *ui, enum xb_log_level level, const char *line)
+static void console_log(struct xb_ui *ui, enum xb_log_level level, unsigned event,
+                        const char *line)
 {
     struct ui_console *c = (struct ui_console *)ui;
     (void)level;
+    (void)event; /* in the line already: "[event N]" */
     fputs(line, c->logf);
     fputc('\n', c->logf);
     fflush(c->logf);

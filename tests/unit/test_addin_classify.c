@@ -215,6 +215,17 @@ static void errors(void)
         CHECK(e.dir == table[i].dir);
     }
 
+    /* Known words decide; unknown words leave the code to guess, and say so (the
+     * companion's Event Log warning 2003). */
+    xb_ol_error_classify(0x800CCC92u, JA_RECV("taro@gmail.com", "0x800CCC92", G_POP_WEB), &e);
+    CHECK(!e.by_code);
+    xb_ol_error_classify(0x800CCC92u, "Your account is not allowed to sign in today", &e);
+    CHECK(e.by_code && e.cause == XB_OL_CAUSE_SIGNIN);
+    xb_ol_error_classify(0x800CCC90u, "The server responded: -ERR mailbox locked", &e);
+    CHECK(e.by_code && e.cause == XB_OL_CAUSE_OTHER); /* no refusal: not reported */
+    xb_ol_error_classify(0x800CCC0Eu, "anything", &e);
+    CHECK(!e.by_code); /* cannot connect: no login was refused */
+
     /* The task names the account; the last " - " splits. */
     xb_ol_error_classify(0x800CCCD1u, EN_RECV("Work - Gmail", "0x800CCCD1", G_IMAP_WEB), &e);
     CHECK_STR(e.task, "Work - Gmail");

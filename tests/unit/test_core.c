@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/events.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "platform/platform.h"
@@ -64,10 +65,13 @@ static void log_strips_control_chars(void)
 
 static const char *last_line;
 static char last_buf[XB_LOG_LINE_MAX + 64];
-static void capture(void *ctx, enum xb_log_level level, const char *line)
+static unsigned last_event;
+static enum xb_log_level last_level;
+static void capture(void *ctx, enum xb_log_level level, unsigned event, const char *line)
 {
     (void)ctx;
-    (void)level;
+    last_level = level;
+    last_event = event;
     snprintf(last_buf, sizeof(last_buf), "%s", line);
     last_line = last_buf;
 }
@@ -83,6 +87,17 @@ static void log_levels_and_sink(void)
     CHECK(last_line && strstr(last_line, "error [c42] shown 5") != NULL);
     /* A line starts with an ISO 8601 UTC timestamp. */
     CHECK(last_line && strlen(last_line) > 21 && last_line[4] == '-' && last_line[19] == 'Z');
+    CHECK(last_event == 0);
+    /* An event: its table's level, its ID to the sink and in the line, and never
+     * filtered by the level (an administrator counts them). */
+    last_line = NULL;
+    xb_log_event(XB_EV_SIGNED_IN, "%s signed in", "taro@example.jp");
+    CHECK(last_line && strstr(last_line, "info [event 1001] taro@example.jp signed in"));
+    CHECK(last_event == 1001 && last_level == XB_LOG_INFO);
+    xb_log_event(XB_EV_PORTS_MOVED, "x");
+    CHECK(last_event == 2002 && last_level == XB_LOG_WARN);
+    xb_log_event(4242, "no such event");
+    CHECK(last_event == XB_EV_ERROR && last_level == XB_LOG_ERROR);
     xb_log_set_sink(NULL, NULL);
     xb_log_set_level(XB_LOG_INFO);
 }

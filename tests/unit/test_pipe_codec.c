@@ -291,6 +291,8 @@ static void every_op_round_trips(void)
         { .hdr.op = XB_PIPE_OP_REPORT_FAILURE, .email = S("taro@example.jp"),
           .protocol = XB_PIPE_PROTO_POP3, .code = 0x800ccc90u,
           .text = S("ログオンに失敗しました\r\n") },
+        { .hdr.op = XB_PIPE_OP_REPORT_UNMATCHED, .email = S("taro@example.jp"),
+          .protocol = XB_PIPE_PROTO_SMTP, .code = 0x800ccc78u, .text = S("new words") },
         { .hdr.op = XB_PIPE_OP_RESTORE, .email = S("a@b") },
         { .hdr.op = XB_PIPE_OP_FORGET, .email = S("a@b") },
         { .hdr.op = XB_PIPE_OP_SUBSCRIBE },
@@ -398,6 +400,7 @@ static void every_reply_and_event_round_trips(void)
     r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_FORGET, 0);
     r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_SUBSCRIBE, 0);
     r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_REPORT_FAILURE, 0);
+    r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_REPORT_UNMATCHED, 0);
     r[n++] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_ACCOUNT_BRIDGED, 0);
     r[n] = reply(XB_PIPE_KIND_REPLY, XB_PIPE_OP_ENROL, XB_PIPE_ST_AUTH_NEEDED);
     r[n++].message = S("access was not granted on the consent page");

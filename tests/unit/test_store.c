@@ -717,10 +717,11 @@ static void store_open_creates_private(void)
 #ifndef _WIN32
 /* Log lines are kept, so that tests can check what a person would read. */
 static char log_text[8192];
-static void capture(void *ctx, enum xb_log_level level, const char *line)
+static void capture(void *ctx, enum xb_log_level level, unsigned event, const char *line)
 {
     (void)ctx;
     (void)level;
+    (void)event;
     size_t used = strlen(log_text);
     snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
 }

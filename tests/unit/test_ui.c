@@ -48,8 +48,10 @@ static void fake_changed(struct xb_ui *ui, const char *account, enum xb_account_
     snprintf(f->account, sizeof(f->account), "%s", account);
 }
 
-static void fake_log(struct xb_ui *ui, enum xb_log_level level, const char *line)
+static void fake_log(struct xb_ui *ui, enum xb_log_level level, unsigned event,
+                     const char *line)
 {
+    (void)event;
     struct fake_ui *f = (struct fake_ui *)ui;
     f->lines++;
     snprintf(f->line, sizeof(f->line), "%s", line);

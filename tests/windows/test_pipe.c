@@ -247,6 +247,11 @@ static void every_op(void)
     xb_pipe_hdr_decode(buf, &h);
     CHECK(h.kind == XB_PIPE_KIND_EVENT && h.op == XB_PIPE_OP_FAILURE_REPORTED);
     CHECK(strstr(read_file(logpath), "reports a POP3 failure for a@example.com") != NULL);
+    /* REPORT_UNMATCHED: answered, and an event for the administrator (no notification). */
+    rep.hdr.op = XB_PIPE_OP_REPORT_UNMATCHED;
+    CHECK(call(&c, &rep, &rd) == XB_PIPE_ST_OK && xb_pipe_rd_done(&rd));
+    CHECK(strstr(read_file(logpath), "warn [event 2003] a@example.com: Outlook reported a POP3 "
+                                     "error whose words") != NULL);
 
     /* ENROL without a browser: refused before any sign-in starts. */
     CHECK(call_op(&c, XB_PIPE_OP_ENROL, "a@example.com") == XB_PIPE_ST_INTERNAL);

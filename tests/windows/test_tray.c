@@ -8,7 +8,7 @@
  *   test_tray click           a click on the last balloon (NIN_BALLOONUSERCLICK)
  *   test_tray taskbar         Explorer's "TaskbarCreated" (the shell restarted)
  *   test_tray copydata BYTES  sends a WM_COPYDATA that is not a hand-over: must be refused
- *   test_tray eventmsg EXE    formats event XB_EVENT_ERROR_ID from EXE's message table, as
+ *   test_tray eventmsg EXE    formats every event of core/events.c from EXE's message table, as
  *                             Event Viewer does, and checks the text comes back
  *   test_tray http...         "the browser": writes the URL it was given to the file
  *                             named by XB_TEST_URL_FILE (config: browser = test_tray.exe)
@@ -17,6 +17,9 @@
  *                             connection and request, and never answers
  *   test_tray greet PORT      a Windows mail client of this user: connects to 127.0.0.1:PORT
  *                             and prints the first line the server sends
+ *   test_tray report bridged|unmatched EMAIL
+ *                             tells the companion what the add-in would (ACCOUNT_BRIDGED,
+ *                             REPORT_UNMATCHED) over its pipe
  *   test_tray squat PORT S    holds 127.0.0.1:PORT (listening) for S seconds: a program that
  *                             took the companion's old port
  */
@@ -31,7 +34,10 @@
 #include <sddl.h>
 #include <shellapi.h>
 
+#include "core/events.h"
+#include "core/pipe_codec.h"
 #include "front/win32/tray.h"
+#include "platform/ctlclient.h"
 
 static HWND wait_window(DWORD ms, bool present)
 {
@@ -76,16 +82,21 @@ static int eventmsg(const wchar_t *exe)
         fprintf(stderr, "test_tray: cannot load %ls (error %lu)\n", exe, GetLastError());
         return 1;
     }
-    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY, m,
-                             XB_EVENT_ERROR_ID, 0, buf, 256, (va_list *)(void *)args);
-    printf("event text: %ls\n", buf);
-    bool ok = n && wcsncmp(buf, L"probe line", 10) == 0;
-    buf[0] = L'\0';
-    n = FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY, m,
-                       XB_EVENT_WARNING_ID, 0, buf, 256, (va_list *)(void *)args);
+    /* Every event of the table, with its level as the message's severity. */
+    bool ok = true;
+    for (unsigned i = 0; i < xb_event_count; i++) {
+        const struct xb_event_def *d = &xb_event_defs[i];
+        DWORD sev = d->level == XB_LOG_ERROR ? 3 : d->level == XB_LOG_WARN ? 2 : 1;
+        buf[0] = L'\0';
+        DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY,
+                                 m, sev << 30 | (DWORD)d->id, 0, buf, 256,
+                                 (va_list *)(void *)args);
+        printf("event %u (%s): %ls\n", (unsigned)d->id, d->name, buf);
+        if (!n || wcsncmp(buf, L"probe line", 10) != 0)
+            ok = false;
+    }
     FreeLibrary(m);
-    printf("warning text: %ls\n", buf);
-    return ok && n && wcsncmp(buf, L"probe line", 10) == 0 ? 0 : 1;
+    return ok ? 0 : 1;
 }
 
 /* This user's pipe name with the instance NAME (as $XB_CTL_NAME makes it), and a
@@ -197,6 +208,33 @@ static int squat(unsigned port, DWORD seconds)
     return 0;
 }
 
+/* What the add-in tells the companion about an account (ACCOUNT_BRIDGED or
+ * REPORT_UNMATCHED), with the add-in's own client code: 0 when the companion said OK. */
+static int report(const wchar_t *what, const wchar_t *wemail)
+{
+    char email[256];
+    unsigned char req[2048], rep[XB_PIPE_FRAME_MAX];
+    size_t len = 0;
+    struct xb_pipe_hdr h;
+    struct xb_ctl_client c = XB_CTL_CLIENT_INIT;
+    static const char text[] = "Your account is not allowed to sign in today (Failure)";
+    WideCharToMultiByte(CP_UTF8, 0, wemail, -1, email, sizeof(email), NULL, NULL);
+    struct xb_pipe_req r = { .hdr = { .version = 1, .kind = XB_PIPE_KIND_REQUEST, .id = 7 },
+                             .email = xb_pipe_cstr(email), .protocol = XB_PIPE_PROTO_POP3,
+                             .code = 0x800CCC92u, .text = xb_pipe_cstr(text) };
+    r.hdr.op = wcscmp(what, L"bridged") == 0 ? XB_PIPE_OP_ACCOUNT_BRIDGED
+                                              : XB_PIPE_OP_REPORT_UNMATCHED;
+    if (xb_ctl_client_connect(&c, 10000) != XB_OK || !xb_pipe_req_encode(&r, req, sizeof(req),
+                                                                         &len) ||
+        xb_ctl_client_call(&c, req, len, rep, sizeof(rep), &len, &h, 10000) != XB_OK) {
+        printf("cannot reach the companion\n");
+        return 1;
+    }
+    xb_ctl_client_close(&c);
+    printf("status %u\n", h.status);
+    return h.status == XB_PIPE_ST_OK ? 0 : 1;
+}
+
 int wmain(int argc, wchar_t **argv);
 
 int wmain(int argc, wchar_t **argv)
@@ -237,6 +275,8 @@ int wmain(int argc, wchar_t **argv)
     }
     if (wcscmp(argv[1], L"eventmsg") == 0 && argc > 2)
         return eventmsg(argv[2]);
+    if (wcscmp(argv[1], L"report") == 0 && argc > 3)
+        return report(argv[2], argv[3]);
     if (wcscmp(argv[1], L"squat") == 0 && argc > 3)
         return squat((unsigned)wcstoul(argv[2], NULL, 10), (DWORD)wcstoul(argv[3], NULL, 10));
     if (wcscmp(argv[1], L"greet") == 0 && argc > 2)

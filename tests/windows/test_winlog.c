@@ -40,9 +40,9 @@ static void rotates_and_keeps(void)
     char line[60];
     for (int i = 0; i < 200; i++) {
         snprintf(line, sizeof(line), "info line %03d %s", i, "................................");
-        xb_winlog_write(wl, XB_LOG_INFO, line);
+        xb_winlog_write(wl, XB_LOG_INFO, 0, line);
     }
-    xb_winlog_write(wl, XB_LOG_ERROR, "error a test error line for the Event Log");
+    xb_winlog_write(wl, XB_LOG_ERROR, 0, "error a test error line for the Event Log");
     xb_winlog_close(wl);
     CHECK(size_of("test.log") > 0 && size_of("test.log") < 1000);
     for (int i = 1; i <= 3; i++) {
@@ -58,7 +58,7 @@ static void rotates_and_keeps(void)
     /* Appends to what is there. */
     long long before = size_of("test.log");
     CHECK(xb_winlog_open(p, 1000, 3, &wl) == XB_OK);
-    xb_winlog_write(wl, XB_LOG_WARN, "warn again");
+    xb_winlog_write(wl, XB_LOG_WARN, 0, "warn again");
     xb_winlog_close(wl);
     CHECK(size_of("test.log") == before + (long long)strlen("warn again") + 2);
 }
@@ -69,18 +69,18 @@ static void a_reader_does_not_stop_it(void)
     struct xb_winlog *wl = NULL;
     path_of(p, sizeof(p), "held.log");
     CHECK(xb_winlog_open(p, 500, 2, &wl) == XB_OK);
-    xb_winlog_write(wl, XB_LOG_INFO, "first");
+    xb_winlog_write(wl, XB_LOG_INFO, 0, "first");
     /* Notepad-like: reads, shares read and write but not delete. */
     wchar_t *w = xb_win_wide(p);
     HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
                            OPEN_EXISTING, 0, NULL);
     CHECK(h != INVALID_HANDLE_VALUE);
     for (int i = 0; i < 100; i++)
-        xb_winlog_write(wl, XB_LOG_INFO, "a line that fills the file up ..............");
+        xb_winlog_write(wl, XB_LOG_INFO, 0, "a line that fills the file up ..............");
     if (h != INVALID_HANDLE_VALUE)
         CloseHandle(h);
     for (int i = 0; i < 100; i++)
-        xb_winlog_write(wl, XB_LOG_INFO, "a line that fills the file up ..............");
+        xb_winlog_write(wl, XB_LOG_INFO, 0, "a line that fills the file up ..............");
     xb_winlog_close(wl);
     xb_free(w);
     CHECK(size_of("held.log") > 0);

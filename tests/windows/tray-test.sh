@@ -12,12 +12,14 @@
 #   tray-test.sh policy     HKLM over HKCU over the per-user file (`xoauthbridge config`),
 #                           and the per-user port range (PortRangeStart/End) in the tray
 #   tray-test.sh autostart  autostart on|off|status in HKCU\...\Run
+#   tray-test.sh events     the Event Log: each event's ID, level and account, read back
+#                           from Wine's trace of ReportEventW (Wine keeps no log to read)
 #
 # Environment (set by tests/windows/CMakeLists.txt): WINEPREFIX, XB_EXE, XB_HELPER,
 # XB_OUT (artifacts: screenshots, logs).
 set -euo pipefail
 
-mode=${1:?usage: tray-test.sh prefix|tray|single|policy|autostart}
+mode=${1:?usage: tray-test.sh prefix|tray|single|policy|autostart|events}
 : "${WINEPREFIX:?}" "${XB_EXE:?}" "${XB_HELPER:?}" "${XB_OUT:?}"
 export WINEPREFIX WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 here=$(cd "$(dirname "$0")" && pwd)
@@ -278,6 +280,57 @@ policy)
     fail "another slot at the next start"
   quit_tray
   wine reg delete "HKLM\\$pol" /f >/dev/null
+  ;;
+
+events)
+  # Wine's ReportEventW keeps nothing, but traces each call: the type and the Event ID
+  # (fixme:advapi), then the text (err/warn/trace:eventlog). What a SIEM would count.
+  start_x
+  fresh_state
+  wineserver -p 2>/dev/null || true
+  out="$XB_OUT/tray-events.out"
+  # event ID, type (1 error, 2 warning, 4 information), a word of its text
+  want_event() {
+    local id=$1 type=$2 word=$3 sev
+    case $type in 1) sev=c ;; 2) sev=8 ;; 4) sev=4 ;; esac
+    local hex
+    hex=$(printf '0x%s%07x' "$sev" "$id")
+    for _ in $(seq 100); do
+      if grep -q "ReportEventW ([0-9A-Fa-f]*,0x000$type,0x0000,$hex," "$out" 2>/dev/null &&
+         grep -q "eventlog:ReportEventW L\".*\[event $id\].*$word" "$out"; then
+        say "event $id (type $type): $(grep -o "\[event $id\][^\"]*" "$out" | head -1)"
+        return 0
+      fi
+      sleep 0.1
+    done
+    echo "--- tray output:" >&2; grep -i "eventlog\|ReportEvent" "$out" >&2 || true
+    fail "no event $id of type $type naming '$word' in the Event Log"
+  }
+  WINEDEBUG=fixme+advapi,err+eventlog,warn+eventlog,trace+eventlog \
+    wine "$XB_EXE" tray >"$out" 2>&1 &
+  tray_pid=$!
+  wine "$XB_HELPER" find 20000 || fail "the companion's window did not appear"
+  want_event 1000 4 'listens: imap 127\.0\.0\.1:'
+  # From the add-in, through the companion: an account bridged, words it does not know.
+  wine "$XB_HELPER" report bridged taro@example.ac.jp | tr -d '\r' | grep -qx 'status 0' ||
+    fail "ACCOUNT_BRIDGED not taken"
+  want_event 1002 4 'taro@example\.ac\.jp: Outlook.s POP3 account now goes through'
+  wine "$XB_HELPER" report unmatched taro@example.ac.jp | tr -d '\r' | grep -qx 'status 0' ||
+    fail "REPORT_UNMATCHED not taken"
+  want_event 2003 2 'taro@example\.ac\.jp: Outlook reported a POP3 error whose words'
+  # Plain warnings stay in the file; errors that are no event are event 1.
+  ! grep -q "ReportEventW ([0-9A-Fa-f]*,0x0002,0x0000,0x80000001," "$out" || fail "warning as event 1"
+  quit_tray
+  # A store that cannot be read: the companion does not start, and says so as event 3001.
+  printf 'not a store' >"$(appdata)/accounts.store"
+  WINEDEBUG=fixme+advapi,err+eventlog,warn+eventlog,trace+eventlog \
+    wine "$XB_EXE" tray >"$out" 2>&1 &
+  tray_pid=$!
+  want_event 3001 1 'cannot start: the account store cannot be read'
+  kill "$tray_pid" 2>/dev/null || true # its message box waits for a click
+  wait "$tray_pid" 2>/dev/null || true
+  tray_pid=
+  wineserver -k 2>/dev/null || true
   ;;
 
 autostart)

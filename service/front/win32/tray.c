@@ -14,6 +14,7 @@
 #include <event2/thread.h>
 
 #include "front/win32/tray.h"
+#include "core/events.h"
 #include "core/config.h"
 #include "core/mem.h"
 #include "core/msg.h"
@@ -543,10 +544,13 @@ static int open_log(struct xb_tray *t, const char *path)
     return t->log ? 0 : -1;
 }
 
-static void startup_error(const char *why)
+static void startup_error(enum xb_event_id event, const char *why)
 {
     char text[2048];
-    xb_log_error("cannot start: %s", why);
+    if (event == XB_EV_STORE_UNREADABLE)
+        xb_log_event(event, "cannot start: the account store cannot be read: %s", why);
+    else
+        xb_log_event(XB_EV_CANNOT_START, "cannot start: %s", why);
     xb_msg_format(text, sizeof(text), XB_MSG_START_FAILED, why);
     wchar_t *w = xb_win_wide(text);
     MessageBoxW(NULL, w ? w : L"XOAuth Bridge cannot start", L"XOAuth Bridge",
@@ -595,7 +599,8 @@ int xb_cmd_tray(int argc, char **argv)
     if (claim != XB_OK)
         xb_log_warn("tray: cannot make sure this is the only companion of this user");
     if (xb_cli_load(&argc, argv, true, &t->env, &errmsg) != 0) {
-        startup_error(errmsg ? errmsg : "out of memory");
+        startup_error(t->env.store_unreadable ? XB_EV_STORE_UNREADABLE : XB_EV_CANNOT_START,
+                      errmsg ? errmsg : "out of memory");
         goto out;
     }
     if (argc > 1) {
@@ -606,7 +611,7 @@ int xb_cmd_tray(int argc, char **argv)
     if (t->env.cfg->log_file)
         open_log(t, t->env.cfg->log_file);
     if (make_window(t) != 0) {
-        startup_error("cannot create the tray window");
+        startup_error(XB_EV_CANNOT_START, "cannot create the tray window");
         goto out;
     }
     add_icon(t);
@@ -614,7 +619,7 @@ int xb_cmd_tray(int argc, char **argv)
         xb_tray_command(t, TRAY_CMD_SIGNIN, signin);
     /* Before the loop's event base exists: makes event_active() safe from this thread. */
     if (evthread_use_windows_threads() != 0 || xb_tray_loop_start(t) != 0) {
-        startup_error("cannot start the event loop");
+        startup_error(XB_EV_CANNOT_START, "cannot start the event loop");
         finish(t);
         goto out;
     }

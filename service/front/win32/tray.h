@@ -123,15 +123,14 @@ enum xb_err xb_winlog_default_path(char **out);
  * it becomes path.1, path.1 becomes path.2 ... up to path.<keep>. */
 enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
                            struct xb_winlog **out);
-/* Any thread. Errors also go to the Event Log (source XB_EVENT_SOURCE). */
-void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line);
+/* Any thread. An event (core/events.h) also goes to the Event Log (source
+ * XB_EVENT_SOURCE) with its ID and level, and so does every other error line (event 1). */
+void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, unsigned event,
+                     const char *line);
 void xb_winlog_close(struct xb_winlog *wl);
-/* A warning in the Event Log only (the notification that says it is in the log file
- * already): what an admin must see across PCs, such as ports taken by another program. */
-void xb_winlog_warning(struct xb_winlog *wl, const char *text);
-/* The event IDs: the message table in the executable (events.mc). */
-#define XB_EVENT_ERROR_ID 0xC0000001u
-#define XB_EVENT_WARNING_ID 0x80000002u
+/* The message ID of event id at level in the message table (events.mc): the severity
+ * in the top two bits, as mc numbers them. */
+unsigned long xb_winlog_message_id(unsigned id, enum xb_log_level level);
 
 /* instance.c */
 /* Claims the per-session mutex Local\XOAuthBridge-<user SID>: XB_OK (*mutex to keep

@@ -70,10 +70,6 @@ static void ui_notify(struct xb_ui *ui, enum xb_ui_kind kind, const char *accoun
                       const char *text)
 {
     struct xb_tray *t = tray_of(ui);
-    /* Ports taken by another program: for the admin too, across PCs (English: the Event
-     * Log's readers are admins' tools). */
-    if (kind == XB_UI_PORTS_TAKEN)
-        xb_winlog_warning(t->log, text);
     struct tray_note *n = xb_new(struct tray_note);
     if (!n)
         return;
@@ -93,9 +89,10 @@ static void ui_account_changed(struct xb_ui *ui, const char *account,
 }
 
 /* Any thread: both threads log (winlog.c locks). */
-static void ui_log(struct xb_ui *ui, enum xb_log_level level, const char *line)
+static void ui_log(struct xb_ui *ui, enum xb_log_level level, unsigned event,
+                   const char *line)
 {
-    xb_winlog_write(tray_of(ui)->log, level, line);
+    xb_winlog_write(tray_of(ui)->log, level, event, line);
 }
 
 static const struct xb_ui_vt tray_ui_vt = {

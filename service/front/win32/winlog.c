@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/events.h"
 #include "front/win32/tray.h"
 #include "core/mem.h"
 #include "platform/platform.h"
@@ -101,16 +102,14 @@ static void report_event(struct xb_winlog *wl, WORD type, DWORD id, const char *
     xb_free(w);
 }
 
-void xb_winlog_warning(struct xb_winlog *wl, const char *text)
+unsigned long xb_winlog_message_id(unsigned id, enum xb_log_level level)
 {
-    if (!wl)
-        return;
-    EnterCriticalSection(&wl->lock);
-    report_event(wl, EVENTLOG_WARNING_TYPE, XB_EVENT_WARNING_ID, text);
-    LeaveCriticalSection(&wl->lock);
+    unsigned long sev = level == XB_LOG_ERROR ? 3ul : level == XB_LOG_WARN ? 2ul : 1ul;
+    return sev << 30 | (id & 0xffffu);
 }
 
-void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line)
+void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, unsigned event,
+                     const char *line)
 {
     if (!wl)
         return;
@@ -124,8 +123,16 @@ void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *
         if (wl->max_bytes && wl->size >= wl->max_bytes)
             rotate(wl);
     }
-    if (level == XB_LOG_ERROR)
-        report_event(wl, EVENTLOG_ERROR_TYPE, XB_EVENT_ERROR_ID, line);
+    /* The event's own ID, else every error as event 1; warnings and information that
+     * are not events stay in the file. */
+    if (!event && level == XB_LOG_ERROR)
+        event = XB_EV_ERROR;
+    if (event) {
+        WORD type = level == XB_LOG_ERROR  ? EVENTLOG_ERROR_TYPE
+                    : level == XB_LOG_WARN ? EVENTLOG_WARNING_TYPE
+                                           : EVENTLOG_INFORMATION_TYPE;
+        report_event(wl, type, (DWORD)xb_winlog_message_id(event, level), line);
+    }
     LeaveCriticalSection(&wl->lock);
 }
 
