@@ -120,11 +120,14 @@ void xb_tray_snapshot_free(struct tray_snapshot *s);
 /* %LOCALAPPDATA%\XOAuthBridge\logs\xoauthbridge.log, UTF-8, for the caller to free. */
 enum xb_err xb_winlog_default_path(char **out);
 /* Opens (creating its folder, owner-only) path for appending; when it reaches max_bytes
- * it becomes path.1, path.1 becomes path.2 ... up to path.<keep>. */
+ * it becomes path.1, path.1 becomes path.2 ... up to path.<keep>. path NULL: no file,
+ * the Event Log only. */
 enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
                            struct xb_winlog **out);
-/* Any thread. Errors also go to the Event Log (source XB_EVENT_SOURCE). */
+/* Any thread. Errors also go to the Event Log (source XB_EVENT_SOURCE), and warnings
+ * and information too when set_events_from says so (default: errors only). */
 void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line);
+void xb_winlog_set_events_from(struct xb_winlog *wl, enum xb_log_level level);
 void xb_winlog_close(struct xb_winlog *wl);
 /* A warning in the Event Log only (the notification that says it is in the log file
  * already): what an admin must see across PCs, such as ports taken by another program. */
@@ -132,6 +135,7 @@ void xb_winlog_warning(struct xb_winlog *wl, const char *text);
 /* The event IDs: the message table in the executable (events.mc). */
 #define XB_EVENT_ERROR_ID 0xC0000001u
 #define XB_EVENT_WARNING_ID 0x80000002u
+#define XB_EVENT_INFO_ID 0x40000003u
 
 /* instance.c */
 /* Claims the per-session mutex Local\XOAuthBridge-<user SID>: XB_OK (*mutex to keep

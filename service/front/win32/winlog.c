@@ -22,6 +22,7 @@ struct xb_winlog {
     uint64_t size, max_bytes;
     unsigned keep;
     HANDLE events;            /* RegisterEventSourceW; NULL if refused */
+    enum xb_log_level events_from; /* lines this bad or worse go to the Event Log too */
     bool rotate_failed;       /* said once, not per line */
 };
 
@@ -110,13 +111,19 @@ void xb_winlog_warning(struct xb_winlog *wl, const char *text)
     LeaveCriticalSection(&wl->lock);
 }
 
+void xb_winlog_set_events_from(struct xb_winlog *wl, enum xb_log_level level)
+{
+    if (wl)
+        wl->events_from = level;
+}
+
 void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *line)
 {
     if (!wl)
         return;
     size_t len = strlen(line);
     EnterCriticalSection(&wl->lock);
-    if (wl->file != INVALID_HANDLE_VALUE) {
+    if (wl->file && wl->file != INVALID_HANDLE_VALUE) {
         DWORD done = 0;
         WriteFile(wl->file, line, (DWORD)len, &done, NULL);
         WriteFile(wl->file, "\r\n", 2, &done, NULL);
@@ -126,6 +133,10 @@ void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, const char *
     }
     if (level == XB_LOG_ERROR)
         report_event(wl, EVENTLOG_ERROR_TYPE, XB_EVENT_ERROR_ID, line);
+    else if (level == XB_LOG_WARN && level <= wl->events_from)
+        report_event(wl, EVENTLOG_WARNING_TYPE, XB_EVENT_WARNING_ID, line);
+    else if (level == XB_LOG_INFO && level <= wl->events_from)
+        report_event(wl, EVENTLOG_INFORMATION_TYPE, XB_EVENT_INFO_ID, line);
     LeaveCriticalSection(&wl->lock);
 }
 
@@ -134,9 +145,17 @@ enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
 {
     enum xb_err err = XB_ERR_NOMEM;
     struct xb_winlog *wl = xb_new(struct xb_winlog);
-    char *dir = xb_strdup(path);
+    char *dir = path ? xb_strdup(path) : NULL;
     *out = NULL;
-    if (!wl || !dir || !(wl->path = xb_win_wide(path)))
+    if (!wl)
+        goto fail;
+    wl->events_from = XB_LOG_ERROR;
+    if (!path) {
+        /* The Event Log only. */
+        wl->file = NULL;
+        goto events;
+    }
+    if (!dir || !(wl->path = xb_win_wide(path)))
         goto fail;
     char *slash = strrchr(dir, '\\');
     if (slash) {
@@ -154,6 +173,7 @@ enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
     wl->size = GetFileSizeEx(wl->file, &li) ? (uint64_t)li.QuadPart : 0;
     wl->max_bytes = max_bytes;
     wl->keep = keep;
+events:
     wl->events = RegisterEventSourceW(NULL, L"" XB_EVENT_SOURCE);
     InitializeCriticalSection(&wl->lock);
     xb_free(dir);
@@ -172,7 +192,7 @@ void xb_winlog_close(struct xb_winlog *wl)
 {
     if (!wl)
         return;
-    if (wl->file != INVALID_HANDLE_VALUE)
+    if (wl->file && wl->file != INVALID_HANDLE_VALUE)
         CloseHandle(wl->file);
     if (wl->events)
         DeregisterEventSource(wl->events);
