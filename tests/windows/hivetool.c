@@ -10,6 +10,8 @@
  *   hivetool dump KEY                            every value under KEY (HKCU\... or
  *                                                HKU\...), one line each:
  *                                                subkey TAB name TAB type TAB hex
+ *   hivetool sleep SECONDS READY                 creates the file READY, then waits (copied
+ *                                                as OUTLOOK.EXE: an Outlook that runs)
  *   hivetool restore-all-users DIR               restore_users.c's restore of every profile
  *                                                (the verb's very code), saving each hive
  *                                                into DIR\<SID>.hive before it is unloaded:
@@ -197,6 +199,14 @@ int wmain(int argc, wchar_t **argv)
         return cmd_dump(argv[2]);
     if (argc == 3 && wcscmp(argv[1], L"restore-all-users") == 0)
         return cmd_restore_all_users(argv[2]);
+    if (argc == 4 && wcscmp(argv[1], L"sleep") == 0) {
+        HANDLE f = CreateFileW(argv[3], GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+        if (f == INVALID_HANDLE_VALUE)
+            return fail("create the ready file", (LONG)GetLastError());
+        CloseHandle(f);
+        Sleep((DWORD)wcstoul(argv[2], NULL, 10) * 1000);
+        return 0;
+    }
     if ((rc = privileges()) != ERROR_SUCCESS)
         return fail("enable SeBackupPrivilege and SeRestorePrivilege", rc);
     if (argc == 3 && wcscmp(argv[1], L"save") == 0) {
@@ -213,6 +223,6 @@ int wmain(int argc, wchar_t **argv)
         return rc == ERROR_SUCCESS ? 0 : fail("unload the hive", rc);
     }
     fprintf(stderr, "usage: hivetool bridge LAYOUT PROFILE EMAIL SECRET | save FILE | "
-                    "load NAME FILE | unload NAME | dump KEY | restore-all-users DIR\n");
+                    "load NAME FILE | unload NAME | dump KEY | restore-all-users DIR | sleep SECONDS READY\n");
     return 1;
 }

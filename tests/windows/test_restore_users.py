@@ -27,7 +27,8 @@ byte, with what it was before bridging, and the saved copies must be gone.
 Then: a damaged hive (garbage in ken's NTUSER.DAT) is logged with its folder and
 Windows' words, the other profiles are still restored, the exit code is 1 and the
 profile is listed as pending; once the file is good again the next run restores it and
-the list is gone. A hive an earlier run left loaded is unloaded first.
+the list is gone. A hive an earlier run left loaded is unloaded first. The prefix's own
+user, signed in with an OUTLOOK.EXE running, is restored in place and told to restart it.
 
 Environment (tests/windows/CMakeLists.txt): XB_EXE, XB_OLPROF, XB_HIVETOOL, XB_WORK.
 """
@@ -36,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -321,6 +323,44 @@ def test_hive_left_loaded_by_an_earlier_run_is_unloaded(world):
     assert "unloaded HKEY_USERS\\%s, a user's hive an earlier run left loaded" % stale in log
     assert stale not in w.hku_names()
     assert "3 restored" in out, out
+
+
+def test_signed_in_user_with_outlook_running(world):
+    """The prefix's own user, signed in, with an OUTLOOK.EXE of theirs running: restored in
+    place in their live hive (what Wine keeps), and the log says Outlook must restart."""
+    w = world
+    email = "own@example.ac.jp"
+    w.prof.make("2016", PROFILE, [gmail_pop3("00000001", email, "Own", "own-password")])
+    before = w.dump("HKCU\\" + PROFILES["2016"])
+    w.tool_run("bridge", "2016", PROFILE, email, "local-own")
+    assert w.dump("HKCU\\" + PROFILES["2016"]) != before
+    outlook = w.work / "OUTLOOK.EXE"
+    shutil.copy(w.tool, outlook)
+    ready = w.work / "outlook-ready"
+    ready.unlink(missing_ok=True)
+    proc = subprocess.Popen(["wine", str(outlook), "sleep", "60", w.prof.winepath(ready)],
+                            env=w.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready.exists(), "the stand-in OUTLOOK.EXE runs"
+        code, out, log, events = w.restore_all_users()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert code == 0, log
+    assert re.search(r"profile \S+ \(%s\): 1 Outlook account\(s\) put back \(signed in: in "
+                     r"place\)" % OWN_SID, log), log
+    assert re.search(r"warn profile \S+ \(%s\): Outlook is running for this user \(process "
+                     r"\d+\): it uses the accounts put back from its next start; ask the person "
+                     r"to restart Outlook" % OWN_SID, log), log
+    assert any("Outlook is running for this user" in e for e in events), events
+    assert w.dump("HKCU\\" + PROFILES["2016"]) == before
+    assert w.dump("HKCU\\" + SAVED) in (None, {})
+    w.prof.delete("2016", PROFILE)
+    w.prof.set_default("2016", None)
 
 
 def test_usage(world):
