@@ -10,6 +10,9 @@
  *   hivetool dump KEY                            every value under KEY (HKCU\... or
  *                                                HKU\...), one line each:
  *                                                subkey TAB name TAB type TAB hex
+ *   hivetool link KEY TARGET                     makes KEY (HKU\...) a registry link to TARGET
+ *                                                (a kernel name: \Registry\Machine\...), as a
+ *                                                user could plant in their own hive
  *   hivetool sleep SECONDS READY                 creates the file READY, then waits (copied
  *                                                as OUTLOOK.EXE: an Outlook that runs)
  *   hivetool restore-all-users DIR               restore_users.c's restore of every profile
@@ -155,6 +158,26 @@ static int cmd_dump(const wchar_t *path)
     return 0;
 }
 
+/* --- a registry link ------------------------------------------------------------------------ */
+
+static int cmd_link(const wchar_t *path, const wchar_t *target)
+{
+    HKEY key;
+    if (_wcsnicmp(path, L"HKU\\", 4) != 0) {
+        fprintf(stderr, "hivetool: link HKU\\... TARGET\n");
+        return 1;
+    }
+    LONG rc = RegCreateKeyExW(HKEY_USERS, path + 4, 0, NULL,
+                              REG_OPTION_VOLATILE | REG_OPTION_CREATE_LINK,
+                              KEY_ALL_ACCESS | KEY_CREATE_LINK, NULL, &key, NULL);
+    if (rc != ERROR_SUCCESS)
+        return fail("create the link key", rc);
+    rc = RegSetValueExW(key, L"SymbolicLinkValue", 0, REG_LINK, (const BYTE *)target,
+                        (DWORD)(wcslen(target) * sizeof(wchar_t)));
+    RegCloseKey(key);
+    return rc == ERROR_SUCCESS ? 0 : fail("point the link", rc);
+}
+
 /* --- restore-all-users with a look inside ------------------------------------------------ */
 
 static const wchar_t *peek_dir;
@@ -199,6 +222,8 @@ int wmain(int argc, wchar_t **argv)
         return cmd_dump(argv[2]);
     if (argc == 3 && wcscmp(argv[1], L"restore-all-users") == 0)
         return cmd_restore_all_users(argv[2]);
+    if (argc == 4 && wcscmp(argv[1], L"link") == 0)
+        return cmd_link(argv[2], argv[3]);
     if (argc == 4 && wcscmp(argv[1], L"sleep") == 0) {
         HANDLE f = CreateFileW(argv[3], GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
         if (f == INVALID_HANDLE_VALUE)
@@ -223,6 +248,6 @@ int wmain(int argc, wchar_t **argv)
         return rc == ERROR_SUCCESS ? 0 : fail("unload the hive", rc);
     }
     fprintf(stderr, "usage: hivetool bridge LAYOUT PROFILE EMAIL SECRET | save FILE | "
-                    "load NAME FILE | unload NAME | dump KEY | restore-all-users DIR | sleep SECONDS READY\n");
+                    "load NAME FILE | unload NAME | dump KEY | restore-all-users DIR | link KEY TARGET | sleep SECONDS READY\n");
     return 1;
 }

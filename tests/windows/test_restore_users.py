@@ -29,6 +29,7 @@ Windows' words, the other profiles are still restored, the exit code is 1 and th
 profile is listed as pending; once the file is good again the next run restores it and
 the list is gone. A hive an earlier run left loaded is unloaded first. The prefix's own
 user, signed in with an OUTLOOK.EXE running, is restored in place and told to restart it.
+Registry links a user plants in her own hive, pointing into HKLM, are refused.
 
 Environment (tests/windows/CMakeLists.txt): XB_EXE, XB_OLPROF, XB_HIVETOOL, XB_WORK.
 """
@@ -67,6 +68,8 @@ USERS = {
     "ken": (SID_BASE + "1002", "ken@example.ac.jp", ("2016",)),
     "aki": (SID_BASE + "1003", "aki@example.ac.jp", ("2013",)),
 }
+# Made when its test runs: a user who plants registry links in her own hive.
+EVE = (SID_BASE + "1005", "eve@example.ac.jp", ("2016",))
 GONE_SID = SID_BASE + "1004"           # a profile folder without NTUSER.DAT
 OWN_SID = "S-1-5-21-0-0-0-1000"         # the prefix's own user: signed in, nothing bridged
 ACCOUNTS_BRIDGED = 2 * 2 + 2 + 2       # Gmail POP3 + IMAP per layout
@@ -160,7 +163,7 @@ class World:
 
     def make_user(self, user):
         """Outlook profiles bridged in HKCU, saved as the user's NTUSER.DAT, HKCU cleared."""
-        sid, email, layouts = USERS[user]
+        sid, email, layouts = USERS[user] if user in USERS else EVE
         self.before[user] = {}
         for layout in layouts:
             self.prof.make(layout, PROFILE, [
@@ -361,6 +364,43 @@ def test_signed_in_user_with_outlook_running(world):
     assert w.dump("HKCU\\" + SAVED) in (None, {})
     w.prof.delete("2016", PROFILE)
     w.prof.set_default("2016", None)
+
+
+def test_links_out_of_the_hive_are_refused(world):
+    """A user shapes her own hive: registry links planted where the restore writes (an
+    account key) or reads and deletes (a saved copy's Original), pointing into HKLM, are
+    refused (SYSTEM must not write or delete there for her), logged, kept for a later run;
+    what they point at is untouched."""
+    w = world
+    sid = EVE[0]
+    w.make_user("eve")
+    victim, target = r"HKLM\SOFTWARE\XBVictim", r"\Registry\Machine\Software\XBVictim"
+    w.reg("add", victim, "/v", "Marker", "/t", "REG_SZ", "/d", "untouched", "/f")
+    _, victim_before, _ = w.reg("query", victim)
+    w.load(sid, w.hive_file("eve"))    # signed in: what she planted is what the run meets
+    base = "HKU\\" + sid + "\\"
+    account = base + PROFILES["2016"] + "\\" + ACCOUNTS + "\\00000001"
+    original = base + SAVED + "\\Outlook\\2016\\" + PROFILE + "\\00000002\\Original"
+    for key in (account, original):
+        w.reg("delete", key, "/f")
+        w.tool_run("link", key, target)
+        assert "untouched" in w.reg("query", key)[1], "Wine follows the planted link"
+    try:
+        code, out, log, _ = w.restore_all_users()
+        assert code == 1, log
+        assert re.search(r"error profile C:\\users\\eve \(%s\): Outlook 2016 profile \"Outlook\", "
+                         r"account 00000001 \(eve@example\.ac\.jp\): not put back: cannot open "
+                         r"the Outlook account: .*\(error 161\)" % sid, log), log
+        assert re.search(r"account 00000002 \(eve@example\.ac\.jp\): not put back: cannot open "
+                         r"the saved copy's Original: .*\(error 161\)", log), log
+        assert "profile C:\\users\\eve (%s): 0 Outlook account(s) put back, 2 not" % sid in log
+        assert w.reg("query", victim)[1] == victim_before, "HKLM untouched"
+        assert w.dump(base + SAVED), "her saved copies are kept"
+    finally:
+        w.unload(sid)
+        w.reg("delete", PROFILE_LIST + "\\" + sid, "/f")
+        w.reg("delete", victim, "/f")
+        w.reg("delete", PRODUCT_KEY, "/f", check=False)
 
 
 def test_usage(world):

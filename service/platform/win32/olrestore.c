@@ -3,11 +3,76 @@
  * and compared before it is deleted, and the walk over every saved copy under a root
  * key: this user's HKEY_CURRENT_USER, or another user's hive that `restore --all-users`
  * opened (platform/win32/restore_users.c). The same code for both: only the root differs.
+ *
+ * In another user's hive the writer is SYSTEM or an administrator, and the hive is the
+ * user's to shape: every key written to or deleted is opened and then checked to be
+ * exactly root\path (its kernel name), so that a registry link planted in the hive cannot
+ * lead a write or a delete out of it; keys are deleted through the handle so checked.
  */
 #include "platform/win32/olprofile.h"
 
 #include <string.h>
 #include <wchar.h>
+
+/* ntdll's, not in MinGW's headers. KeyNameInformation (3) is a key's full kernel name
+ * ("\REGISTRY\USER\<name>\Software\..."); NtDeleteKey deletes the key of a handle. */
+#define KEY_NAME_INFORMATION_CLASS 3
+LONG NTAPI NtQueryKey(HANDLE key, int info_class, void *info, ULONG length, ULONG *result);
+LONG NTAPI NtDeleteKey(HANDLE key);
+ULONG NTAPI RtlNtStatusToDosError(LONG status);
+
+#define KEY_NAME_MAX 1024            /* characters of a kernel key name we compare */
+
+/* --- keys that are exactly where they should be ------------------------------------------ */
+
+static bool predefined(HKEY key)
+{
+    return (ULONG_PTR)key >= (ULONG_PTR)HKEY_CLASSES_ROOT;
+}
+
+/* The kernel name of key into out (terminated); false if it does not fit. */
+static bool key_name(HKEY key, wchar_t *out, size_t n)
+{
+    struct {
+        ULONG length;                /* bytes of name, no terminator */
+        wchar_t name[KEY_NAME_MAX];
+    } info;
+    ULONG got = 0;
+    if (NtQueryKey(key, KEY_NAME_INFORMATION_CLASS, &info, sizeof(info), &got) < 0 ||
+        info.length % sizeof(wchar_t) || info.length / sizeof(wchar_t) >= n)
+        return false;
+    memcpy(out, info.name, info.length);
+    out[info.length / sizeof(wchar_t)] = L'\0';
+    return true;
+}
+
+/* Opens root\path and, unless root is this user's own predefined key, refuses a key whose
+ * name is not exactly root's name, a backslash and path: one reached through a link. */
+static LONG open_exact(HKEY root, const wchar_t *path, REGSAM access, HKEY *out)
+{
+    wchar_t want[KEY_NAME_MAX], got[KEY_NAME_MAX];
+    LONG rc = RegOpenKeyExW(root, path, 0, access, out);
+    if (rc != ERROR_SUCCESS || predefined(root))
+        return rc;
+    size_t len;
+    if (key_name(root, want, ARRAYSIZE(want)) && (len = wcslen(want)) + wcslen(path) + 2 <
+        ARRAYSIZE(want) && key_name(*out, got, ARRAYSIZE(got))) {
+        want[len] = L'\\';
+        memcpy(want + len + 1, path, (wcslen(path) + 1) * sizeof(wchar_t));
+        if (_wcsicmp(want, got) == 0)
+            return ERROR_SUCCESS;
+    }
+    RegCloseKey(*out);
+    *out = NULL;
+    return ERROR_BAD_PATHNAME;
+}
+
+/* Deletes the key of a handle opened (and checked) with DELETE access. */
+static LONG delete_opened(HKEY key)
+{
+    LONG status = NtDeleteKey(key);
+    return status < 0 ? (LONG)RtlNtStatusToDosError(status) : ERROR_SUCCESS;
+}
 
 /* --- restore ------------------------------------------------------------------------------ */
 
@@ -31,12 +96,11 @@ static bool same_value(HKEY key, HKEY orig, const wchar_t *name, BYTE *a, BYTE *
            memcmp(a, b, sa) == 0;
 }
 
-/* Puts back the values named in Touched from Original, then checks them all. */
-static enum xb_err put_back(HKEY account, HKEY saved, struct xb_ol_why *why)
+/* Puts back the values named in saved's Touched from orig, then checks them all. */
+static enum xb_err put_back(HKEY account, HKEY saved, HKEY orig, struct xb_ol_why *why)
 {
     wchar_t names[XB_OL_NAMES_MAX];
     DWORD type = 0, size = sizeof(names) - 2 * sizeof(wchar_t);
-    HKEY orig = NULL;
     BYTE *a = NULL, *b = NULL;
     enum xb_err err = XB_ERR_IO;
     const DWORD cap = 64 * 1024;
@@ -45,11 +109,6 @@ static enum xb_err put_back(HKEY account, HKEY saved, struct xb_ol_why *why)
     LONG rc = RegQueryValueExW(saved, L"Touched", NULL, &type, (BYTE *)names, &size);
     if (rc != ERROR_SUCCESS || type != REG_MULTI_SZ) {
         set_why(why, "read the saved copy's Touched", rc ? rc : ERROR_INVALID_DATA);
-        return XB_ERR_INVAL;
-    }
-    rc = RegOpenKeyExW(saved, L"Original", 0, KEY_READ, &orig);
-    if (rc != ERROR_SUCCESS) {
-        set_why(why, "open the saved copy's Original", rc);
         return XB_ERR_INVAL;
     }
     a = HeapAlloc(GetProcessHeap(), 0, cap);
@@ -87,7 +146,6 @@ out:
         HeapFree(GetProcessHeap(), 0, a);
     if (b)
         HeapFree(GetProcessHeap(), 0, b);
-    RegCloseKey(orig);
     return err;
 }
 
@@ -102,12 +160,16 @@ static void delete_empty_parents(HKEY root, wchar_t *path)
         *slash = L'\0';
         HKEY key;
         DWORD subkeys = 1, values = 1;
-        if (RegOpenKeyExW(root, path, 0, KEY_READ, &key) != ERROR_SUCCESS)
+        if (open_exact(root, path, KEY_READ | DELETE, &key) != ERROR_SUCCESS)
             return;
         LONG rc = RegQueryInfoKeyW(key, NULL, NULL, NULL, &subkeys, NULL, NULL, &values, NULL,
                                    NULL, NULL, NULL);
+        if (rc == ERROR_SUCCESS && !subkeys && !values)
+            rc = delete_opened(key);
+        else
+            rc = ERROR_DIR_NOT_EMPTY;
         RegCloseKey(key);
-        if (rc != ERROR_SUCCESS || subkeys || values || RegDeleteKeyW(root, path) != ERROR_SUCCESS)
+        if (rc != ERROR_SUCCESS)
             return;
     }
 }
@@ -115,8 +177,8 @@ static void delete_empty_parents(HKEY root, wchar_t *path)
 enum xb_err xb_ol_restore(HKEY root, enum xb_ol_layout layout, const wchar_t *profile,
                           const wchar_t *id, struct xb_ol_why *why)
 {
-    wchar_t path[512], acct[512];
-    HKEY saved = NULL, account = NULL;
+    wchar_t path[512], orig_path[512 + 16], acct[512];
+    HKEY saved = NULL, orig = NULL, account = NULL;
 
     set_why(why, "", ERROR_SUCCESS);
     if (!xb_ol_saved_path(layout, profile, id, path, ARRAYSIZE(path)) ||
@@ -124,10 +186,17 @@ enum xb_err xb_ol_restore(HKEY root, enum xb_ol_layout layout, const wchar_t *pr
         set_why(why, "make the key's path (too long)", ERROR_BUFFER_OVERFLOW);
         return XB_ERR_RANGE;
     }
-    LONG rc = RegOpenKeyExW(root, path, 0, KEY_ALL_ACCESS, &saved);
+    _snwprintf(orig_path, ARRAYSIZE(orig_path), L"%ls\\Original", path);
+    orig_path[ARRAYSIZE(orig_path) - 1] = L'\0';
+    LONG rc = open_exact(root, path, KEY_ALL_ACCESS, &saved);
     if (rc != ERROR_SUCCESS) {
         set_why(why, "open the saved copy", rc);
-        return XB_ERR_NOTFOUND;
+        return rc == ERROR_FILE_NOT_FOUND ? XB_ERR_NOTFOUND : XB_ERR_IO;
+    }
+    rc = open_exact(root, orig_path, KEY_READ | DELETE, &orig);
+    if (rc != ERROR_SUCCESS && rc != ERROR_FILE_NOT_FOUND) {
+        set_why(why, "open the saved copy's Original", rc);
+        goto failed;
     }
     DWORD state = 0;
     enum xb_err err = XB_OK;
@@ -135,37 +204,47 @@ enum xb_err xb_ol_restore(HKEY root, enum xb_ol_layout layout, const wchar_t *pr
         /* Never a whole copy (the state is written last): nothing was changed yet. */
         goto forget;
     }
+    if (!orig) {
+        set_why(why, "open the saved copy's Original", ERROR_FILE_NOT_FOUND);
+        err = XB_ERR_INVAL;
+        goto out;
+    }
     rc = xb_ol_set_state(saved, XB_OL_SAVED_RESTORING);
     if (rc != ERROR_SUCCESS) {
         set_why(why, "mark the saved copy as restoring", rc);
-        err = XB_ERR_IO;
-        goto out;
+        goto failed;
     }
-    rc = RegOpenKeyExW(root, acct, 0, KEY_READ | KEY_SET_VALUE, &account);
+    rc = open_exact(root, acct, KEY_READ | KEY_SET_VALUE, &account);
     if (rc == ERROR_FILE_NOT_FOUND)
         goto forget; /* the person removed the account from Outlook: nothing to put back */
     if (rc != ERROR_SUCCESS) {
         set_why(why, "open the Outlook account", rc);
-        err = XB_ERR_IO;
-        goto out;
+        goto failed;
     }
-    err = put_back(account, saved, why);
+    err = put_back(account, saved, orig, why);
     if (err != XB_OK)
         goto out;
 forget:
-    RegDeleteTreeW(saved, NULL);
-    RegCloseKey(saved);
-    saved = NULL;
-    rc = RegDeleteKeyW(root, path);
+    /* Original, then the copy itself: through the handles checked above. A key under
+     * either that we did not write makes the delete fail, and the copy stays. */
+    rc = orig ? delete_opened(orig) : ERROR_SUCCESS;
+    if (rc == ERROR_SUCCESS)
+        rc = delete_opened(saved);
     if (rc != ERROR_SUCCESS) {
         set_why(why, "delete the saved copy", rc);
-        err = XB_ERR_IO;
-    } else {
-        delete_empty_parents(root, path);
+        goto failed;
     }
+    RegCloseKey(saved);
+    saved = NULL;
+    delete_empty_parents(root, path);
+    goto out;
+failed:
+    err = XB_ERR_IO;
 out:
     if (account)
         RegCloseKey(account);
+    if (orig)
+        RegCloseKey(orig);
     if (saved)
         RegCloseKey(saved);
     return err;
