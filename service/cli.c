@@ -35,7 +35,8 @@ static const struct xb_cli_cmd commands[] = {
     { "login", xb_cmd_login, "EMAIL [--provider NAME]: sign in with the browser" },
     { "logout", xb_cmd_logout, "EMAIL: revoke the sign-in and delete its tokens" },
     { "restore", xb_cmd_restore, "EMAIL | --all: put Outlook's accounts back as they were\n"
-      "               before the add-in bridged them" },
+      "               before the add-in bridged them; --all-users: in every local\n"
+      "               user's profile (Windows, an administrator or SYSTEM)" },
     { "restart-outlook", xb_cmd_restart_outlook, "restart Outlook now, as offered after its "
       "accounts were\n               bridged (Outlook reads them when it starts)" },
     { "status", xb_cmd_status, "show each account's state in words" },

@@ -17,12 +17,16 @@
 enum xb_event_id {
     XB_EV_NONE = 0,
     XB_EV_ERROR = 1,              /* any other error line (as before 0.2) */
+    XB_EV_WARNING_LINE = 2,       /* any other warning line, where a command asks for every
+                                     line (restore --all-users: no file to read) */
+    XB_EV_INFO_LINE = 3,          /* the same for information */
     /* information: 1000-1999 */
     XB_EV_STARTED = 1000,         /* the companion listens (its ports) */
     XB_EV_SIGNED_IN = 1001,       /* EMAIL signed in (who signed in was checked) */
     XB_EV_BRIDGED = 1002,         /* the add-in pointed an Outlook account at the companion */
     XB_EV_RESTORED = 1003,        /* Outlook accounts of EMAIL put back as they were */
     XB_EV_SIGNED_OUT = 1004,      /* EMAIL's tokens removed (logout) */
+    XB_EV_RESTORED_ALL = 1005,    /* restore --all-users finished (its summary) */
     /* warning: 2000-2999 */
     XB_EV_NEEDS_SIGNIN = 2000,    /* EMAIL must sign in again */
     XB_EV_TESTING_EXPIRY = 2001,  /* the same, by Google's 7-day limit of "Testing" apps */
@@ -33,7 +37,9 @@ enum xb_event_id {
     XB_EV_UNTRUSTED = 2006,       /* a server's certificate was refused */
     /* error: 3000-3999 */
     XB_EV_CANNOT_START = 3000,    /* the companion cannot start */
-    XB_EV_STORE_UNREADABLE = 3001 /* the account store cannot be read */
+    XB_EV_STORE_UNREADABLE = 3001, /* the account store cannot be read */
+    XB_EV_PROFILE_NOT_RESTORED = 3002 /* restore --all-users could not put back a user's
+                                         accounts (kept, retried at the next run) */
 };
 
 struct xb_event_def {

@@ -122,6 +122,8 @@ int xb_cmd_config(int argc, char **argv);
 #ifdef _WIN32
 int xb_cmd_tray(int argc, char **argv);
 int xb_cmd_autostart(int argc, char **argv);
+/* restore --all-users (front/win32/restoreall.c): the exit code. */
+int xb_cmd_restore_all_users(bool verbose);
 #endif
 int xb_cmd_account(int argc, char **argv);
 int xb_cmd_secret(int argc, char **argv);

@@ -1,10 +1,14 @@
 /*
- * `xoauthbridge restore EMAIL | --all`: puts Outlook's accounts back as they were before
- * the add-in bridged them (byte for byte, from the copy it saved), for one address or
- * for all. Works without a running companion (it is the same user's registry) and
- * touches nothing else: the sign-in and its tokens stay (`logout` removes those, and
- * puts the Outlook accounts back too). The uninstaller runs `restore --all`.
+ * `xoauthbridge restore EMAIL | --all | --all-users`: puts Outlook's accounts back as they
+ * were before the add-in bridged them (byte for byte, from the copy it saved), for one
+ * address or for all, in this user's profiles. Works without a running companion (it is
+ * the same user's registry) and touches nothing else: the sign-in and its tokens stay
+ * (`logout` removes those, and puts the Outlook accounts back too). `--all-users` (an
+ * administrator, Windows only: front/win32/restoreall.c) does `--all` in every local
+ * user's profile. The uninstaller runs `restore --all` as the person who uninstalls,
+ * then `restore --all-users` as SYSTEM.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,19 +18,33 @@
 int xb_cmd_restore(int argc, char **argv)
 {
     unsigned restored = 0, failed = 0;
+    bool verbose = false;
     /* The global options mean nothing here (no store, no configuration): drop them. */
     int n = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             i++;
-        else if (strcmp(argv[i], "--verbose") != 0)
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = true;
+        else
             argv[n++] = argv[i];
     }
     argc = n;
     if (argc != 2 || argv[1][0] == '\0' ||
-        (argv[1][0] == '-' && strcmp(argv[1], "--all") != 0)) {
-        fprintf(stderr, "usage: xoauthbridge restore EMAIL | --all\n");
+        (argv[1][0] == '-' && strcmp(argv[1], "--all") != 0 &&
+         strcmp(argv[1], "--all-users") != 0)) {
+        fprintf(stderr, "usage: xoauthbridge restore EMAIL | --all | --all-users\n");
         return 2;
+    }
+    if (strcmp(argv[1], "--all-users") == 0) {
+#ifdef _WIN32
+        return xb_cmd_restore_all_users(verbose);
+#else
+        (void)verbose;
+        fprintf(stderr, "xoauthbridge: restore --all-users is for Outlook's profiles on "
+                        "Windows; there is nothing to put back here\n");
+        return 2;
+#endif
     }
     const char *email = strcmp(argv[1], "--all") == 0 ? NULL : argv[1];
     enum xb_err err = xb_plat_outlook_restore(email, &restored, &failed);

@@ -155,21 +155,31 @@ def check_package(c, msi, arch, args, defs, expected_addin):
             "%s: %s" % (arch, "refuses 64-bit Windows" if arch == "x86"
                         else "no 32-bit-only condition"))
 
-    # --- one custom action: the uninstall's restore of the person's Outlook accounts ---
-    cas = mc.msiinfo_export(msi, "CustomAction") if "CustomAction" in tables else []
-    ca = cas[0] if len(cas) == 1 else {}
+    # --- two custom actions: the uninstall's restore of Outlook accounts ---
+    cas = {r["Action"]: r for r in (mc.msiinfo_export(msi, "CustomAction")
+                                    if "CustomAction" in tables else [])}
     # 18 = an EXE installed by the package; +64 ignore its exit code; +1024 deferred
-    # (in the script); no +2048: impersonated, so it runs as the person, with their HKCU.
-    c.check(ca.get("Action") == "RestoreOutlookAccounts" and int(ca.get("Type", 0)) == 18 + 64 + 1024
-            and ca.get("Source") == "CompanionExe" and ca.get("Target") == "restore --all",
-            "%s: the only custom action runs `xoauthbridge restore --all`, deferred, "
-            "impersonated, never fatal: %s" % (arch, cas))
-    row = seq.get("RestoreOutlookAccounts", {})
-    c.check(row.get("Condition") == 'REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE'
-            and int(seq["InstallInitialize"]["Sequence"]) < int(row.get("Sequence", 0))
-            < int(seq["RemoveFiles"]["Sequence"]),
-            "%s: it runs at uninstall only (not on upgrade), in the script before the files "
-            "go: %s" % (arch, row))
+    # (in the script); +2048 no impersonation (SYSTEM).
+    own, every = cas.get("RestoreOutlookAccounts", {}), cas.get("RestoreAllUsersOutlookAccounts", {})
+    c.check(set(cas) == {"RestoreOutlookAccounts", "RestoreAllUsersOutlookAccounts"},
+            "%s: two custom actions, both restores: %s" % (arch, sorted(cas)))
+    c.check(int(own.get("Type", 0)) == 18 + 64 + 1024 and own.get("Source") == "CompanionExe"
+            and own.get("Target") == "restore --all",
+            "%s: RestoreOutlookAccounts runs `xoauthbridge restore --all`, deferred, "
+            "impersonated (the person's HKCU), never fatal: %s" % (arch, own))
+    c.check(int(every.get("Type", 0)) == 18 + 64 + 1024 + 2048
+            and every.get("Source") == "CompanionExe" and every.get("Target") == "restore --all-users",
+            "%s: RestoreAllUsersOutlookAccounts runs `xoauthbridge restore --all-users`, deferred, "
+            "not impersonated (SYSTEM: every profile), never fatal: %s" % (arch, every))
+    rows = [seq.get(a, {}) for a in ("RestoreOutlookAccounts", "RestoreAllUsersOutlookAccounts")]
+    for row in rows:
+        c.check(row.get("Condition") == 'REMOVE="ALL" AND NOT UPGRADINGPRODUCTCODE'
+                and int(seq["InstallInitialize"]["Sequence"]) < int(row.get("Sequence", 0))
+                < int(seq["RemoveFiles"]["Sequence"]),
+                "%s: it runs at uninstall only (not on upgrade), in the script before the files "
+                "go: %s" % (arch, row))
+    c.check(int(rows[0].get("Sequence", 0)) < int(rows[1].get("Sequence", 0)),
+            "%s: the person's own restore first, then every profile's: %s" % (arch, rows))
 
     # --- Start menu ---
     sc = mc.msiinfo_export(msi, "Shortcut")

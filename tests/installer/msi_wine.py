@@ -20,7 +20,13 @@ In a fresh Wine prefix (WORK/prefix, made by wineboot -i):
      package refuses to downgrade;
   5. msiexec /x: the snapshot again, compared with step 1: everything is gone, and the
      bridged Outlook account is back as it was, byte for byte, by the uninstall's
-     `restore --all`, its saved copy gone.
+     `restore --all`, its saved copy gone. Another user of the PC (mika: a made-up SID in
+     ProfileList, her NTUSER.DAT made from this prefix's HKCU with the account bridged,
+     by hivetool), signed in during the removal (her hive loaded as HKEY_USERS\<SID>),
+     has her account back too, by the second action, `restore --all-users`: Wine's
+     msiexec runs that action as the same user, not as SYSTEM, and a hive loaded and
+     unloaded again under Wine loses what was written to it, so the users who are not
+     signed in are tested by win64.restore.all_users, not here.
 
 Wine's menu integration writes .desktop files under $HOME, so HOME and XDG_* point into
 WORK as well. Wine quirks met (and allowed, each printed as it is met):
@@ -33,6 +39,7 @@ WORK as well. Wine quirks met (and allowed, each printed as it is met):
     C:\\windows\\Installer cache folder stay behind, empty, as on Windows.
 
   msi_wine.py --source DIR --dist DIR --version X.Y.Z --work DIR --host test_addin_host.exe
+              --hivetool hivetool.exe
 """
 import argparse
 import hashlib
@@ -184,8 +191,31 @@ def bridge_outlook_account(wine):
     reg_add(wine, OL_SAVED, "State", "REG_DWORD", "2")
 
 
-def outlook_server(wine):
-    values = wine.reg_query(OL_ACCOUNT, "64", "POP3 Server") or {}
+# --- another user of the PC, signed in while the package is removed --------------------------
+OTHER_SID = "S-1-5-21-1111-2222-3333-1001"
+OTHER_DIR = "C:\\users\\mika"
+PROFILE_LIST = "HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
+OTHER_ACCOUNT = "HKU\\" + OTHER_SID + OL_ACCOUNT[len("HKCU"):]
+OTHER_SAVED = "HKU\\" + OTHER_SID + "\\Software\\XOAuthBridge"
+
+
+def make_other_user(wine, hivetool):
+    """mika's NTUSER.DAT: this prefix's HKCU with the account bridged, saved whole; then
+    HKCU as it was (the account as Outlook wrote it, no saved copy)."""
+    bridge_outlook_account(wine)
+    os.makedirs(os.path.join(wine.prefix, "drive_c", "users", "mika"), exist_ok=True)
+    for argv in ((hivetool, "save", OTHER_DIR + "\\NTUSER.DAT"),
+                 ("reg", "delete", "HKCU\\Software\\XOAuthBridge", "/f"),
+                 ("reg", "delete", OL_ACCOUNT, "/f")):
+        rc, out, err, _ = wine.wine(*argv)
+        if rc != 0:
+            mc.die("%s: exit %d: %s" % (" ".join(argv), rc, err))
+    make_outlook_account(wine)
+    reg_add(wine, PROFILE_LIST + "\\" + OTHER_SID, "ProfileImagePath", "REG_EXPAND_SZ", OTHER_DIR)
+
+
+def outlook_server(wine, key=OL_ACCOUNT):
+    values = wine.reg_query(key, "64", "POP3 Server") or {}
     typ, data = values.get("POP3 Server", (None, ""))
     try:
         return bytes.fromhex(data).decode("utf-16-le").rstrip("\0")
@@ -412,13 +442,15 @@ def main():
     ap.add_argument("--version", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--host", required=True)
+    ap.add_argument("--hivetool", required=True)
     args = ap.parse_args()
     for tool in ("wine", "wineboot", "wineserver", "msiinfo", "wixl"):
         mc.need_tool(tool)
     msi64 = mc.msi_path(args.dist, args.version, "x64")
     msi86 = mc.msi_path(args.dist, args.version, "x86")
-    if not os.path.isfile(args.host):
-        mc.die("%s is missing: build the win64 preset (cmake --build build/win64)" % args.host)
+    for exe in (args.host, args.hivetool):
+        if not os.path.isfile(exe):
+            mc.die("%s is missing: build the win64 preset (cmake --build build/win64)" % exe)
     c = mc.Checks("msi.wine")
     wine = Wine(os.path.abspath(args.work))
     t0 = time.monotonic()
@@ -438,6 +470,7 @@ def scenario(c, wine, args, msi64, msi86):
 
     c.note("fresh prefix %s: wineboot -i took %.1f s" % (wine.prefix, wine.fresh()))
     make_outlook_account(wine)
+    make_other_user(wine, args.hivetool)
     before = Snapshot(wine, "before")
 
     rc, log, secs = wine.msiexec("/i", winpath(msi86))
@@ -505,6 +538,9 @@ def scenario(c, wine, args, msi64, msi86):
             "the older %s refuses to replace %s (exit %d, log %s)" % (args.version, newer, rc, log))
 
     # --- uninstall removes everything ---
+    rc, out, err, _ = wine.wine(args.hivetool, "load", OTHER_SID, OTHER_DIR + "\\NTUSER.DAT")
+    c.check(rc == 0 and outlook_server(wine, OTHER_ACCOUNT) == "127.0.0.1",
+            "mika signs in: her hive is loaded, her Outlook account bridged (%s)" % err.strip())
     rc, log, secs = wine.msiexec("/x", code)
     c.note("uninstall: exit %d in %.1f s" % (rc, secs))
     c.check(rc == 0, "msiexec /x %s succeeds (log %s)" % (code, log))
@@ -512,6 +548,13 @@ def scenario(c, wine, args, msi64, msi86):
     c.check(outlook_server(wine) == "pop.gmail.com",
             "the uninstall put the Outlook account back (POP3 Server %r)" % outlook_server(wine))
     c.check(wine.reg_query(OL_SAVED, "64") is None, "the saved copy is gone")
+    mine = wine.reg_query(OL_ACCOUNT, "64")
+    c.check(mine and wine.reg_query(OTHER_ACCOUNT, "64") == mine
+            and wine.reg_query(OTHER_SAVED, "64") is None,
+            "RestoreAllUsersOutlookAccounts (restore --all-users) put mika's account back as it "
+            "was, in place in her signed-in hive, and dropped her saved copy (POP3 Server %r)"
+            % outlook_server(wine, OTHER_ACCOUNT))
+    wine.wine(args.hivetool, "unload", OTHER_SID)
     after = Snapshot(wine, "after")
     compare(c, before, after, during)
 

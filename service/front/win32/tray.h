@@ -120,13 +120,17 @@ void xb_tray_snapshot_free(struct tray_snapshot *s);
 /* %LOCALAPPDATA%\XOAuthBridge\logs\xoauthbridge.log, UTF-8, for the caller to free. */
 enum xb_err xb_winlog_default_path(char **out);
 /* Opens (creating its folder, owner-only) path for appending; when it reaches max_bytes
- * it becomes path.1, path.1 becomes path.2 ... up to path.<keep>. */
+ * it becomes path.1, path.1 becomes path.2 ... up to path.<keep>. path NULL: no file,
+ * the Event Log only. */
 enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
                            struct xb_winlog **out);
 /* Any thread. An event (core/events.h) also goes to the Event Log (source
- * XB_EVENT_SOURCE) with its ID and level, and so does every other error line (event 1). */
+ * XB_EVENT_SOURCE) with its ID and level, and so does every other error line (event 1);
+ * other warnings and information too (events 2 and 3) when set_events_from says so
+ * (default: errors only). */
 void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, unsigned event,
                      const char *line);
+void xb_winlog_set_events_from(struct xb_winlog *wl, enum xb_log_level level);
 void xb_winlog_close(struct xb_winlog *wl);
 /* The message ID of event id at level in the message table (events.mc): the severity
  * in the top two bits, as mc numbers them. */

@@ -23,6 +23,7 @@ struct xb_winlog {
     uint64_t size, max_bytes;
     unsigned keep;
     HANDLE events;            /* RegisterEventSourceW; NULL if refused */
+    enum xb_log_level events_from; /* lines this bad or worse go to the Event Log too */
     bool rotate_failed;       /* said once, not per line */
 };
 
@@ -108,6 +109,12 @@ unsigned long xb_winlog_message_id(unsigned id, enum xb_log_level level)
     return sev << 30 | (id & 0xffffu);
 }
 
+void xb_winlog_set_events_from(struct xb_winlog *wl, enum xb_log_level level)
+{
+    if (wl)
+        wl->events_from = level;
+}
+
 void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, unsigned event,
                      const char *line)
 {
@@ -115,7 +122,7 @@ void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, unsigned eve
         return;
     size_t len = strlen(line);
     EnterCriticalSection(&wl->lock);
-    if (wl->file != INVALID_HANDLE_VALUE) {
+    if (wl->file && wl->file != INVALID_HANDLE_VALUE) {
         DWORD done = 0;
         WriteFile(wl->file, line, (DWORD)len, &done, NULL);
         WriteFile(wl->file, "\r\n", 2, &done, NULL);
@@ -123,10 +130,13 @@ void xb_winlog_write(struct xb_winlog *wl, enum xb_log_level level, unsigned eve
         if (wl->max_bytes && wl->size >= wl->max_bytes)
             rotate(wl);
     }
-    /* The event's own ID, else every error as event 1; warnings and information that
-     * are not events stay in the file. */
+    /* The event's own ID; else every error as event 1, and other warnings and
+     * information as events 2 and 3 where the caller asked for every line (restore
+     * --all-users, which has no file); otherwise they stay in the file. */
     if (!event && level == XB_LOG_ERROR)
         event = XB_EV_ERROR;
+    else if (!event && level <= wl->events_from)
+        event = level == XB_LOG_WARN ? XB_EV_WARNING_LINE : XB_EV_INFO_LINE;
     if (event) {
         WORD type = level == XB_LOG_ERROR  ? EVENTLOG_ERROR_TYPE
                     : level == XB_LOG_WARN ? EVENTLOG_WARNING_TYPE
@@ -141,9 +151,17 @@ enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
 {
     enum xb_err err = XB_ERR_NOMEM;
     struct xb_winlog *wl = xb_new(struct xb_winlog);
-    char *dir = xb_strdup(path);
+    char *dir = path ? xb_strdup(path) : NULL;
     *out = NULL;
-    if (!wl || !dir || !(wl->path = xb_win_wide(path)))
+    if (!wl)
+        goto fail;
+    wl->events_from = XB_LOG_ERROR;
+    if (!path) {
+        /* The Event Log only. */
+        wl->file = NULL;
+        goto events;
+    }
+    if (!dir || !(wl->path = xb_win_wide(path)))
         goto fail;
     char *slash = strrchr(dir, '\\');
     if (slash) {
@@ -161,6 +179,7 @@ enum xb_err xb_winlog_open(const char *path, uint64_t max_bytes, unsigned keep,
     wl->size = GetFileSizeEx(wl->file, &li) ? (uint64_t)li.QuadPart : 0;
     wl->max_bytes = max_bytes;
     wl->keep = keep;
+events:
     wl->events = RegisterEventSourceW(NULL, L"" XB_EVENT_SOURCE);
     InitializeCriticalSection(&wl->lock);
     xb_free(dir);
@@ -179,7 +198,7 @@ void xb_winlog_close(struct xb_winlog *wl)
 {
     if (!wl)
         return;
-    if (wl->file != INVALID_HANDLE_VALUE)
+    if (wl->file && wl->file != INVALID_HANDLE_VALUE)
         CloseHandle(wl->file);
     if (wl->events)
         DeregisterEventSource(wl->events);

@@ -1,7 +1,7 @@
 /*
- * Changing Outlook's accounts (olprofile.h): the saved copy, bridging, restoring,
- * recovery after a crash, and Outlook's password format. The order of writes is what
- * makes this safe; see olprofile.h before changing any of it.
+ * Changing Outlook's accounts (olprofile.h): the saved copy, bridging, pointing at new
+ * ports, and Outlook's password format (putting them back is olrestore.c's). The order
+ * of writes is what makes this safe; see olprofile.h before changing any of it.
  */
 #include "platform/win32/olprofile.h"
 
@@ -15,7 +15,6 @@
 
 #define PASSWORD_LEAD 0x02          /* Outlook's first byte before the DPAPI blob */
 #define PASSWORD_BLOB_MAX 4096
-#define NAMES_MAX 4096              /* characters of the Touched list */
 
 bool xb_ol_saved_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
                       wchar_t *out, size_t n)
@@ -200,7 +199,7 @@ static bool touched_names(HKEY account, enum xb_ol_kind kind, wchar_t *out, size
     return true;
 }
 
-static LONG set_state(HKEY saved, enum xb_ol_saved state)
+LONG xb_ol_set_state(HKEY saved, enum xb_ol_saved state)
 {
     LONG rc = write_dword(saved, L"State", (DWORD)state);
     if (rc == ERROR_SUCCESS)
@@ -223,7 +222,7 @@ static bool in_names(const wchar_t *names, const wchar_t *name)
  * an interruption before Touched leaves the old, whole copy. */
 static LONG extend_copy(HKEY account, HKEY saved, enum xb_ol_kind kind)
 {
-    wchar_t have[NAMES_MAX], want[NAMES_MAX], merged[NAMES_MAX];
+    wchar_t have[XB_OL_NAMES_MAX], want[XB_OL_NAMES_MAX], merged[XB_OL_NAMES_MAX];
     DWORD type = 0, size = sizeof(have) - 2 * sizeof(wchar_t), want_bytes = 0;
     HKEY orig = NULL;
     BYTE *data = NULL;
@@ -292,7 +291,7 @@ out:
 static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
                                   const struct xb_ol_endpoint *ep, HKEY *saved_out)
 {
-    wchar_t path[512], names[NAMES_MAX];
+    wchar_t path[512], names[XB_OL_NAMES_MAX];
     HKEY saved = NULL, orig = NULL;
     DWORD disp = 0, bytes = 0;
     enum xb_err err = XB_ERR_IO;
@@ -308,7 +307,7 @@ static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
         /* Originals are saved once: what the account holds now may be ours. Names this
          * version writes that an older one did not are added to the copy first. */
         if (extend_copy(account, saved, a->kind) != ERROR_SUCCESS ||
-            set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
+            xb_ol_set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
             goto out;
         *saved_out = saved;
         return XB_OK;
@@ -340,7 +339,7 @@ static enum xb_err save_originals(HKEY account, const struct xb_ol_account *a,
         write_dword(saved, L"Kind", (DWORD)a->kind) != ERROR_SUCCESS)
         goto out;
     /* The state goes last: a copy with a state is a whole copy. */
-    if (set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
+    if (xb_ol_set_state(saved, XB_OL_SAVED_SAVING) != ERROR_SUCCESS)
         goto out;
     RegCloseKey(orig);
     *saved_out = saved;
@@ -351,138 +350,6 @@ out:
     RegDeleteTreeW(saved, NULL);
     RegCloseKey(saved);
     RegDeleteKeyW(HKEY_CURRENT_USER, path);
-    return err;
-}
-
-/* --- restore ------------------------------------------------------------------------------ */
-
-/* Whether the value in key is exactly the one in orig (both absent counts). */
-static bool same_value(HKEY key, HKEY orig, const wchar_t *name, BYTE *a, BYTE *b, DWORD cap)
-{
-    DWORD ta = 0, tb = 0, sa = cap, sb = cap;
-    LONG ra = RegQueryValueExW(key, name, NULL, &ta, a, &sa);
-    LONG rb = RegQueryValueExW(orig, name, NULL, &tb, b, &sb);
-    if (ra == ERROR_FILE_NOT_FOUND && rb == ERROR_FILE_NOT_FOUND)
-        return true;
-    return ra == ERROR_SUCCESS && rb == ERROR_SUCCESS && ta == tb && sa == sb &&
-           memcmp(a, b, sa) == 0;
-}
-
-/* Puts back the values named in Touched from Original, then checks them all. */
-static enum xb_err put_back(HKEY account, HKEY saved)
-{
-    wchar_t names[NAMES_MAX];
-    DWORD type = 0, size = sizeof(names) - 2 * sizeof(wchar_t);
-    HKEY orig = NULL;
-    BYTE *a = NULL, *b = NULL;
-    enum xb_err err = XB_ERR_IO;
-    const DWORD cap = 64 * 1024;
-
-    memset(names, 0, sizeof(names));
-    if (RegQueryValueExW(saved, L"Touched", NULL, &type, (BYTE *)names, &size) !=
-            ERROR_SUCCESS || type != REG_MULTI_SZ)
-        return XB_ERR_INVAL;
-    if (RegOpenKeyExW(saved, L"Original", 0, KEY_READ, &orig) != ERROR_SUCCESS)
-        return XB_ERR_INVAL;
-    a = HeapAlloc(GetProcessHeap(), 0, cap);
-    b = HeapAlloc(GetProcessHeap(), 0, cap);
-    if (!a || !b) {
-        err = XB_ERR_NOMEM;
-        goto out;
-    }
-    for (const wchar_t *p = names; *p; p += wcslen(p) + 1) {
-        DWORD t = 0, n = cap;
-        LONG rc = RegQueryValueExW(orig, p, NULL, &t, a, &n);
-        if (rc == ERROR_SUCCESS)
-            rc = RegSetValueExW(account, p, 0, t, a, n);
-        else if (rc == ERROR_FILE_NOT_FOUND) {
-            rc = RegDeleteValueW(account, p);
-            if (rc == ERROR_FILE_NOT_FOUND)
-                rc = ERROR_SUCCESS;
-        }
-        if (rc != ERROR_SUCCESS)
-            goto out;
-    }
-    RegFlushKey(account);
-    for (const wchar_t *p = names; *p; p += wcslen(p) + 1) {
-        if (!same_value(account, orig, p, a, b, cap))
-            goto out;
-    }
-    err = XB_OK;
-out:
-    if (a)
-        HeapFree(GetProcessHeap(), 0, a);
-    if (b)
-        HeapFree(GetProcessHeap(), 0, b);
-    RegCloseKey(orig);
-    return err;
-}
-
-/* Deletes path, then its parents up to XB_PRODUCT_KEY, while they hold nothing. */
-static void delete_empty_parents(wchar_t *path)
-{
-    static const size_t stop = sizeof("Software\\XOAuthBridge") - 1;
-    for (;;) {
-        wchar_t *slash = wcsrchr(path, L'\\');
-        if (!slash || (size_t)(slash - path) < stop)
-            return;
-        *slash = L'\0';
-        HKEY key;
-        DWORD subkeys = 1, values = 1;
-        if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &key) != ERROR_SUCCESS)
-            return;
-        LONG rc = RegQueryInfoKeyW(key, NULL, NULL, NULL, &subkeys, NULL, NULL, &values, NULL,
-                                   NULL, NULL, NULL);
-        RegCloseKey(key);
-        if (rc != ERROR_SUCCESS || subkeys || values ||
-            RegDeleteKeyW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
-            return;
-    }
-}
-
-enum xb_err xb_ol_restore(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id)
-{
-    wchar_t path[512], acct[512];
-    HKEY saved = NULL, account = NULL;
-
-    if (!xb_ol_saved_path(layout, profile, id, path, ARRAYSIZE(path)) ||
-        !xb_ol_account_path(layout, profile, id, acct, ARRAYSIZE(acct)))
-        return XB_ERR_RANGE;
-    if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_ALL_ACCESS, &saved) != ERROR_SUCCESS)
-        return XB_ERR_NOTFOUND;
-    DWORD state = 0;
-    enum xb_err err = XB_OK;
-    if (!xb_ol_read_dword(saved, L"State", &state)) {
-        /* Never a whole copy (the state is written last): nothing was changed yet. */
-        goto forget;
-    }
-    if (set_state(saved, XB_OL_SAVED_RESTORING) != ERROR_SUCCESS) {
-        err = XB_ERR_IO;
-        goto out;
-    }
-    LONG rc = RegOpenKeyExW(HKEY_CURRENT_USER, acct, 0, KEY_READ | KEY_SET_VALUE, &account);
-    if (rc == ERROR_FILE_NOT_FOUND)
-        goto forget; /* the person removed the account from Outlook: nothing to put back */
-    if (rc != ERROR_SUCCESS) {
-        err = XB_ERR_IO;
-        goto out;
-    }
-    err = put_back(account, saved);
-    if (err != XB_OK)
-        goto out;
-forget:
-    RegDeleteTreeW(saved, NULL);
-    RegCloseKey(saved);
-    saved = NULL;
-    if (RegDeleteKeyW(HKEY_CURRENT_USER, path) != ERROR_SUCCESS)
-        err = XB_ERR_IO;
-    else
-        delete_empty_parents(path);
-out:
-    if (account)
-        RegCloseKey(account);
-    if (saved)
-        RegCloseKey(saved);
     return err;
 }
 
@@ -552,13 +419,13 @@ enum xb_err xb_ol_bridge(const struct xb_ol_account *a, const struct xb_ol_endpo
         }
     }
     RegFlushKey(account);
-    if (err == XB_OK && set_state(saved, XB_OL_SAVED_BRIDGED) != ERROR_SUCCESS)
+    if (err == XB_OK && xb_ol_set_state(saved, XB_OL_SAVED_BRIDGED) != ERROR_SUCCESS)
         err = XB_ERR_IO;
     if (err != XB_OK) {
         /* Never leave it half-written: back to the originals. */
         RegCloseKey(saved);
         saved = NULL;
-        xb_ol_restore(a->layout, a->profile, a->id);
+        xb_ol_restore(HKEY_CURRENT_USER, a->layout, a->profile, a->id, NULL);
     }
 out:
     SecureZeroMemory(pw, sizeof(pw));
@@ -658,112 +525,3 @@ enum xb_err xb_ol_password_read(const struct xb_ol_account *a, const wchar_t *na
     return err;
 }
 
-/* --- walking the saved copies --------------------------------------------------------------- */
-
-typedef void saved_fn(void *ctx, enum xb_ol_layout layout, const wchar_t *profile,
-                      const wchar_t *id, HKEY saved);
-
-/* Calls fn for each saved copy. Keys are collected first: fn may delete them. */
-static void each_saved(saved_fn *fn, void *ctx)
-{
-    enum { MAX = 256 };
-    static const wchar_t *const layouts[XB_OL_LAYOUTS] = { L"2010", L"2013", L"2016" };
-    struct item {
-        enum xb_ol_layout layout;
-        wchar_t profile[XB_OL_PROFILE_MAX];
-        wchar_t id[XB_OL_ID_MAX];
-    };
-    struct item *items = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, MAX * sizeof(*items));
-    size_t count = 0;
-    if (!items)
-        return;
-    for (int l = 0; l < XB_OL_LAYOUTS; l++) {
-        wchar_t path[256];
-        HKEY lk;
-        _snwprintf(path, ARRAYSIZE(path), L"%ls\\%ls", XB_OL_SAVED_KEY, layouts[l]);
-        path[ARRAYSIZE(path) - 1] = L'\0';
-        if (RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &lk) != ERROR_SUCCESS)
-            continue;
-        wchar_t prof[XB_OL_PROFILE_MAX];
-        for (DWORD i = 0; count < MAX; i++) {
-            DWORD n = XB_OL_PROFILE_MAX;
-            LONG rc = RegEnumKeyExW(lk, i, prof, &n, NULL, NULL, NULL, NULL);
-            if (rc == ERROR_MORE_DATA)
-                continue;
-            if (rc != ERROR_SUCCESS)
-                break;
-            HKEY pk;
-            if (RegOpenKeyExW(lk, prof, 0, KEY_READ, &pk) != ERROR_SUCCESS)
-                continue;
-            for (DWORD j = 0; count < MAX; j++) {
-                DWORD m = XB_OL_ID_MAX;
-                rc = RegEnumKeyExW(pk, j, items[count].id, &m, NULL, NULL, NULL, NULL);
-                if (rc == ERROR_MORE_DATA)
-                    continue;
-                if (rc != ERROR_SUCCESS)
-                    break;
-                items[count].layout = (enum xb_ol_layout)l;
-                memcpy(items[count].profile, prof, sizeof(prof)); /* same size, terminated */
-                count++;
-            }
-            RegCloseKey(pk);
-        }
-        RegCloseKey(lk);
-    }
-    for (size_t i = 0; i < count; i++) {
-        wchar_t path[512];
-        HKEY saved;
-        if (!xb_ol_saved_path(items[i].layout, items[i].profile, items[i].id, path,
-                              ARRAYSIZE(path)) ||
-            RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &saved) != ERROR_SUCCESS)
-            continue;
-        fn(ctx, items[i].layout, items[i].profile, items[i].id, saved);
-        RegCloseKey(saved);
-    }
-    HeapFree(GetProcessHeap(), 0, items);
-}
-
-struct restore_walk {
-    const char *email;           /* NULL: all */
-    bool unfinished_only;        /* recovery: only copies not in state "bridged" */
-    unsigned restored, failed;
-};
-
-static void restore_one(void *ctx, enum xb_ol_layout layout, const wchar_t *profile,
-                        const wchar_t *id, HKEY saved)
-{
-    struct restore_walk *rw = ctx;
-    if (rw->email) {
-        char email[XB_OL_STR_MAX];
-        if (!xb_ol_read_str(saved, L"Email", email, sizeof(email), NULL) ||
-            _stricmp(email, rw->email) != 0)
-            return;
-    }
-    if (rw->unfinished_only) {
-        DWORD state = 0;
-        if (xb_ol_read_dword(saved, L"State", &state) && state == XB_OL_SAVED_BRIDGED)
-            return;
-    }
-    if (xb_ol_restore(layout, profile, id) == XB_OK)
-        rw->restored++;
-    else
-        rw->failed++;
-}
-
-enum xb_err xb_ol_restore_email(const char *email, unsigned *restored, unsigned *failed)
-{
-    struct restore_walk rw = { .email = email };
-    each_saved(restore_one, &rw);
-    if (restored)
-        *restored = rw.restored;
-    if (failed)
-        *failed = rw.failed;
-    return rw.failed ? XB_ERR_IO : XB_OK;
-}
-
-unsigned xb_ol_recover(void)
-{
-    struct restore_walk rw = { .unfinished_only = true };
-    each_saved(restore_one, &rw);
-    return rw.restored;
-}

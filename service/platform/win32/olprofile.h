@@ -5,8 +5,8 @@
  * restore (put the originals back, byte for byte, with their types).
  *
  * Windows-only, Win32 and the C library, no COM: the add-in compiles
- * olprofile.c and olbridge.c as they are, and so does the companion (for RESTORE and
- * `xoauthbridge restore`). Registry strings are read whether they are REG_BINARY
+ * olprofile.c, olbridge.c and olrestore.c as they are, and so does the companion (for
+ * RESTORE, `xoauthbridge restore` and, in other users' hives, `restore --all-users`). Registry strings are read whether they are REG_BINARY
  * (UTF-16LE and a NUL) or REG_SZ, and written back in the type already there.
  *
  * Crash safety. Before the first value of an account changes, every value of its key is
@@ -114,15 +114,39 @@ enum xb_err xb_ol_repoint(const struct xb_ol_account *a, const char *host, DWORD
 enum xb_err xb_ol_password_read(const struct xb_ol_account *a, const wchar_t *name, char *out,
                                 size_t n);
 
-/* Puts one account's originals back. XB_ERR_NOTFOUND: nothing saved for it. */
-enum xb_err xb_ol_restore(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id);
+/* Why a restore did not finish: the step, and the registry's error code for it
+ * (ERROR_SUCCESS when no call failed, e.g. a value that read back different). */
+struct xb_ol_why {
+    const char *step;                /* "write a value back", "open the Outlook account" ... */
+    LONG error;
+};
 
-/* Restores every saved account whose companion account is email (NULL: all of them),
- * in every layout and profile. *restored and *failed count accounts (may be NULL). */
-enum xb_err xb_ol_restore_email(const char *email, unsigned *restored, unsigned *failed);
+/* Puts one account's originals back, in the hive under root (HKEY_CURRENT_USER, or
+ * another user's hive opened by `restore --all-users`). XB_ERR_NOTFOUND: nothing saved
+ * for it. why (may be NULL) says what failed. */
+enum xb_err xb_ol_restore(HKEY root, enum xb_ol_layout layout, const wchar_t *profile,
+                          const wchar_t *id, struct xb_ol_why *why);
 
-/* Finishes whatever a crash interrupted: every saved copy whose State is not
- * "bridged" is restored. Returns the number of accounts put back. */
+/* One saved copy met by a restore walk. profile and id are NULL when the copies could
+ * not even be listed (why says where): that counts as one failure. */
+struct xb_ol_restored {
+    enum xb_ol_layout layout;
+    const wchar_t *profile;
+    const wchar_t *id;
+    const char *email;               /* the companion account of the copy ("" if unreadable) */
+    enum xb_err err;                 /* XB_OK: put back and checked, the copy deleted */
+    struct xb_ol_why why;            /* when err is not XB_OK */
+};
+typedef void xb_ol_restored_fn(void *ctx, const struct xb_ol_restored *r);
+
+/* Restores every saved account under root whose companion account is email (NULL: all
+ * of them), in every layout and profile; fn (may be NULL) hears of each. *restored and
+ * *failed count accounts (may be NULL). */
+enum xb_err xb_ol_restore_email(HKEY root, const char *email, unsigned *restored,
+                                unsigned *failed, xb_ol_restored_fn *fn, void *ctx);
+
+/* Finishes whatever a crash interrupted in this user's profiles: every saved copy whose
+ * State is not "bridged" is restored. Returns the number of accounts put back. */
 unsigned xb_ol_recover(void);
 
 /* Outlook's password format: one byte 0x02, then CryptProtectData (this user, no
@@ -130,14 +154,14 @@ unsigned xb_ol_recover(void);
  * is set to the size written. */
 enum xb_err xb_ol_password_encode(const char *password, BYTE *out, DWORD *len);
 
-/* --- shared by olprofile.c and olbridge.c ---------------------------------------------- */
+/* --- shared by olprofile.c, olbridge.c and olrestore.c -------------------------------- */
 
 #define XB_OL_ACCOUNTS_KEY L"9375CFF0413111d3B88A00104B2A6676"
 
-/* HKCU path of one account's key; false if it does not fit. */
+/* Path of one account's key under the user's root (HKCU); false if it does not fit. */
 bool xb_ol_account_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
                         wchar_t *out, size_t n);
-/* HKCU path of an account's saved copy (Software\XOAuthBridge\Outlook\<layout>\...). */
+/* Path (under the user's root) of an account's saved copy (Software\XOAuthBridge\Outlook\<layout>\...). */
 #define XB_OL_SAVED_KEY L"Software\\XOAuthBridge\\Outlook"
 bool xb_ol_saved_path(enum xb_ol_layout layout, const wchar_t *profile, const wchar_t *id,
                       wchar_t *out, size_t n);
@@ -146,5 +170,8 @@ bool xb_ol_saved_path(enum xb_ol_layout layout, const wchar_t *profile, const wc
 bool xb_ol_read_str(HKEY key, const wchar_t *name, char *out, size_t n, DWORD *type);
 /* A REG_DWORD of exactly 4 bytes. */
 bool xb_ol_read_dword(HKEY key, const wchar_t *name, DWORD *out);
+/* Writes a saved copy's State and flushes it. */
+LONG xb_ol_set_state(HKEY saved, enum xb_ol_saved state);
+#define XB_OL_NAMES_MAX 4096         /* characters of the Touched list */
 
 #endif

@@ -18,7 +18,7 @@
 
 enum xb_err xb_plat_outlook_restore(const char *email, unsigned *restored, unsigned *failed)
 {
-    return xb_ol_restore_email(email, restored, failed);
+    return xb_ol_restore_email(HKEY_CURRENT_USER, email, restored, failed, NULL, NULL);
 }
 
 /* --- restarting Outlook ------------------------------------------------------------------- */
