@@ -253,6 +253,14 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
         xb_ui_alert(src->ui, XB_UI_UNTRUSTED, host,
                     xb_plat_tls_refusal(host, sys_why, sizeof(sys_why)) ? sys_why : r->why);
     }
+    /* A web proxy in the way is for IT to fix, as an untrusted certificate is. */
+    if (r->err == XB_ERR_TEMP && p) {
+        char host[128], proxy[128], proxy_why[320];
+        xb_http_url_host(p->token_url, host, sizeof(host));
+        if (xb_http_proxy_failure(src->http, host, proxy, sizeof(proxy), proxy_why,
+                                  sizeof(proxy_why)))
+            xb_ui_alert(src->ui, XB_UI_WEB_PROXY, proxy, proxy_why);
+    }
     complete_waiters(rt, XB_ERR_TEMP, NULL, why);
 }
 

@@ -22,6 +22,7 @@ SYSTEM_DLLS = {
     "msvcrt.dll", "shlwapi.dll", "iphlpapi.dll", "wldap32.dll", "normaliz.dll",
     "comctl32.dll", "secur32.dll", "userenv.dll", "rpcrt4.dll", "wtsapi32.dll",
     "version.dll", "uxtheme.dll", "comdlg32.dll", "imm32.dll", "winmm.dll",
+    "winhttp.dll",  # web_proxy = system: the proxy settings as Windows reads them
 }
 
 
