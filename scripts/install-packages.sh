@@ -25,6 +25,7 @@ test_pkgs=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
   python3 python3-pytest python3-aiosmtpd
   curl fetchmail openssl ca-certificates
+  tinyproxy       # a real HTTP CONNECT proxy for the web_proxy tests (run by the tests, not as a service)
   chromium xvfb imagemagick fonts-noto-cjk
 )
 # Node.js for the rig's OAuth server (oidc-provider 9 needs Node >= 20.12). Machines here

@@ -249,13 +249,14 @@ static bool describe_failure(struct xb_http_req *req, CURLcode rc, long connect_
         snprintf(req->why, sizeof(req->why), "%s", what);
         return false;
     }
-    if (connect_code == 407) {
+    /* 407 is the proxy's own "who are you"; some proxies (tinyproxy) say 401. */
+    if (connect_code == 407 || connect_code == 401) {
         if (req->proxy_creds)
             snprintf(req->why, sizeof(req->why), "the web proxy %.100s did not accept the user "
-                     "name and password of web_proxy (HTTP 407)", px);
+                     "name and password of web_proxy (HTTP %ld)", px, connect_code);
         else
             snprintf(req->why, sizeof(req->why), "the web proxy %.100s asks for a user name and "
-                     "password (HTTP 407); give them in web_proxy", px);
+                     "password (HTTP %ld); give them in web_proxy", px, connect_code);
         return true;
     }
     if (connect_code >= 300) {

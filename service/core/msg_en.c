@@ -62,10 +62,10 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
                                 "IT department.",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
                                     "notification area.",
-    [XB_MSG_NOTE_WEB_PROXY] = "XOAuth Bridge cannot reach the sign-in server through the web "
-                              "proxy %s (%s). Mail waits until this is fixed: tell your IT "
-                              "department that XOAuth Bridge must reach the sign-in server "
-                              "through this proxy, or set another one (web_proxy).",
+    [XB_MSG_NOTE_WEB_PROXY] = "XOAuth Bridge cannot reach the sign-in server: %s. Mail waits "
+                              "until this is fixed: tell your IT department that XOAuth Bridge "
+                              "must reach the sign-in server through this web proxy, or be "
+                              "given another one (web_proxy).",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "Sign-in needed",
     [XB_MSG_TITLE_TESTING_EXPIRY] = "Signed out after 7 days",
     [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook cannot sign in",

@@ -68,11 +68,11 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
                                 "がない場合は、IT 部門に連絡してください。",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
                                     "アイコンは通知領域にあります。",
-    [XB_MSG_NOTE_WEB_PROXY] = "XOAuth Bridge は Web プロキシ %s を通してサインイン サーバーに"
-                              "接続できません（%s）。解決するまでメールは送受信されません。"
-                              "XOAuth Bridge がこのプロキシを通してサインイン サーバーに接続"
-                              "できるようにするか、別のプロキシを設定する (web_proxy) よう、"
-                              "IT 部門に依頼してください。",
+    [XB_MSG_NOTE_WEB_PROXY] = "XOAuth Bridge はサインイン サーバーに接続できません（%s）。"
+                              "解決するまでメールは送受信されません。XOAuth Bridge がこの Web "
+                              "プロキシを通してサインイン サーバーに接続できるようにするか、"
+                              "別のプロキシを設定する (web_proxy) よう、IT 部門に依頼して"
+                              "ください。",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
     [XB_MSG_TITLE_TESTING_EXPIRY] = "7 日でサインアウトされました",
     [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook がサインインできません",

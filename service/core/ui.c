@@ -165,7 +165,7 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RESTART_OUTLOOK);
         break;
     case XB_UI_WEB_PROXY:
-        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_WEB_PROXY, a, d);
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_WEB_PROXY, d);
         break;
     default:
         return false;
