@@ -266,7 +266,8 @@ static bool job_start(struct xb_plat_webproxy *wp, struct job *j)
     }
     j->hub = wp->hub;
     InterlockedIncrement(&wp->hub->refs);
-    HANDLE t = (HANDLE)_beginthreadex(NULL, 64 * 1024, script_thread, j, 0, NULL);
+    /* The default stack: WinHTTP may run the script's JScript engine on this thread. */
+    HANDLE t = (HANDLE)_beginthreadex(NULL, 0, script_thread, j, 0, NULL);
     if (!t) {
         InterlockedDecrement(&wp->hub->refs);
         job_free(j);
