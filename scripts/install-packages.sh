@@ -25,6 +25,7 @@ test_pkgs=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
   python3 python3-pytest python3-aiosmtpd
   curl fetchmail openssl ca-certificates
+  tinyproxy       # a real HTTP CONNECT proxy for the web_proxy tests (run by the tests, not as a service)
   chromium xvfb imagemagick fonts-noto-cjk
 )
 # Node.js for the rig's OAuth server (oidc-provider 9 needs Node >= 20.12). Machines here
@@ -58,6 +59,12 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-packages: installing ${missing[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Debian starts tinyproxy as a system service on port 8888 when it is installed; the
+  # tests run their own. Only when this script installed it: an admin's service stays.
+  if [[ " ${missing[*]} " == *" tinyproxy "* ]] && command -v systemctl >/dev/null &&
+     [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now tinyproxy.service >/dev/null 2>&1 || true
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".").map(Number).join(" ")' 2>/dev/null || echo 0)

@@ -44,6 +44,7 @@ enum xb_policy_id {
     XB_POL_PORT_RANGE,
     XB_POL_PORT_RANGE_START,
     XB_POL_PORT_RANGE_END,
+    XB_POL_WEB_PROXY,
     XB_POL_LOG_LEVEL,
     XB_POL_COUNT
 };
@@ -153,6 +154,15 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
     [XB_POL_PORT_RANGE_END] = {
         .value = "PortRangeEnd", .type = XB_POLICY_DWORD,
         .section = "proxy", .key = "port_range_end", .min = 1024, .max = 65535,
+    },
+    /* How the companion's HTTPS requests (token endpoint, revocation) reach the
+     * internet: "system" (Windows' proxy settings of the user, else WinHTTP's), "direct",
+     * or a proxy URL http://[user:password@]host:port. The companion checks the text as
+     * it checks the file's web_proxy. Disabled is the same as not configured: a disabled
+     * text policy has no value (docs/decisions.md, "Web proxies"). */
+    [XB_POL_WEB_PROXY] = {
+        .value = "WebProxy", .type = XB_POLICY_SZ,
+        .section = "general", .key = "web_proxy", .min = 0, .max = 512,
     },
     /* --- Logging ---------------------------------------------------------------------- */
     [XB_POL_LOG_LEVEL] = {

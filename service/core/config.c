@@ -16,6 +16,7 @@
 #include "core/ascii.h"
 #include "core/ini.h"
 #include "core/mem.h"
+#include "core/webproxy.h"
 #include "platform/platform.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* a config file is a few kilobytes */
@@ -189,6 +190,7 @@ enum key_type {
     K_CHOICE,   /* one of a few names, stored as an enum */
     K_LISTEN,   /* host:port, empty or "off" */
     K_SERVER,   /* host:port, empty or "off" */
+    K_WEBPROXY, /* system, direct or http://host:port; empty means system */
 };
 
 struct choice {
@@ -246,6 +248,7 @@ static const struct key general_keys[] = {
     KEY("log_file", K_STR, CFG(log_file)),
     KEY("browser", K_STR, CFG(browser)),
     TIMEOUT(signin_timeout),
+    KEY("web_proxy", K_WEBPROXY, CFG(web_proxy)),
 };
 
 enum { PX_IMAP_LISTEN, PX_POP3_LISTEN, PX_SMTP_LISTEN, PX_RANGE_START, PX_RANGE_END };
@@ -415,6 +418,33 @@ static enum xb_err set_string(char **field, struct xb_view v)
     return XB_OK;
 }
 
+/* system, direct, or a proxy URL, which may carry a password: it is never quoted back. */
+static enum xb_err set_web_proxy(struct parser *ps, const struct xb_ini_item *it,
+                                 struct xb_web_proxy *w)
+{
+    struct xb_view v = it->value;
+    enum xb_web_proxy_mode mode;
+    char why[256];
+    if (v.len == 0 || xb_view_eq_ci(v, "system")) {
+        mode = XB_WEB_PROXY_SYSTEM;
+    } else if (xb_view_eq_ci(v, "direct")) {
+        mode = XB_WEB_PROXY_DIRECT;
+    } else if (xb_webproxy_url_check(v.p, v.len, why, sizeof(why))) {
+        mode = XB_WEB_PROXY_URL;
+    } else if (memchr(v.p, '@', v.len)) {
+        return key_fail(ps, it, "the proxy URL is not valid: %s; use system, direct or "
+                                "http://user:password@host:port", why);
+    } else {
+        return key_fail(ps, it, "'%.*s': %s; use system, direct or a proxy URL such as "
+                                "http://proxy.example.ac.jp:8080", ECHO(v), why);
+    }
+    enum xb_err err = set_string(&w->url, mode == XB_WEB_PROXY_URL ? v
+                                                                  : (struct xb_view){ NULL, 0 });
+    if (err == XB_OK)
+        w->mode = mode;
+    return err;
+}
+
 static enum xb_err set_value(struct parser *ps, const struct xb_ini_item *it,
                              const struct key *k, void *base)
 {
@@ -482,6 +512,8 @@ static enum xb_err set_value(struct parser *ps, const struct xb_ini_item *it,
         s->port = off ? 0 : port;
         return err;
     }
+    case K_WEBPROXY:
+        return set_web_proxy(ps, it, (struct xb_web_proxy *)(void *)field);
     }
     return XB_ERR_INVAL;
 }
@@ -919,6 +951,7 @@ void xb_config_free(struct xb_config *cfg)
     xb_free(cfg->path);
     xb_free(cfg->state_dir);
     xb_free(cfg->log_file);
+    xb_free_str_secret(cfg->web_proxy.url); /* may hold the proxy's password */
     for (int i = 0; i < XB_PROTO__COUNT; i++)
         xb_free(cfg->listen[i].addr);
     xb_free(cfg->ca_file);

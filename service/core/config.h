@@ -72,6 +72,23 @@ struct xb_provider {
     struct xb_provider *next;
 };
 
+/* [general] web_proxy: how the companion's HTTPS requests (token endpoint, revocation)
+ * reach the internet (core/http.c). The mail connections never take it
+ * (docs/decisions.md, "Web proxies"). */
+enum xb_web_proxy_mode {
+    XB_WEB_PROXY_SYSTEM,      /* the system's settings: Windows' Internet Options (script,
+                                 auto-detect, proxy, bypass) or WinHTTP's; POSIX: libcurl
+                                 reads https_proxy, all_proxy, no_proxy ... itself */
+    XB_WEB_PROXY_DIRECT,      /* no proxy, whatever the system says */
+    XB_WEB_PROXY_URL,         /* this proxy for every request */
+};
+
+struct xb_web_proxy {
+    enum xb_web_proxy_mode mode;
+    char *url;                /* XB_WEB_PROXY_URL: http://[user:password@]host:port; may
+                                 hold a password: freed as a secret, never logged */
+};
+
 struct xb_listen {
     char *addr;               /* "127.0.0.1:1143"; NULL: this protocol is off */
 };
@@ -81,6 +98,7 @@ struct xb_config {
     char *state_dir;          /* account store and its key */
     enum xb_log_level log_level;
     char *log_file;           /* NULL: standard error */
+    struct xb_web_proxy web_proxy;
 
     struct xb_listen listen[XB_PROTO__COUNT];  /* by enum xb_proto_id */
     /* Per-user ports on a shared machine: when set, the listeners' ports come from this

@@ -20,6 +20,7 @@ const struct xb_event_def xb_event_defs[] = {
     { XB_EV_WRONG_ACCOUNT, XB_LOG_WARN, "wrong-account" },
     { XB_EV_WRONG_PASSWORD, XB_LOG_WARN, "wrong-password" },
     { XB_EV_UNTRUSTED, XB_LOG_WARN, "untrusted-certificate" },
+    { XB_EV_WEB_PROXY, XB_LOG_WARN, "web-proxy" },
     { XB_EV_CANNOT_START, XB_LOG_ERROR, "cannot-start" },
     { XB_EV_STORE_UNREADABLE, XB_LOG_ERROR, "store-unreadable" },
     { XB_EV_PROFILE_NOT_RESTORED, XB_LOG_ERROR, "profile-not-restored" },

@@ -35,6 +35,7 @@ enum xb_event_id {
     XB_EV_WRONG_ACCOUNT = 2004,   /* a sign-in with another Google account was refused */
     XB_EV_WRONG_PASSWORD = 2005,  /* a mail program sent a password that is not EMAIL's */
     XB_EV_UNTRUSTED = 2006,       /* a server's certificate was refused */
+    XB_EV_WEB_PROXY = 2007,       /* the web proxy refused or failed the token request */
     /* error: 3000-3999 */
     XB_EV_CANNOT_START = 3000,    /* the companion cannot start */
     XB_EV_STORE_UNREADABLE = 3001, /* the account store cannot be read */

@@ -7,6 +7,13 @@
  *
  * Callers' callbacks run only from our own event callbacks, after curl has returned,
  * so a callback may start, cancel or free anything (even the whole client).
+ *
+ * Web proxies ([general] web_proxy, docs/decisions.md "Web proxies"): each request is
+ * routed before it starts: direct, the configured proxy, or what the system says
+ * (platform webproxy.c). A request whose route waits for the system's automatic proxy
+ * configuration is parked (not yet in curl) until the platform reports an answer. The
+ * route in force is logged when it changes, never with a user name or password, and a
+ * failure at a proxy is said in words that name it.
  * Requests carry codes and tokens both ways: neither the form nor the body is logged,
  * and both are wiped before they are freed.
  */
@@ -25,6 +32,7 @@
 
 #include "core/list.h"
 #include "core/log.h"
+#include "core/webproxy.h"
 #include "platform/platform.h"
 
 #define XB_HTTP_DEFAULT_TIMEOUT 30u   /* seconds, when 0 is asked for: never "no limit" */
@@ -51,6 +59,13 @@ struct xb_http_req {
     size_t len, cap;
     bool too_big;
     char host[128];             /* for log lines */
+    char *url;                  /* kept while the route waits for the system */
+    bool waiting;               /* parked: the system's proxy answer is not in yet */
+    struct event *wait_ev;      /* ... for at most the request's timeout */
+    unsigned port;              /* of the URL, for messages */
+    char proxy[128];            /* the route's proxy as host:port; "" direct */
+    bool proxy_sure;            /* the proxy certainly applies (not exempted by no_proxy) */
+    bool proxy_creds;           /* web_proxy gives a user name and password */
     char why[CURL_ERROR_SIZE + 64];
     char errbuf[CURL_ERROR_SIZE];
     struct xb_list_node link;   /* in http->reqs */
@@ -64,6 +79,14 @@ struct xb_http {
     unsigned timeout;
     struct xb_list reqs;        /* of struct xb_http_req */
     struct xb_list socks;       /* of struct xb_http_sock */
+    struct xb_web_proxy proxy;  /* web_proxy; url is a secret (may hold a password) */
+    struct xb_plat_webproxy *wp;/* the system's answers (web_proxy = system) */
+    char route[512];            /* the route logged last */
+    struct {                    /* the last request that failed at a web proxy */
+        char host[128];
+        char proxy[128];
+        char why[CURL_ERROR_SIZE + 64];
+    } refusal;
     int busy;                   /* depth of our own event callbacks on the stack */
     bool dying;                 /* freed from inside a callback: destroy when unwound */
 };
@@ -106,6 +129,9 @@ static void req_free(struct xb_http_req *req)
     }
     if (req->fail_ev)
         event_free(req->fail_ev);
+    if (req->wait_ev)
+        event_free(req->wait_ev);
+    xb_free(req->url);
     curl_slist_free_all(req->headers);
     xb_secret_free(req->form);
     if (req->body) {
@@ -142,6 +168,8 @@ static void http_destroy(struct xb_http *http)
     }
     if (http->timer)
         event_free(http->timer);
+    xb_plat_webproxy_free(http->wp);
+    xb_free_str_secret(http->proxy.url);
     xb_free(http->ca_file);
     xb_free(http);
 }
@@ -208,6 +236,71 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* req->why for a transfer that failed with rc; true when it failed at the web proxy
+ * itself (the proxy refused the tunnel, or could not be reached), which a person at
+ * the organisation has to fix. The words name the proxy as host:port only. */
+static bool describe_failure(struct xb_http_req *req, CURLcode rc, long connect_code)
+{
+    const char *what = req->errbuf[0] ? req->errbuf : curl_easy_strerror(rc);
+    const char *px = req->proxy;
+    char target[160];
+    snprintf(target, sizeof(target), "%s:%u", req->host, req->port);
+    if (!px[0]) {
+        snprintf(req->why, sizeof(req->why), "%s", what);
+        return false;
+    }
+    /* 407 is the proxy's own "who are you"; some proxies (tinyproxy) say 401. */
+    if (connect_code == 407 || connect_code == 401) {
+        if (req->proxy_creds)
+            snprintf(req->why, sizeof(req->why), "the web proxy %.100s did not accept the user "
+                     "name and password of web_proxy (HTTP %ld)", px, connect_code);
+        else
+            snprintf(req->why, sizeof(req->why), "the web proxy %.100s asks for a user name and "
+                     "password (HTTP %ld); give them in web_proxy", px, connect_code);
+        return true;
+    }
+    if (connect_code >= 300) {
+        snprintf(req->why, sizeof(req->why), "the web proxy %.100s refused the connection to %.100s "
+                 "(HTTP %ld)", px, target, connect_code);
+        return true;
+    }
+    if (rc == CURLE_COULDNT_RESOLVE_PROXY) {
+        snprintf(req->why, sizeof(req->why), "cannot find the web proxy %.100s: its name does "
+                 "not resolve", px);
+        return true;
+    }
+    if (!req->proxy_sure) {
+        snprintf(req->why, sizeof(req->why), "%.150s (the environment names the web proxy "
+                 "%.60s unless no_proxy exempts %.40s)", what, px, req->host);
+        return false;
+    }
+    if (connect_code == 0 && rc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(req->why, sizeof(req->why), "no answer from the web proxy %.100s for the "
+                 "connection to %.100s (%s)", px, target, curl_easy_strerror(rc));
+        return true;
+    }
+    if (connect_code == 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
+                              rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)) {
+        snprintf(req->why, sizeof(req->why), "cannot connect to the web proxy %.100s (%s)", px,
+                 curl_easy_strerror(rc));
+        return true;
+    }
+    snprintf(req->why, sizeof(req->why), "%.180s (through the web proxy %.100s)", what, px);
+    return false;
+}
+
+/* Remembers (or forgets) that the last request to req's host failed at a web proxy. */
+static void note_refusal(struct xb_http *http, const struct xb_http_req *req, bool at_proxy)
+{
+    if (at_proxy) {
+        snprintf(http->refusal.host, sizeof(http->refusal.host), "%s", req->host);
+        snprintf(http->refusal.proxy, sizeof(http->refusal.proxy), "%s", req->proxy);
+        snprintf(http->refusal.why, sizeof(http->refusal.why), "%s", req->why);
+    } else if (strcmp(http->refusal.host, req->host) == 0) {
+        http->refusal.host[0] = '\0';
+    }
+}
+
 static void check_done(struct xb_http *http)
 {
     CURLMsg *msg;
@@ -225,17 +318,20 @@ static void check_done(struct xb_http *http)
         curl_easy_getinfo(req->easy, CURLINFO_TOTAL_TIME_T, &usec);
         long ms = (long)(usec / 1000);
         if (rc == CURLE_OK) {
+            note_refusal(http, req, false);
             xb_log_debug("http: POST to %s: HTTP %ld, %lu bytes in %ld ms", req->host, status,
                          (unsigned long)req->len, ms);
             req_finish(req, XB_OK, status, NULL);
         } else if (req->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+            note_refusal(http, req, false);
             snprintf(req->why, sizeof(req->why), "the answer from %s is longer than %d KiB",
                      req->host, XB_HTTP_BODY_MAX / 1024);
             xb_log_debug("http: POST to %s: %s", req->host, req->why);
             req_finish(req, XB_ERR_RANGE, status, req->why);
         } else {
-            const char *what = req->errbuf[0] ? req->errbuf : curl_easy_strerror(rc);
-            snprintf(req->why, sizeof(req->why), "%s", what);
+            long connect_code = 0;
+            curl_easy_getinfo(req->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+            note_refusal(http, req, describe_failure(req, rc, connect_code));
             xb_log_debug("http: POST to %s failed after %ld ms: %s", req->host, ms, req->why);
             /* A certificate this system does not trust is not "try again": somebody
              * must act (the log line of tlstrust.c says why). */
@@ -316,6 +412,163 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     return evtimer_add(http->timer, &tv) == 0 ? 0 : -1;
 }
 
+/* --- routes: web_proxy ------------------------------------------------------------------ */
+
+/* Logs the route when it differs from the one logged last (names, never a password). */
+static void note_route(struct xb_http *http, const char *route)
+{
+    if (strcmp(http->route, route) == 0)
+        return;
+    snprintf(http->route, sizeof(http->route), "%s", route);
+    xb_log_info("web proxy: %s", route);
+}
+
+/* Sets how req reaches its server. XB_ERR_AGAIN: the system's answer is not in yet;
+ * XB_ERR_UNSUPPORTED: libcurl refused an option (why set). */
+static enum xb_err req_route(struct xb_http_req *req)
+{
+    struct xb_http *http = req->http;
+    CURL *e = req->easy;
+    CURLcode rc = CURLE_OK;
+    char route[sizeof(http->route)] = "";
+    bool via = false, direct = false;
+    req->proxy[0] = '\0';
+    req->proxy_sure = true;
+    req->proxy_creds = false;
+#define SET(opt, val) \
+    do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+    switch (http->proxy.mode) {
+    case XB_WEB_PROXY_DIRECT:
+        snprintf(route, sizeof(route), "direct (web_proxy = direct)");
+        direct = true;
+        break;
+    case XB_WEB_PROXY_URL:
+        xb_webproxy_name(http->proxy.url, req->proxy, sizeof(req->proxy));
+        req->proxy_creds = xb_webproxy_has_credentials(http->proxy.url);
+        snprintf(route, sizeof(route), "%s (web_proxy%s)", req->proxy,
+                 req->proxy_creds ? ", with a user name and password" : "");
+        SET(CURLOPT_PROXY, http->proxy.url);
+        via = true;
+        break;
+    case XB_WEB_PROXY_SYSTEM: {
+        struct xb_webproxy_answer a;
+        if (xb_plat_webproxy_find(http->wp, req->url, &a) == XB_ERR_AGAIN)
+            return XB_ERR_AGAIN;
+        if (a.how == XB_WEBPROXY_VIA) {
+            xb_webproxy_name(a.proxy, req->proxy, sizeof(req->proxy));
+            snprintf(route, sizeof(route), "%s (%.300s)", req->proxy, a.source);
+            SET(CURLOPT_PROXY, a.proxy);
+            via = true;
+            /* Windows signs in to a proxy with the user's logon (Negotiate, NTLM); a
+             * libcurl with SSPI can too. Ours has none yet (docs/decisions.md). */
+            if (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSPI) {
+                SET(CURLOPT_PROXYAUTH, (long)(CURLAUTH_NEGOTIATE | CURLAUTH_NTLM));
+                SET(CURLOPT_PROXYUSERPWD, ":");
+            }
+        } else if (a.how == XB_WEBPROXY_ENV) {
+            /* libcurl reads the environment itself: no proxy option is set. */
+            snprintf(req->proxy, sizeof(req->proxy), "%.120s", a.proxy);
+            req->proxy_sure = a.sure;
+            if (a.proxy[0])
+                snprintf(route, sizeof(route), "%.120s (%.300s)", a.proxy, a.source);
+            else
+                snprintf(route, sizeof(route), "direct (%.300s)", a.source);
+            SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+        } else {
+            snprintf(route, sizeof(route), "direct (%.300s)", a.source);
+            direct = true;
+        }
+        break;
+    }
+    }
+    if (via) {
+        /* The proxy's own setting counts for every host: the environment's no_proxy
+         * is not asked. A tunnel (CONNECT) always, so that a form with a refresh token
+         * never goes to a proxy in clear, even to an http:// test server. */
+        SET(CURLOPT_NOPROXY, "");
+        SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+        if (req->proxy_creds)
+            SET(CURLOPT_PROXYAUTH, (long)CURLAUTH_ANY);
+    } else if (direct) {
+        /* Direct, whatever the environment says (libcurl would read it). */
+        SET(CURLOPT_PROXY, "");
+        SET(CURLOPT_NOPROXY, "*");
+    }
+#undef SET
+    note_route(http, route);
+    if (rc != CURLE_OK) {
+        snprintf(req->why, sizeof(req->why), "libcurl cannot use the web proxy setting: %s",
+                 curl_easy_strerror(rc));
+        return XB_ERR_UNSUPPORTED;
+    }
+    return XB_OK;
+}
+
+static bool req_fail_later(struct xb_http_req *req, enum xb_err err, const char *why);
+
+static void wait_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xb_http_req *req = arg;
+    struct xb_http *http = req->http;
+    (void)fd;
+    (void)what;
+    http_enter(http);
+    snprintf(req->why, sizeof(req->why), "the system's automatic proxy configuration gave "
+             "no answer within %u s", http->timeout);
+    req->waiting = false;
+    req_finish(req, XB_ERR_TEMP, 0, req->why);
+    http_leave(http);
+}
+
+/* Routes req and hands it to curl, or parks it until the system has answered (for at
+ * most the request's timeout). What goes wrong fails the request from the loop. false
+ * only when not even that can be arranged (out of memory). */
+static bool req_go(struct xb_http_req *req)
+{
+    struct xb_http *http = req->http;
+    enum xb_err err = req_route(req);
+    if (err == XB_ERR_AGAIN) {
+        if (req->waiting)
+            return true;
+        struct timeval tv = { (long)http->timeout, 0 };
+        req->waiting = true;
+        req->wait_ev = evtimer_new(http->base, wait_event_cb, req);
+        return req->wait_ev && evtimer_add(req->wait_ev, &tv) == 0;
+    }
+    req->waiting = false;
+    if (req->wait_ev) {
+        event_free(req->wait_ev);
+        req->wait_ev = NULL;
+    }
+    if (err != XB_OK) {
+        char why[sizeof(req->why)];
+        memcpy(why, req->why, sizeof(why));
+        return req_fail_later(req, XB_ERR_TEMP, why);
+    }
+    /* The transfer starts from the timer curl sets now, on the next loop turn. */
+    if (curl_multi_add_handle(http->multi, req->easy) != CURLM_OK)
+        return req_fail_later(req, XB_ERR_TEMP, "libcurl cannot start the request");
+    return true;
+}
+
+/* The platform has an answer from the system's automatic proxy configuration: the
+ * requests waiting for one try again (none finishes here: failures come later). */
+static void proxy_ready(void *arg)
+{
+    struct xb_http *http = arg;
+    http_enter(http);
+    XB_LIST_EACH(req, next, &http->reqs, struct xb_http_req, link) {
+        if (req->waiting && !req_go(req)) {
+            xb_log_error("http: out of memory: a request to %s was dropped", req->host);
+            req_unlink(req);
+            if (req->release)
+                req->release(req->arg);
+            req_free(req);
+        }
+    }
+    http_leave(http);
+}
+
 /* --- public -------------------------------------------------------------------------- */
 
 enum xb_err xb_http_new(struct event_base *base, const char *ca_file, unsigned timeout,
@@ -337,6 +590,11 @@ enum xb_err xb_http_new(struct event_base *base, const char *ca_file, unsigned t
     http->multi = curl_multi_init();
     if (!http->timer || !http->multi)
         goto out;
+    /* web_proxy's default until xb_http_set_proxy says otherwise. */
+    http->proxy.mode = XB_WEB_PROXY_SYSTEM;
+    if ((err = xb_plat_webproxy_new(base, proxy_ready, http, &http->wp)) != XB_OK)
+        goto out;
+    err = XB_ERR_NOMEM;
     curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
     curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http);
     curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -347,6 +605,17 @@ enum xb_err xb_http_new(struct event_base *base, const char *ca_file, unsigned t
 out:
     if (http)
         http_destroy(http);
+    return err;
+}
+
+enum xb_err xb_http_new_config(struct event_base *base, const struct xb_config *cfg,
+                               struct xb_http **out)
+{
+    enum xb_err err = xb_http_new(base, cfg->ca_file, cfg->connect_timeout, out);
+    if (err == XB_OK && (err = xb_http_set_proxy(*out, &cfg->web_proxy)) != XB_OK) {
+        xb_http_free(*out);
+        *out = NULL;
+    }
     return err;
 }
 
@@ -362,6 +631,27 @@ void xb_http_free(struct xb_http *http)
         return;
     }
     http_destroy(http);
+}
+
+enum xb_err xb_http_set_proxy(struct xb_http *http, const struct xb_web_proxy *proxy)
+{
+    char *url = NULL;
+    if (proxy->mode == XB_WEB_PROXY_URL && (!proxy->url || !(url = xb_strdup(proxy->url))))
+        return proxy->url ? XB_ERR_NOMEM : XB_ERR_INVAL;
+    xb_free_str_secret(http->proxy.url);
+    http->proxy.mode = proxy->mode;
+    http->proxy.url = url;
+    return XB_OK;
+}
+
+bool xb_http_proxy_failure(const struct xb_http *http, const char *host, char *proxy,
+                           size_t proxy_size, char *why, size_t why_size)
+{
+    if (!http || !http->refusal.host[0] || strcmp(http->refusal.host, host) != 0)
+        return false;
+    snprintf(proxy, proxy_size, "%s", http->refusal.proxy);
+    snprintf(why, why_size, "%s", http->refusal.why);
+    return true;
 }
 
 static void fail_event_cb(evutil_socket_t fd, short what, void *arg)
@@ -458,6 +748,9 @@ struct xb_http_req *xb_http_post_form(struct xb_http *http, const char *url,
     }
     req->form = form;
     xb_http_url_host(url, req->host, sizeof(req->host));
+    char scheme[16], host[sizeof(req->host)];
+    if (!xb_webproxy_url_parts(url, scheme, sizeof(scheme), host, sizeof(host), &req->port))
+        req->port = 0;
     req->easy = curl_easy_init();
     if (!req->easy)
         goto fail;
@@ -510,8 +803,7 @@ struct xb_http_req *xb_http_post_form(struct xb_http *http, const char *url,
         req_link(http, req);
         return req;
     }
-    /* The transfer starts from the timer curl sets now, on the next loop turn. */
-    if (curl_multi_add_handle(http->multi, e) != CURLM_OK)
+    if (!(req->url = xb_strdup(url)) || !req_go(req))
         goto fail;
     req_link(http, req);
     return req;

@@ -7,8 +7,10 @@
 #ifndef XB_HTTP_H
 #define XB_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "core/config.h"
 #include "core/err.h"
 #include "core/mem.h"
 
@@ -29,8 +31,23 @@ typedef void xb_http_cb(void *arg, enum xb_err err, long status, const char *bod
 /* ca_file may be NULL. timeout is the whole request's limit in seconds. */
 enum xb_err xb_http_new(struct event_base *base, const char *ca_file, unsigned timeout,
                         struct xb_http **out);
+/* The client a configuration asks for: [tls] ca_file, connect_timeout as the request
+ * limit, [general] web_proxy. What the front ends use. */
+enum xb_err xb_http_new_config(struct event_base *base, const struct xb_config *cfg,
+                               struct xb_http **out);
 /* Cancels every pending request without calling its callback. */
 void xb_http_free(struct xb_http *http);
+
+/* How requests made from now on reach their servers ([general] web_proxy; the proxy
+ * URL is copied and kept as a secret). A new client follows the system's settings.
+ * XB_ERR_INVAL: a URL mode without a URL. */
+enum xb_err xb_http_set_proxy(struct xb_http *http, const struct xb_web_proxy *proxy);
+
+/* Whether the last request to host failed at a web proxy (it refused the tunnel, asked
+ * for a password, or could not be reached): the proxy as host:port and the words, for a
+ * notification that names it. false after a request to host that got past the proxy. */
+bool xb_http_proxy_failure(const struct xb_http *http, const char *host, char *proxy,
+                           size_t proxy_size, char *why, size_t why_size);
 
 /* POSTs form (application/x-www-form-urlencoded, already encoded; it may hold secrets
  * and is wiped after sending) to url. Takes form in every case (freed, wiped, also when

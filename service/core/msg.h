@@ -42,6 +42,7 @@ enum xb_msg_id {
     XB_MSG_NOTE_RESTART_OUTLOOK,
     XB_MSG_NOTE_PORTS_TAKEN,       /* %s: which port, held by what (English detail) */
     XB_MSG_NOTE_ALREADY_RUNNING,
+    XB_MSG_NOTE_WEB_PROXY,         /* %s: why, naming the proxy (English detail) */
     XB_MSG_TITLE_SIGNIN_NEEDED,    /* balloon titles, one per notification kind */
     XB_MSG_TITLE_TESTING_EXPIRY,
     XB_MSG_TITLE_OUTLOOK_FAILURE,
@@ -54,6 +55,7 @@ enum xb_msg_id {
     XB_MSG_TITLE_RECENT_MODE,
     XB_MSG_TITLE_RESTART_OUTLOOK,
     XB_MSG_TITLE_PORTS_TAKEN,
+    XB_MSG_TITLE_WEB_PROXY,
     /* Tray icon tooltips (at most 127 characters). */
     XB_MSG_TIP_OK,
     XB_MSG_TIP_NO_ACCOUNTS,

@@ -62,6 +62,10 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
                                 "IT department.",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge is already running. Its icon is in the "
                                     "notification area.",
+    [XB_MSG_NOTE_WEB_PROXY] = "XOAuth Bridge cannot reach the sign-in server: %s. Mail waits "
+                              "until this is fixed: tell your IT department that XOAuth Bridge "
+                              "must reach the sign-in server through this web proxy, or be "
+                              "given another one (web_proxy).",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "Sign-in needed",
     [XB_MSG_TITLE_TESTING_EXPIRY] = "Signed out after 7 days",
     [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook cannot sign in",
@@ -74,6 +78,7 @@ const char *const xb_msg_table_en[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_RECENT_MODE] = "POP recent mode is off",
     [XB_MSG_TITLE_RESTART_OUTLOOK] = "Restart Outlook now?",
     [XB_MSG_TITLE_PORTS_TAKEN] = "XOAuth Bridge's ports were taken",
+    [XB_MSG_TITLE_WEB_PROXY] = "The web proxy blocks XOAuth Bridge",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: mail is working",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: no accounts yet",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: an account needs you",

@@ -68,6 +68,11 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
                                 "がない場合は、IT 部門に連絡してください。",
     [XB_MSG_NOTE_ALREADY_RUNNING] = "XOAuth Bridge はすでに起動しています。"
                                     "アイコンは通知領域にあります。",
+    [XB_MSG_NOTE_WEB_PROXY] = "XOAuth Bridge はサインイン サーバーに接続できません（%s）。"
+                              "解決するまでメールは送受信されません。XOAuth Bridge がこの Web "
+                              "プロキシを通してサインイン サーバーに接続できるようにするか、"
+                              "別のプロキシを設定する (web_proxy) よう、IT 部門に依頼して"
+                              "ください。",
     [XB_MSG_TITLE_SIGNIN_NEEDED] = "サインインが必要です",
     [XB_MSG_TITLE_TESTING_EXPIRY] = "7 日でサインアウトされました",
     [XB_MSG_TITLE_OUTLOOK_FAILURE] = "Outlook がサインインできません",
@@ -80,6 +85,7 @@ const char *const xb_msg_table_ja[XB_MSG__COUNT] = {
     [XB_MSG_TITLE_RECENT_MODE] = "POP の recent モードは使われていません",
     [XB_MSG_TITLE_RESTART_OUTLOOK] = "Outlook を今すぐ再起動しますか？",
     [XB_MSG_TITLE_PORTS_TAKEN] = "XOAuth Bridge のポートが使われています",
+    [XB_MSG_TITLE_WEB_PROXY] = "Web プロキシが XOAuth Bridge の接続を拒否しています",
     [XB_MSG_TIP_OK] = "XOAuth Bridge: メールは正常に使えます",
     [XB_MSG_TIP_NO_ACCOUNTS] = "XOAuth Bridge: アカウントはまだありません",
     [XB_MSG_TIP_ATTENTION] = "XOAuth Bridge: 操作が必要なアカウントがあります",

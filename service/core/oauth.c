@@ -432,8 +432,8 @@ void xb_oauth_parse_answer(bool revoke, enum xb_err http_err, long status, const
         return;
     }
     if (http_err != XB_OK) {
-        char text[160];
-        server_text(http_why, 150, text, sizeof(text));
+        char text[210];   /* a failure at a web proxy names it and the server */
+        server_text(http_why, 200, text, sizeof(text));
         if (http_err == XB_ERR_TLS) {
             /* Somebody must act (IT: TLS inspection, a missing root): not a sign-in. */
             out->err = XB_ERR_TLS;

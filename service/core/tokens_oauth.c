@@ -264,6 +264,15 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
             xb_log_event(XB_EV_UNTRUSTED, "%s: the certificate of %s is not trusted here: %s",
                          rt->email, host, tls_why);
     }
+    /* A web proxy in the way is for IT to fix, as an untrusted certificate is. */
+    if (r->err == XB_ERR_TEMP && p) {
+        char host[128], proxy[128], proxy_why[320];
+        xb_http_url_host(p->token_url, host, sizeof(host));
+        if (xb_http_proxy_failure(src->http, host, proxy, sizeof(proxy), proxy_why,
+                                  sizeof(proxy_why)) &&
+            xb_ui_alert(src->ui, XB_UI_WEB_PROXY, proxy, proxy_why))
+            xb_log_event(XB_EV_WEB_PROXY, "%s: %s", rt->email, proxy_why);
+    }
     complete_waiters(rt, XB_ERR_TEMP, NULL, why);
 }
 

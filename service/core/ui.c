@@ -36,6 +36,7 @@ static const char *const kind_names[XB_UI_KIND__COUNT] = {
     [XB_UI_RECENT_MODE] = "recent-mode",
     [XB_UI_PORTS_TAKEN] = "ports-taken",
     [XB_UI_RESTART_OUTLOOK] = "restart-outlook",
+    [XB_UI_WEB_PROXY] = "web-proxy",
 };
 
 const char *xb_ui_kind_name(enum xb_ui_kind kind)
@@ -162,6 +163,9 @@ bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
         break;
     case XB_UI_RESTART_OUTLOOK:
         xb_msg_format(text, sizeof(text), XB_MSG_NOTE_RESTART_OUTLOOK);
+        break;
+    case XB_UI_WEB_PROXY:
+        xb_msg_format(text, sizeof(text), XB_MSG_NOTE_WEB_PROXY, d);
         break;
     default:
         return false;

@@ -41,6 +41,8 @@ enum xb_ui_kind {
                               program (detail: which, when the system says) */
     XB_UI_RESTART_OUTLOOK, /* Outlook must restart to read its accounts: a click restarts
                               it (not rate limited: it answers the person's sign-in) */
+    XB_UI_WEB_PROXY,       /* a web proxy refused the token request or could not be
+                              reached (account: the proxy, host:port; detail: why) */
     XB_UI_KIND__COUNT
 };
 

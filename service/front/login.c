@@ -99,7 +99,7 @@ int xb_cmd_login(int argc, char **argv)
     xb_free(norm);
 
     w.base = event_base_new();
-    if (!w.base || xb_http_new(w.base, env.cfg->ca_file, env.cfg->connect_timeout, &http) != XB_OK ||
+    if (!w.base || xb_http_new_config(w.base, env.cfg, &http) != XB_OK ||
         xb_signin_start(w.base, http, env.cfg, p, email, signin_done, &w, &si) != XB_OK) {
         fprintf(stderr, "xoauthbridge: cannot start the sign-in\n");
         goto out;
@@ -173,8 +173,7 @@ int xb_cli_sign_out(struct xb_cli_env *env, const char *who, bool forget)
     if (grant && p) {
         w.base = event_base_new();
         struct xb_http_req *req = NULL;
-        if (w.base && xb_http_new(w.base, env->cfg->ca_file, env->cfg->connect_timeout, &http) ==
-                          XB_OK)
+        if (w.base && xb_http_new_config(w.base, env->cfg, &http) == XB_OK)
             req = xb_oauth_revoke(http, p, grant->data, revoke_done, &w);
         if (req)
             while (!w.done && event_base_dispatch(w.base) == 0)

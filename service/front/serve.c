@@ -94,7 +94,7 @@ int xb_serve_run(struct xb_cli_env *env, const struct xb_serve_hooks *hooks)
 
     sv.base = event_base_new();
     if (sv.base)
-        xb_http_new(sv.base, sv.cfg->ca_file, sv.cfg->connect_timeout, &sv.http);
+        xb_http_new_config(sv.base, sv.cfg, &sv.http);
     sv.tokens = sv.http ? xb_tokens_oauth_new(sv.base, sv.cfg, sv.store, sv.http) : NULL;
     if (!sv.tokens) {
         xb_log_error("out of memory");

@@ -13,6 +13,8 @@
 #include "core/config_policy.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/webproxy.h"
+#include "platform/platform.h"
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug" };
 
@@ -36,6 +38,42 @@ static void str(const int applied[XB_POL_COUNT], const char *section, const char
         printf("%s = %s\n", key, value);
     else
         printf("%s =\n", key);
+}
+
+/* web_proxy, never with its password; for `system`, what the system says now for the
+ * first provider's token endpoint (on Windows this may run the automatic configuration
+ * script, as the companion would). */
+static void web_proxy(const int applied[XB_POL_COUNT], const struct xb_config *c)
+{
+    char name[160];
+    origin(applied, "general", "web_proxy");
+    switch (c->web_proxy.mode) {
+    case XB_WEB_PROXY_DIRECT:
+        printf("web_proxy = direct\n");
+        return;
+    case XB_WEB_PROXY_URL:
+        xb_webproxy_name(c->web_proxy.url, name, sizeof(name));
+        printf("web_proxy = http://%s%s\n",
+               xb_webproxy_has_credentials(c->web_proxy.url) ? "(user:password not shown)@" : "",
+               name);
+        return;
+    case XB_WEB_PROXY_SYSTEM:
+        break;
+    }
+    printf("web_proxy = system\n");
+    const struct xb_provider *p = c->providers;
+    while (p && (!p->token_url || !*p->token_url))
+        p = p->next;
+    if (!p)
+        return;
+    struct xb_webproxy_answer a;
+    xb_plat_webproxy_find(NULL, p->token_url, &a);
+    if (a.how == XB_WEBPROXY_VIA)
+        xb_webproxy_name(a.proxy, name, sizeof(name));
+    else
+        snprintf(name, sizeof(name), "%.150s", a.how == XB_WEBPROXY_ENV && a.proxy[0] ? a.proxy
+                                                                                : "direct");
+    printf("# system, now, for %s: %s (%s)\n", p->token_url, name, a.source);
 }
 
 static void num(const char *key, unsigned long n)
@@ -135,6 +173,7 @@ int xb_cmd_config(int argc, char **argv)
     str(applied, "general", "log_file", c->log_file);
     str(applied, "general", "browser", c->browser);
     num("signin_timeout", c->signin_timeout);
+    web_proxy(applied, c);
 
     printf("\n[proxy]\n");
     for (int i = 0; i < XB_PROTO__COUNT; i++)

@@ -106,6 +106,42 @@ enum xb_err xb_plat_tls_trust(struct ssl_ctx_st *ctx);
  * thread only. */
 bool xb_plat_tls_refusal(const char *host, char *buf, size_t size);
 
+/* webproxy.c: the proxy this system's settings name for a URL (web_proxy = system;
+ * core/http.c decides the rest).
+ * Windows: the user's Internet Options as WinHTTP reads them
+ * (WinHttpGetIEProxyConfigForCurrentUser): an automatic configuration script or
+ * automatic detection (WPAD), asked per host through WinHttpGetProxyForUrl on a thread
+ * of its own and kept a while, falling back to the user's fixed proxy, else direct,
+ * logged once; else the fixed proxy with its bypass list; and when the user has no
+ * setting at all, WinHTTP's machine setting (netsh winhttp set proxy).
+ * POSIX: libcurl reads https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY and no_proxy
+ * itself; the answer only says what they name, for logs and messages. */
+enum xb_webproxy_how {
+    XB_WEBPROXY_DIRECT,     /* no proxy */
+    XB_WEBPROXY_VIA,        /* proxy, a URL for libcurl */
+    XB_WEBPROXY_ENV,        /* leave it to libcurl's reading of the environment */
+};
+struct xb_webproxy_answer {
+    enum xb_webproxy_how how;
+    char proxy[300];        /* VIA: "http://host:port" (the system's settings carry no
+                               password); ENV: host:port of what the environment names
+                               for the URL's scheme, "" when nothing */
+    char source[300];       /* where the answer comes from, in words, for the log */
+    bool sure;              /* ENV: no no_proxy list could exempt the URL's host */
+};
+struct xb_plat_webproxy;
+typedef void xb_plat_webproxy_ready_fn(void *arg);
+/* A resolver for one event loop; ready(arg) runs on the loop's thread each time an
+ * automatic configuration script has answered (it may free the resolver). */
+enum xb_err xb_plat_webproxy_new(struct event_base *base, xb_plat_webproxy_ready_fn *ready,
+                                 void *arg, struct xb_plat_webproxy **out);
+/* NULL-safe; a script still being asked finishes on its thread and is forgotten. */
+void xb_plat_webproxy_free(struct xb_plat_webproxy *wp);
+/* The answer for url in *out: XB_OK. XB_ERR_AGAIN: a script is being asked for the
+ * URL's host; call again after ready. wp NULL (the CLI, no loop): waits for the script
+ * if need be. Never fails otherwise: what cannot be read counts as direct, logged. */
+enum xb_err xb_plat_webproxy_find(struct xb_plat_webproxy *wp, const char *url,
+                                  struct xb_webproxy_answer *out);
 /* file.c: whole-file read and atomic replace (temporary file in the same directory,
  * flushed to disk, renamed over the target). Files are created readable by the owner
  * only; directories by xb_plat_mkdir_private likewise. */

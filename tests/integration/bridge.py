@@ -22,7 +22,7 @@ class BridgeError(RuntimeError):
 class Bridge:
     def __init__(self, exe, rig, directory, email=None, extra_config="", token=True,
                  provider_extra="", log_level="debug", general_extra="", servers=None,
-                 ca_file=None, env_extra=None):
+                 ca_file=None, env_extra=None, token_url=None):
         self.exe = str(exe)
         self.rig = rig
         self.dir = Path(directory)
@@ -36,6 +36,7 @@ class Bridge:
         self.servers = servers
         self.ca_file = ca_file
         self.env_extra = dict(env_extra or {})  # for the daemon and every CLI call
+        self.token_url = token_url  # another way to the rig's token endpoint (a TLS front)
         self.proc = None
         self.secret = None
         self.tokens_seen = []  # every token handed to the bridge: none may reach a log
@@ -75,7 +76,7 @@ ca_file = {self.ca_file or r.ca_file}
 
 [provider.rig]
 auth_url = {o['authorization_endpoint']}
-token_url = {o['token_endpoint']}
+token_url = {self.token_url or o['token_endpoint']}
 revoke_url = {o['revocation_endpoint']}
 issuer = {o['issuer']}
 identity = id_token

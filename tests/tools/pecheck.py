@@ -23,6 +23,7 @@ SYSTEM_DLLS = {
     "comctl32.dll", "secur32.dll", "userenv.dll", "rpcrt4.dll", "wtsapi32.dll",
     "version.dll", "uxtheme.dll", "comdlg32.dll", "imm32.dll", "winmm.dll",
     "ntdll.dll",  # olrestore.c: a key's kernel name, delete by handle (NtQueryKey, NtDeleteKey)
+    "winhttp.dll",  # web_proxy = system: the proxy settings as Windows reads them
 }
 
 

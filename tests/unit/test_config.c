@@ -421,6 +421,75 @@ static void port_range(void)
                  "to 65535");
 }
 
+/* [general] web_proxy: system (the default), direct, or http://[user:password@]host:port;
+ * a mistake names the file, line and key, and never quotes a password. */
+static void web_proxy(void)
+{
+    struct xb_config *cfg = parse_ok("[general]\n");
+    CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_SYSTEM && !cfg->web_proxy.url);
+    xb_config_free(cfg);
+    cfg = parse_ok("[general]\nweb_proxy = DIRECT\n");
+    CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_DIRECT && !cfg->web_proxy.url);
+    xb_config_free(cfg);
+    cfg = parse_ok("[general]\nweb_proxy =\n");
+    CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_SYSTEM);
+    xb_config_free(cfg);
+    static const char *const good[] = {
+        "http://proxy.example.ac.jp:8080", "HTTP://proxy.example.ac.jp:8080/",
+        "http://10.0.0.1:3128", "http://[2001:db8::1]:3128",
+        "http://alice:s%40cret@proxy.example:8080", "http://alice@proxy.example:8080",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char text[200];
+        snprintf(text, sizeof(text), "[general]\nweb_proxy = %s\n", good[i]);
+        cfg = parse_ok(text);
+        CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_URL);
+        CHECK_STR(cfg ? cfg->web_proxy.url : NULL, good[i]);
+        xb_config_free(cfg);
+    }
+    EXPECT_ERROR("[general]\nweb_proxy = proxy.example:8080\n",
+                 "t.ini:2: key 'web_proxy' in [general]: 'proxy.example:8080': not a proxy "
+                 "URL; use system, direct or a proxy URL such as "
+                 "http://proxy.example.ac.jp:8080");
+    EXPECT_ERROR("[general]\nweb_proxy = http://proxy.example\n",
+                 "t.ini:2: key 'web_proxy' in [general]: 'http://proxy.example': after "
+                 "http:// comes the proxy's host name or address and a port from 1 to 65535 "
+                 "(host:port); use system, direct or a proxy URL such as "
+                 "http://proxy.example.ac.jp:8080");
+    EXPECT_ERROR("[general]\nweb_proxy = socks5://proxy.example:1080\n",
+                 "t.ini:2: key 'web_proxy' in [general]: 'socks5://proxy.example:1080': only "
+                 "http:// proxies are supported (no SOCKS); use system, direct or a proxy URL "
+                 "such as http://proxy.example.ac.jp:8080");
+    EXPECT_ERROR("[general]\nweb_proxy = http://proxy.example:8080/pac\n",
+                 "t.ini:2: key 'web_proxy' in [general]: 'http://proxy.example:8080/pac': a "
+                 "proxy URL has no path: write http://host:port; use system, direct or a "
+                 "proxy URL such as http://proxy.example.ac.jp:8080");
+    /* A password is never quoted back. */
+    EXPECT_ERROR("[general]\nweb_proxy = http://alice:Secret1@proxy.example\n",
+                 "t.ini:2: key 'web_proxy' in [general]: the proxy URL is not valid: after "
+                 "http:// comes the proxy's host name or address and a port from 1 to 65535 "
+                 "(host:port); use system, direct or http://user:password@host:port");
+    EXPECT_ERROR("[general]\nweb_proxy = http://a:b@c@proxy.example:8080\n",
+                 "t.ini:2: key 'web_proxy' in [general]: the proxy URL is not valid: more "
+                 "than one '@': write an '@' in the user name or password as %40; use "
+                 "system, direct or http://user:password@host:port");
+    /* The override that Group Policy uses checks the same way. */
+    cfg = parse_ok("[general]\nweb_proxy = direct\n");
+    char *msg = NULL;
+    CHECK(xb_config_set(cfg, "general", "web_proxy", "http://p.example:3128", "HKLM\\X",
+                        &msg) == XB_OK);
+    CHECK(cfg->web_proxy.mode == XB_WEB_PROXY_URL);
+    CHECK_STR(cfg->web_proxy.url, "http://p.example:3128");
+    CHECK(xb_config_set(cfg, "general", "web_proxy", "system", "HKLM\\X", &msg) == XB_OK);
+    CHECK(cfg->web_proxy.mode == XB_WEB_PROXY_SYSTEM && !cfg->web_proxy.url);
+    CHECK(xb_config_set(cfg, "general", "web_proxy", "ftp://x", "HKLM\\X", &msg) ==
+          XB_ERR_INVAL);
+    CHECK(msg && strstr(msg, "HKLM\\X: key 'web_proxy' in [general]"));
+    CHECK(cfg->web_proxy.mode == XB_WEB_PROXY_SYSTEM);
+    xb_free(msg);
+    xb_config_free(cfg);
+}
+
 static void ipv6_listen(void)
 {
     struct xb_config *cfg = parse_ok("[proxy]\nimap_listen = [::1]:1143\n"
@@ -456,7 +525,7 @@ static void error_messages(void)
                                   "[proxy], [tls] or [provider.NAME]");
     EXPECT_ERROR("[general]\n\nfoo = 1\n",
                  "t.ini:3: key 'foo' in [general]: unknown key; [general] has state_dir, "
-                 "log_level, log_file, browser, signin_timeout");
+                 "log_level, log_file, browser, signin_timeout, web_proxy");
     EXPECT_ERROR("[tls]\ncafile = x\n",
                  "t.ini:2: key 'cafile' in [tls]: unknown key; [tls] has ca_file");
     EXPECT_ERROR("[provider.google]\nclientid = x\n",
@@ -706,4 +775,5 @@ static void load_file(void)
 XBTEST_MAIN(XBTEST(defaults), XBTEST(default_state_dir), XBTEST(full_file),
             XBTEST(crlf_bom_comments_blanks), XBTEST(quoted_values),
             XBTEST(preset_partial_override), XBTEST(custom_provider), XBTEST(ipv6_listen), XBTEST(port_range),
+            XBTEST(web_proxy),
             XBTEST(error_messages), XBTEST(hostport), XBTEST(load_file))

@@ -971,6 +971,66 @@ static void http_post_form_direct(void)
     xb_http_free(http);
 }
 
+static void put_env(const char *name, const char *value)
+{
+#ifdef _WIN32
+    _putenv_s(name, value ? value : "");
+#else
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+#endif
+}
+
+/* web_proxy: direct ignores the proxy the environment names (libcurl would read it on
+ * any system); a configured proxy that does not answer is named in the failure, without
+ * its password, and remembered as a failure at the proxy. */
+static void http_web_proxy(void)
+{
+    static const char *const vars[] = { "http_proxy", "all_proxy", "ALL_PROXY" };
+    struct xb_http *http = client(10);
+    struct xb_web_proxy direct = { XB_WEB_PROXY_DIRECT, NULL };
+    loop_provider();                                        /* echo_url */
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        put_env(vars[i], "http://127.0.0.1:1");
+    CHECK(xb_http_set_proxy(http, &direct) == XB_OK);
+    struct hgot h = { 0 };
+    CHECK(xb_http_post_form(http, echo_url, xb_secret_new("a=b", 3), http_cb, &h) != NULL);
+    CHECK(run_until(&h.calls, 1, 5000));
+    CHECK(h.err == XB_OK && h.status == 201);
+    if (h.err != XB_OK)
+        printf("#   direct: %s\n", h.why);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        put_env(vars[i], NULL);
+
+    char url[] = "http://alice:Secret1@127.0.0.1:1";
+    struct xb_web_proxy via = { XB_WEB_PROXY_URL, url };
+    CHECK(xb_http_set_proxy(http, &via) == XB_OK);
+    memset(url, 'x', sizeof(url) - 1);                      /* the client keeps a copy */
+    struct hgot h2 = { 0 };
+    CHECK(xb_http_post_form(http, echo_url, xb_secret_new("a=b", 3), http_cb, &h2) != NULL);
+    CHECK(run_until(&h2.calls, 1, 5000));
+    CHECK(h2.err == XB_ERR_TEMP);
+    CHECK(has(h2.why, "cannot connect to the web proxy 127.0.0.1:1"));
+    CHECK(!has(h2.why, "Secret1") && !has(h2.why, "alice"));
+    char proxy[128] = "", why[320] = "";
+    CHECK(xb_http_proxy_failure(http, "127.0.0.1", proxy, sizeof(proxy), why, sizeof(why)));
+    CHECK_STR(proxy, "127.0.0.1:1");
+    CHECK(!xb_http_proxy_failure(http, "example.org", proxy, sizeof(proxy), why, sizeof(why)));
+
+    /* Direct again: the request gets through and the failure is forgotten. */
+    CHECK(xb_http_set_proxy(http, &direct) == XB_OK);
+    struct hgot h3 = { 0 };
+    CHECK(xb_http_post_form(http, echo_url, xb_secret_new("a=b", 3), http_cb, &h3) != NULL);
+    CHECK(run_until(&h3.calls, 1, 5000));
+    CHECK(h3.err == XB_OK);
+    CHECK(!xb_http_proxy_failure(http, "127.0.0.1", proxy, sizeof(proxy), why, sizeof(why)));
+    struct xb_web_proxy bad = { XB_WEB_PROXY_URL, NULL };
+    CHECK(xb_http_set_proxy(http, &bad) == XB_ERR_INVAL);
+    xb_http_free(http);
+}
+
 static void http_body_cap(void)
 {
     struct xb_http *http = client(10);
@@ -1118,6 +1178,7 @@ XBTEST_MAIN(XBTEST(pkce_rfc7636_appendix_b), XBTEST(pkce_and_state_shape_and_uni
             XBTEST(token_answers_as_data),
             XBTEST(huge_error_description),
             XBTEST(http_server_start),
+            XBTEST(http_web_proxy),
             XBTEST(http_refresh_round_trip),
             XBTEST(http_refresh_without_client_secret),
             XBTEST(http_exchange_code_form),

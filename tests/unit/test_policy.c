@@ -93,6 +93,8 @@ static void sample_ini(const struct xb_policy *p, char *out, size_t size)
         snprintf(value, sizeof(value), "%.*s", (int)n, p->choices);
     } else if (p->type == XB_POLICY_DWORD) {
         snprintf(value, sizeof(value), "%u", p->min);
+    } else if (strcmp(p->key, "web_proxy") == 0) {
+        snprintf(value, sizeof(value), "direct");
     }
     /* The two ends of the port range go together (the ADMX sets both in one policy),
      * and the range must hold a user's ports. */

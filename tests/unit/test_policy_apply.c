@@ -165,6 +165,42 @@ static void bad_values_are_ignored_and_the_next_hive_asked(void)
     xb_config_free(cfg);
 }
 
+/* WebProxy: the machine's proxy URL over the user's direct and the file; a value the
+ * key refuses is ignored and the next hive asked; Disabled (no value) leaves the file. */
+static void web_proxy_policy(void)
+{
+    static const struct fake_value v[] = {
+        { XB_POLICY_MACHINE, "WebProxy", XB_POLICY_SZ, 0, "http://proxy.example.ac.jp:8080" },
+        { XB_POLICY_USER, "WebProxy", XB_POLICY_SZ, 0, "direct" },
+    };
+    struct fake_reg reg = { v, sizeof(v) / sizeof(v[0]), 0 };
+    struct xb_config *cfg = parse("[general]\nweb_proxy = system\n");
+    int applied[XB_POL_COUNT];
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg, applied) == XB_OK);
+    CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_URL);
+    CHECK_STR(cfg ? cfg->web_proxy.url : NULL, "http://proxy.example.ac.jp:8080");
+    CHECK(applied[XB_POL_WEB_PROXY] == XB_POLICY_MACHINE);
+    xb_config_free(cfg);
+
+    static const struct fake_value bad[] = {
+        { XB_POLICY_MACHINE, "WebProxy", XB_POLICY_SZ, 0, "socks5://proxy:1080" },
+        { XB_POLICY_USER, "WebProxy", XB_POLICY_SZ, 0, "DIRECT" },
+    };
+    struct fake_reg reg2 = { bad, sizeof(bad) / sizeof(bad[0]), 0 };
+    cfg = parse("[general]\nweb_proxy = http://file.example:3128\n");
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &reg2, applied) == XB_OK);
+    CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_DIRECT && !cfg->web_proxy.url);
+    CHECK(applied[XB_POL_WEB_PROXY] == XB_POLICY_USER);
+    xb_config_free(cfg);
+
+    struct fake_reg none = { NULL, 0, 0 };
+    cfg = parse("[general]\nweb_proxy = http://file.example:3128\n");
+    CHECK(cfg && xb_config_apply_policy(cfg, fake_read, fake_list, &none, applied) == XB_OK);
+    CHECK(cfg && cfg->web_proxy.mode == XB_WEB_PROXY_URL);
+    CHECK(applied[XB_POL_WEB_PROXY] == XB_POLICY_APPLIED_NONE);
+    xb_config_free(cfg);
+}
+
 static void values_as_config_text(void)
 {
     char out[64];
@@ -361,7 +397,7 @@ out:
     xb_config_free(cfg);
 }
 
-XBTEST_MAIN(XBTEST(machine_over_user_over_file), XBTEST(auto_fix_states),
+XBTEST_MAIN(XBTEST(web_proxy_policy), XBTEST(machine_over_user_over_file), XBTEST(auto_fix_states),
             XBTEST(port_range_disabled_turns_the_range_off), XBTEST(domain_clients),
             XBTEST(bad_values_are_ignored_and_the_next_hive_asked),
             XBTEST(values_as_config_text), XBTEST(keys_not_known_yet_are_not_an_error),

@@ -63,6 +63,7 @@ ENABLED_INPUT = {
     "PortRangeStart": 41000,
     "PortRangeEnd": 41299,
     "LogLevel": "debug",
+    "WebProxy": "http://proxy.example.ac.jp:8080",
 }
 
 
@@ -116,6 +117,10 @@ EXPECT = {
         "disabled": lambda o: g(o, "proxy", "port_range") == "no",
         "not configured": lambda o: (g(o, "proxy", "port_range"),
                                      g(o, "proxy", "port_range_start")) == ("yes", "30000")},
+    "WebProxy": {
+        "enabled": lambda o: g(o, "general", "web_proxy") == "http://proxy.example.ac.jp:8080",
+        "disabled": lambda o: g(o, "general", "web_proxy").startswith("system"),
+        "not configured": lambda o: g(o, "general", "web_proxy").startswith("system")},
     "LogLevel": {
         "enabled": lambda o: g(o, "general", "log_level") == "debug",
         "disabled": lambda o: g(o, "general", "log_level") == "warn",

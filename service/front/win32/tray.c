@@ -184,6 +184,7 @@ static void on_note(struct xb_tray *t, struct tray_note *n)
         [XB_UI_RECENT_MODE] = { XB_MSG_TITLE_RECENT_MODE, NIIF_WARNING },
         [XB_UI_RESTART_OUTLOOK] = { XB_MSG_TITLE_RESTART_OUTLOOK, NIIF_INFO },
         [XB_UI_PORTS_TAKEN] = { XB_MSG_TITLE_PORTS_TAKEN, NIIF_WARNING },
+        [XB_UI_WEB_PROXY] = { XB_MSG_TITLE_WEB_PROXY, NIIF_ERROR },
     };
     if (!t->icon_added) {
         xb_tray_note_free(t->pending_note); /* the newest is what matters */
