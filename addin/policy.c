@@ -12,68 +12,44 @@
 
 #include "xoauthbridge/policy.h"
 
-/* The value from HKLM, else HKCU; false if neither has a usable one. */
-static bool read_dword(enum xb_policy_id id, DWORD *out)
-{
-    const struct xb_policy *p = &xb_policies[id];
-    static const HKEY roots[] = { HKEY_LOCAL_MACHINE, HKEY_CURRENT_USER };
-    for (size_t i = 0; i < ARRAYSIZE(roots); i++) {
-        DWORD v = 0, size = sizeof(v), type = 0;
-        if (RegGetValueA(roots[i], XB_POLICY_KEY, p->value, RRF_RT_ANY, &type, &v, &size) !=
-                ERROR_SUCCESS || type != REG_DWORD || size != sizeof(v))
-            continue;
-        if (v < p->min || v > p->max) {
-            xb_addin_log("policy %s = %lu is out of range %u..%u: ignored", p->value,
-                         (unsigned long)v, p->min, p->max);
-            continue;
-        }
-        *out = v;
-        return true;
-    }
-    return false;
-}
-
-static bool read_sz(enum xb_policy_id id, char *out, size_t n)
-{
-    const struct xb_policy *p = &xb_policies[id];
-    static const HKEY roots[] = { HKEY_LOCAL_MACHINE, HKEY_CURRENT_USER };
-    for (size_t i = 0; i < ARRAYSIZE(roots); i++) {
-        wchar_t w[2048];
-        DWORD size = sizeof(w), type = 0;
-        wchar_t name[64];
-        MultiByteToWideChar(CP_UTF8, 0, p->value, -1, name, ARRAYSIZE(name));
-        if (RegGetValueW(roots[i], L"" XB_POLICY_KEY, name, RRF_RT_REG_SZ, &type, w,
-                         &size) != ERROR_SUCCESS)
-            continue;
-        if (wcslen(w) > p->max) {
-            xb_addin_log("policy %s is longer than %u characters: ignored", p->value, p->max);
-            continue;
-        }
-        if (WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)n, NULL, NULL) > 0)
-            return true;
-    }
-    if (n)
-        out[0] = '\0';
-    return false;
-}
-
-static bool dword_of(void *arg, enum xb_policy_id id, uint32_t *out)
+/* One raw value as addinpol.h asks for it: the rules (HKLM first, type, range) are the
+ * core's. Software\Policies is shared between the 32- and 64-bit views. */
+static bool read_raw(void *arg, int hive, const char *name, unsigned *type, uint32_t *dword,
+                     char *text, size_t size)
 {
     (void)arg;
-    DWORD v;
-    if (!read_dword(id, &v))
+    HKEY root = hive == 0 ? HKEY_LOCAL_MACHINE : HKEY_CURRENT_USER;
+    wchar_t wname[64], w[2048];
+    DWORD t = 0, bytes = sizeof(w);
+    MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, ARRAYSIZE(wname));
+    LONG rc = RegGetValueW(root, L"" XB_POLICY_KEY, wname, RRF_RT_ANY | RRF_NOEXPAND, &t, w,
+                           &bytes);
+    if (rc == ERROR_MORE_DATA) {
+        xb_addin_log("policy %s is too long: ignored", name);
+        return false;        /* longer than any policy: as if unset */
+    }
+    if (rc != ERROR_SUCCESS)
         return false;
-    *out = (uint32_t)v;
+    *type = t;
+    if (t == REG_DWORD && bytes == sizeof(DWORD)) {
+        memcpy(dword, w, sizeof(DWORD));
+    } else if (t == REG_SZ) {
+        w[ARRAYSIZE(w) - 1] = L'\0';
+        if (WideCharToMultiByte(CP_UTF8, 0, w, -1, text, (int)size, NULL, NULL) <= 0)
+            return false;
+    } else if (t == REG_DWORD) {
+        *type = 0;           /* a DWORD of the wrong size: not a usable DWORD */
+    }
     return true;
 }
 
-static bool sz_of(void *arg, enum xb_policy_id id, char *out, size_t n)
+static void ignored(void *arg, const char *name, const char *why)
 {
     (void)arg;
-    return read_sz(id, out, n);
+    xb_addin_log("policy %s is %s: ignored", name, why);
 }
 
 void xb_addin_policy_read(struct xb_addin_policy *pol)
 {
-    xb_addin_policy_decide(pol, dword_of, sz_of, NULL);
+    xb_addin_policy_decide(pol, read_raw, ignored, NULL);
 }

@@ -81,41 +81,26 @@ static void num(const char *key, unsigned long n)
     printf("%s = %lu\n", key, n);
 }
 
-/* The add-in's values as the add-in reads them: HKLM, then HKCU, of the right type and
- * in range (what it ignores, the companion logged while loading). */
-static bool pol_dword(void *arg, enum xb_policy_id id, uint32_t *out)
+/* A raw policy value for the add-in's decision (core/addinpol.c): what the platform's
+ * reader says; the rules are the core's. */
+static bool pol_raw(void *arg, int hive, const char *name, unsigned *type, uint32_t *dword,
+                    char *text, size_t size)
 {
     (void)arg;
-    const struct xb_policy *p = &xb_policies[id];
-    for (int h = XB_POLICY_MACHINE; h <= XB_POLICY_USER; h++) {
-        struct xb_policy_raw raw;
-        if (xb_plat_policy_read((enum xb_policy_hive)h, p->value, &raw) != XB_OK)
-            continue;
-        xb_free_str_secret(raw.sz);
-        if (raw.type == XB_POLICY_DWORD && raw.dword >= p->min && raw.dword <= p->max) {
-            *out = raw.dword;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool pol_sz(void *arg, enum xb_policy_id id, char *out, size_t n)
-{
-    (void)arg;
-    const struct xb_policy *p = &xb_policies[id];
-    for (int h = XB_POLICY_MACHINE; h <= XB_POLICY_USER; h++) {
-        struct xb_policy_raw raw;
-        if (xb_plat_policy_read((enum xb_policy_hive)h, p->value, &raw) != XB_OK)
-            continue;
-        bool ok = raw.type == XB_POLICY_SZ && raw.sz && strlen(raw.sz) < n;
+    struct xb_policy_raw raw;
+    if (xb_plat_policy_read(hive == 0 ? XB_POLICY_MACHINE : XB_POLICY_USER, name, &raw) != XB_OK)
+        return false;
+    bool ok = true;
+    *type = raw.type;
+    *dword = raw.dword;
+    if (raw.type == XB_POLICY_SZ) {
+        size_t len = raw.sz ? strlen(raw.sz) : 0;
+        ok = len < size;
         if (ok)
-            memcpy(out, raw.sz, strlen(raw.sz) + 1);
-        xb_free_str_secret(raw.sz);
-        if (ok)
-            return true;
+            memcpy(text, raw.sz ? raw.sz : "", len + 1);
     }
-    return false;
+    xb_free_str_secret(raw.sz);
+    return ok;
 }
 
 /* Per-domain clients of p (policy GoogleDomainClients), as comments: the file has no
@@ -227,7 +212,7 @@ int xb_cmd_config(int argc, char **argv)
 
     /* Not the companion's: what the Outlook add-in does, from Group Policy only. */
     struct xb_addin_policy ap;
-    xb_addin_policy_decide(&ap, pol_dword, pol_sz, NULL);
+    xb_addin_policy_decide(&ap, pol_raw, NULL, NULL);
     printf("\n# The Outlook add-in (Group Policy only; not keys of this file)\n");
     printf("# auto_fix = %s (%s)\n", xb_autofix_name(ap.auto_fix), ap.auto_fix_why);
     printf("# microsoft = %s\n", ap.microsoft ? "yes" : "no");

@@ -65,30 +65,26 @@ static enum xb_err fake_list(void *arg, enum xb_policy_hive hive, const char *su
     return any ? XB_OK : XB_ERR_NOTFOUND;
 }
 
-/* The add-in's readers over the same fake registry (HKLM, then HKCU; type and range). */
-static bool fake_dword(void *arg, enum xb_policy_id id, uint32_t *out)
+/* The add-in's raw reader over the same fake registry (the rules are addinpol.c's). */
+static bool fake_raw(void *arg, int hive, const char *name, unsigned *type, uint32_t *dword,
+                     char *text, size_t size)
 {
-    const struct xb_policy *p = &xb_policies[id];
-    for (int h = XB_POLICY_MACHINE; h <= XB_POLICY_USER; h++) {
-        struct xb_policy_raw raw;
-        if (fake_read(arg, (enum xb_policy_hive)h, p->value, &raw) != XB_OK)
-            continue;
-        xb_free(raw.sz);
-        if (raw.type == XB_POLICY_DWORD && raw.dword >= p->min && raw.dword <= p->max) {
-            *out = raw.dword;
-            return true;
-        }
-    }
-    return false;
+    struct xb_policy_raw raw;
+    if (fake_read(arg, hive == 0 ? XB_POLICY_MACHINE : XB_POLICY_USER, name, &raw) != XB_OK)
+        return false;
+    *type = raw.type;
+    *dword = raw.dword;
+    snprintf(text, size, "%s", raw.sz ? raw.sz : "");
+    xb_free(raw.sz);
+    return true;
 }
 
-static bool fake_sz(void *arg, enum xb_policy_id id, char *out, size_t n)
+static int ignored_count;
+static void fake_ignored(void *arg, const char *name, const char *why)
 {
     (void)arg;
-    (void)id;
-    (void)out;
-    (void)n;
-    return false;
+    printf("#   ignored: %s (%s)\n", name, why);
+    ignored_count++;
 }
 
 static struct xb_config *parse(const char *ini)
@@ -296,19 +292,28 @@ static void auto_fix_states(void)
     static const struct fake_value old_template[] = {
         { XB_POLICY_USER, "AutoFix", XB_POLICY_DWORD, 0, NULL },
     };
+    /* Of the wrong type or out of range: ignored (and said), the next hive asked. */
+    static const struct fake_value bad[] = {
+        { XB_POLICY_MACHINE, "AutoFix", XB_POLICY_DWORD, 7, NULL },
+        { XB_POLICY_MACHINE, "AutoFixEnabled", XB_POLICY_SZ, 0, "0" },
+        { XB_POLICY_USER, "AutoFix", XB_POLICY_DWORD, 2, NULL },
+    };
     struct { const struct fake_value *v; size_t n; enum xb_autofix want; } cases[] = {
         { enabled, 2, XB_AUTOFIX_AUTOMATIC },
         { disabled, 3, XB_AUTOFIX_OFF },        /* the computer's Disabled wins */
         { old_template, 1, XB_AUTOFIX_OFF },    /* 0.1 templates: AutoFix alone */
         { NULL, 0, XB_AUTOFIX_ASK },            /* not configured */
+        { bad, 3, XB_AUTOFIX_AUTOMATIC },       /* the user's, the machine's being unusable */
     };
+    ignored_count = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct fake_reg reg = { cases[i].v, cases[i].n, 0 };
         struct xb_addin_policy pol;
-        xb_addin_policy_decide(&pol, fake_dword, fake_sz, &reg);
+        xb_addin_policy_decide(&pol, fake_raw, fake_ignored, &reg);
         CHECK(pol.auto_fix == cases[i].want);
         CHECK(pol.auto_fix_why != NULL);
     }
+    CHECK(ignored_count == 2);
 }
 
 /* "Local port range" Disabled: PortRange = 0 turns a range off, even the file's. */
