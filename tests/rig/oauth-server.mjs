@@ -4,6 +4,7 @@
 //
 // Listens on 127.0.0.1 only and prints one JSON line on stdout when ready:
 //   {"issuer":..., "port":..., "client_id":..., "client_secret":...,
+//    "client2_id":..., "client2_secret":... (a second organization's client),
 //    "introspection_client_id":..., "introspection_client_secret":...}
 //
 // OAuth endpoints (paths are oidc-provider's, not Google's):
@@ -39,6 +40,9 @@ import Provider from 'oidc-provider';
 const MAIL_SCOPE = 'https://mail.google.com/';
 const CLIENT_ID = 'xoauthbridge-test';
 const CLIENT_SECRET = 'xoauthbridge-test-secret';
+// A second desktop client, as a second Workspace organization's (policy GoogleDomainClients).
+const CLIENT2_ID = 'xoauthbridge-test-2';
+const CLIENT2_SECRET = 'xoauthbridge-test-2-secret';
 const INTROSPECTION_CLIENT_ID = 'dovecot';
 const INTROSPECTION_CLIENT_SECRET = 'dovecot-secret';
 // Account used when an authorization request carries no login_hint (Google would
@@ -87,6 +91,15 @@ function configuration() {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         application_type: 'native', // accepts http://127.0.0.1:<any port>/ as redirect
+        redirect_uris: ['http://127.0.0.1/'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+      {
+        client_id: CLIENT2_ID,
+        client_secret: CLIENT2_SECRET,
+        application_type: 'native',
         redirect_uris: ['http://127.0.0.1/'],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
@@ -359,6 +372,8 @@ async function main() {
     port,
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
+    client2_id: CLIENT2_ID,
+    client2_secret: CLIENT2_SECRET,
     introspection_client_id: INTROSPECTION_CLIENT_ID,
     introspection_client_secret: INTROSPECTION_CLIENT_SECRET,
   })}\n`);

@@ -598,6 +598,8 @@ class Rig:
                     "introspection_endpoint": f"{issuer}/token/introspection",
                     "client_id": ready["client_id"],
                     "client_secret": ready["client_secret"],
+                    "client2_id": ready["client2_id"],
+                    "client2_secret": ready["client2_secret"],
                     "introspection_client_id": ready["introspection_client_id"],
                     "introspection_client_secret": ready["introspection_client_secret"],
                     "scope": MAIL_SCOPE,

@@ -749,3 +749,34 @@ smtp_listen = 127.0.0.1:0
     finally:
         p.terminate()
         p.wait(20)
+
+
+def test_a_domain_signs_in_and_renews_with_its_own_client(world):
+    """Policy GoogleDomainClients: the addresses of one domain sign in with another
+    organization's OAuth client, and renew their access with that same client (the rig,
+    as Google, refuses a refresh token presented by any other client)."""
+    w = world
+    o = w.rig.oauth
+    key = POLICY_KEY + "\\GoogleDomainClients"
+    domain = HANAKO.split("@")[1]
+    w.reg("add", key, "/v", domain, "/t", "REG_SZ", "/d",
+          f"client_id={o['client2_id']}; client_secret={o['client2_secret']}", "/f")
+    try:
+        w.stop_companion()
+        w.start_companion()   # the companion reads its policies when it starts
+        _, out, _ = w.cli("config")
+        assert f"# addresses @{domain}: client_id = {o['client2_id']}, client_secret set" in out
+        seen = len(w.browser.seen)
+        assert w.cli("login", HANAKO)[0] == 0
+        url = w.browser.seen[seen]   # the sign-in page the person was sent to
+        assert f"client_id={o['client2_id']}" in url, url
+        secret = w.cli("secret", "reset", HANAKO)[1].strip()
+        # A renewal now: with the default client the rig would refuse the refresh token.
+        assert w.rig.revoke_access(HANAKO)["revoked_access_tokens"] >= 1
+        assert read_imap(w.ports["imap"], HANAKO, secret) is not None
+        assert f"{HANAKO} needs to sign in again" not in w.companion_log()
+    finally:
+        w.reg("delete", key, "/f")
+        w.cli("logout", HANAKO, check=False)
+        w.stop_companion()
+        w.start_companion()
