@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/log.h"
 #include "core/store.h"
 
 struct event_base;
@@ -124,6 +125,12 @@ int xb_cmd_tray(int argc, char **argv);
 int xb_cmd_autostart(int argc, char **argv);
 /* restore --all-users (front/win32/restoreall.c): the exit code. */
 int xb_cmd_restore_all_users(bool verbose);
+/* A command's lines to standard error and its events (core/events.h), errors and every
+ * line at least as bad as every_from to the Event Log too (front/win32/restoreall.c): for
+ * what the uninstaller runs, where nobody reads the console. */
+struct xb_winlog;
+struct xb_winlog *xb_cli_events_begin(enum xb_log_level every_from);
+void xb_cli_events_end(struct xb_winlog *wl);
 #endif
 int xb_cmd_account(int argc, char **argv);
 int xb_cmd_secret(int argc, char **argv);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/events.h"
+#include "core/log.h"
 #include "front/front.h"
 #include "platform/platform.h"
 
@@ -47,12 +49,23 @@ int xb_cmd_restore(int argc, char **argv)
 #endif
     }
     const char *email = strcmp(argv[1], "--all") == 0 ? NULL : argv[1];
+#ifdef _WIN32
+    /* The uninstaller runs this as the person: what it did is an event, as the
+     * companion's restore is. */
+    struct xb_winlog *events = xb_cli_events_begin(XB_LOG_ERROR);
+#endif
     enum xb_err err = xb_plat_outlook_restore(email, &restored, &failed);
+    if (restored)
+        xb_log_event(XB_EV_RESTORED, "%s: %u Outlook account(s) put back as they were "
+                     "(restore)", email ? email : "this user", restored);
     if (failed) {
         fprintf(stderr, "xoauthbridge: %u Outlook account(s) could not be put back (%s); "
                         "their saved settings are kept: run this again\n",
                 failed, xb_err_str(err));
     }
+#ifdef _WIN32
+    xb_cli_events_end(events);
+#endif
     printf("%u Outlook account(s) put back as they were%s%s\n", restored,
            email ? " for " : "", email ? email : "");
     return failed ? 1 : 0;

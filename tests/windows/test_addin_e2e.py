@@ -574,8 +574,11 @@ def test_pop_before_smtp_recent_mode_and_a_retyped_password(world):
     assert w.prof.dump(layout, profile) == repaired
 
     # Restore: every setting byte for byte, SMTP Auth Method absent again where it was.
-    code, out, _ = w.cli("restore", "--all")
+    code, out, err = w.cli("restore", "--all")
     assert "5 Outlook account(s) put back" in out
+    # What the uninstaller's restore did is an event too (Event ID 1003).
+    assert ("info [event 1003] this user: 5 Outlook account(s) put back as they were "
+            "(restore)") in err, err
     assert w.prof.dump(layout, profile) == before
     w.cli("logout", TARO)
     w.prof.delete(layout, profile)

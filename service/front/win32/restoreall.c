@@ -17,21 +17,30 @@
 #include "front/win32/tray.h"
 #include "platform/win32/restore_users.h"
 
-struct sinks {
-    struct xb_winlog *events;
-};
-
 static void both_sinks(void *ctx, enum xb_log_level level, unsigned event, const char *line)
 {
-    struct sinks *s = ctx;
     fputs(line, stderr);
     fputc('\n', stderr);
-    xb_winlog_write(s->events, level, event, line);
+    xb_winlog_write(ctx, level, event, line);
+}
+
+struct xb_winlog *xb_cli_events_begin(enum xb_log_level every_from)
+{
+    struct xb_winlog *wl = NULL;
+    if (xb_winlog_open(NULL, 0, 0, &wl) == XB_OK)
+        xb_winlog_set_events_from(wl, every_from);
+    xb_log_set_sink(both_sinks, wl);
+    return wl;
+}
+
+void xb_cli_events_end(struct xb_winlog *wl)
+{
+    xb_log_set_sink(NULL, NULL);
+    xb_winlog_close(wl);
 }
 
 int xb_cmd_restore_all_users(bool verbose)
 {
-    struct sinks s = { NULL };
     struct xb_restore_tally t;
     char *errmsg = NULL;
     int rc;
@@ -39,9 +48,7 @@ int xb_cmd_restore_all_users(bool verbose)
     /* No file: the Event Log is where an administrator looks across PCs, and SYSTEM's
      * profile folder is not. A missing Event Log source (the MSI removed it before this
      * runs) only costs Event Viewer its formatting: the line is in the event. */
-    if (xb_winlog_open(NULL, 0, 0, &s.events) == XB_OK)
-        xb_winlog_set_events_from(s.events, XB_LOG_INFO);
-    xb_log_set_sink(both_sinks, &s);
+    struct xb_winlog *events = xb_cli_events_begin(XB_LOG_INFO);
     xb_log_set_level(verbose ? XB_LOG_DEBUG : XB_LOG_INFO);
 
     enum xb_err err = xb_win_restore_all_users(&t, NULL, NULL, &errmsg);
@@ -70,8 +77,7 @@ int xb_cmd_restore_all_users(bool verbose)
     xb_log_event(XB_EV_RESTORED_ALL, "%s", line);
     printf("%s\n", line);
 out:
-    xb_log_set_sink(NULL, NULL);
-    xb_winlog_close(s.events);
+    xb_cli_events_end(events);
     xb_free(errmsg);
     return rc;
 }
