@@ -587,7 +587,10 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
     struct xb_session *s = arg;
     s->last_client = now_sec(s);
     if (s->state == XB_SESS_RELAY) {
+        short ended = xb_relay_drain_client(s);
         xb_relay_move(s, s->client, s->up);
+        if (ended)
+            client_event_cb(bev, ended, s); /* may free s: nothing after this */
         return;
     }
     if (s->state != XB_SESS_PREAUTH)
