@@ -28,6 +28,16 @@ static const struct xb_proto *const protos[XB_PROTO__COUNT] = {
     [XB_PROTO_SMTP] = &xb_proto_smtp,
 };
 
+/* The heap keeps what bulk transfers freed (xb_plat_init: no trimming on every free,
+ * which cost page faults by the thousand per transfer); once no session is left for a
+ * while, it goes back to the system, so an idle companion stays small. */
+#define XB_PROXY_TRIM_AFTER 2 /* seconds without a session */
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+    xb_plat_mem_trim();
+}
+
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
                          struct xb_store *store, struct xb_token_source *tokens,
                          struct xb_proxy **out, char **errmsg)
@@ -43,6 +53,11 @@ enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
     err = xb_tls_new(cfg->ca_file, &px->tls, errmsg);
     if (err != XB_OK)
         goto out;
+    px->trim_ev = evtimer_new(base, trim_cb, px);
+    if (!px->trim_ev) {
+        err = XB_ERR_NOMEM;
+        goto out;
+    }
     px->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
     if (!px->dns) {
         /* No resolver configuration: IP literals still work; names will fail clearly. */
@@ -290,12 +305,18 @@ void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s)
 {
     xb_list_push(&px->sessions, &s->link);
     px->nsessions++;
+    if (px->trim_ev)
+        evtimer_del(px->trim_ev);
 }
 
 void xb_proxy_session_removed(struct xb_proxy *px, struct xb_session *s)
 {
     xb_list_remove(&px->sessions, &s->link);
     px->nsessions--;
+    if (px->nsessions == 0 && px->trim_ev) {
+        struct timeval tv = { XB_PROXY_TRIM_AFTER, 0 };
+        evtimer_add(px->trim_ev, &tv);
+    }
 }
 
 void xb_proxy_close_listeners(struct xb_proxy *px)
@@ -354,5 +375,7 @@ void xb_proxy_free(struct xb_proxy *px)
     if (px->dns)
         evdns_base_free(px->dns, 0);
     xb_tls_free(px->tls);
+    if (px->trim_ev)
+        event_free(px->trim_ev);
     xb_free(px);
 }

@@ -38,6 +38,7 @@ struct xb_proxy {
      * their logins go without the prefix from then on. Oldest replaced when full. */
     char *no_recent[XB_PROXY_NO_RECENT_MAX];
     unsigned no_recent_next;
+    struct event *trim_ev;             /* gives the heap back once no session is left */
 };
 
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,

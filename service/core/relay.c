@@ -35,30 +35,38 @@ static bool upstream_idle(const struct xb_session *s)
     return xb_plat_sock_readable((intptr_t)bufferevent_getfd(s->up)) == 0;
 }
 
-/* Toward the server, when nothing is queued and the bytes fit in one TLS record (a
- * command, not a message body): encrypt and send them now rather than on the loop's next
- * turn, which saves two epoll_ctl and an epoll_wait on every command the mail program
- * waits for. If OpenSSL cannot finish (the socket is full; it keeps the record and wants
- * the same bytes again), they stay in `in`, go to the output contiguous and first, and
- * libevent's next SSL_write, which starts at the front of the output and takes up to
- * 16 KiB, repeats exactly them (libevent sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). An
- * error is left for that write to report. */
+/* Toward the server, when nothing is queued: the bytes are encrypted and sent now, a
+ * TLS record at a time, rather than on the loop's next turn, which saves two epoll_ctl
+ * and an epoll_wait on every command the mail program waits for (and a loop turn per
+ * piece of a message body). If OpenSSL cannot finish a record (the socket is full; it
+ * keeps the record and wants the same bytes again), they stay at the front of `in`, go
+ * to the output contiguous and first, and libevent's next SSL_write, which starts at the
+ * front of the output and takes at least as many, repeats them (libevent sets
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; OpenSSL accepts a longer retry). An error is left
+ * for that write to report. */
 static void up_write_now(struct xb_session *s, struct evbuffer *in)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(s->up);
-    size_t len = evbuffer_get_length(in);
-    if (!ssl || len == 0 || len > XB_TLS_RECORD)
+    if (!ssl)
         return;
-    unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
-    if (!p)
-        return;
-    ERR_clear_error();
-    int n = SSL_write(ssl, p, (int)len);
-    if (n > 0)
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return;
+        if (len > XB_TLS_RECORD)
+            len = XB_TLS_RECORD;
+        unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)len);
+        if (!p)
+            return;
+        ERR_clear_error();
+        int n = SSL_write(ssl, p, (int)len);
+        if (n <= 0) {
+            xb_sess_log(s, XB_LOG_DEBUG, "upstream not writable now (%d): %lu bytes queued",
+                        SSL_get_error(ssl, n), (unsigned long)evbuffer_get_length(in));
+            return;
+        }
         evbuffer_drain(in, (size_t)n); /* all of it: libevent leaves partial writes off */
-    else
-        xb_sess_log(s, XB_LOG_DEBUG, "upstream not writable now (%d): %lu bytes queued",
-                    SSL_get_error(ssl, n), (unsigned long)len);
+    }
 }
 
 /* Moves everything readable from one side to the other; stops reading when the other

@@ -27,6 +27,9 @@ int xb_plat_init(void);
  * nothing. xb_plat_harden_gap says what could not be done (NULL: nothing), for the log
  * once there is one. */
 void xb_plat_harden(void);
+/* sys.c: gives the heap's free memory back to the system (glibc: malloc_trim; Windows:
+ * nothing, its heap decommits by itself). Called when the proxy has gone idle. */
+void xb_plat_mem_trim(void);
 const char *xb_plat_harden_gap(void);
 
 /* sys.c: the thread's last error (errno, and GetLastError on Windows), saved and

@@ -17,6 +17,13 @@ const char *xb_plat_harden_gap(void)
     return NULL;
 }
 
+void xb_plat_mem_trim(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
+}
+
 int xb_plat_init(void)
 {
     struct sigaction sa = { .sa_handler = SIG_IGN };
@@ -37,6 +44,10 @@ int xb_plat_init(void)
      * from drifting upward with the traffic. */
     (void)mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
     (void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+    /* One arena: the loop is the one thread that allocates, but each token request to a
+     * named host runs libcurl's resolver on a short-lived thread, whose own arena (and
+     * what it touched) would outlive it. */
+    (void)mallopt(M_ARENA_MAX, 1);
 #endif
     return sigaction(SIGPIPE, &sa, NULL);
 }
