@@ -379,3 +379,51 @@ void xb_proxy_free(struct xb_proxy *px)
         event_free(px->trim_ev);
     xb_free(px);
 }
+
+/* The address of "host:port" without the port (the port changes with every connection). */
+static size_t addr_len(const char *peer)
+{
+    const char *colon = strrchr(peer, ':');
+    return colon ? (size_t)(colon - peer) : strlen(peer);
+}
+
+static bool refused_lately(const struct xb_proxy *px, const char *peer, int64_t now)
+{
+    size_t n = addr_len(peer);
+    for (unsigned i = 0; i < XB_PROXY_REFUSED_MAX; i++)
+        if (px->refused[i].until > now && strlen(px->refused[i].addr) == n &&
+            memcmp(px->refused[i].addr, peer, n) == 0)
+            return true;
+    return false;
+}
+
+const struct xb_server *xb_proxy_early_server(const struct xb_proxy *px, enum xb_proto_id id,
+                                              const char *peer, int64_t now)
+{
+    if (!px->early_server[id] || px->early_off_until[id] > now ||
+        px->nearly >= px->cfg->max_sessions || refused_lately(px, peer, now))
+        return NULL;
+    return px->early_server[id];
+}
+
+void xb_proxy_upstream_result(struct xb_proxy *px, enum xb_proto_id id,
+                              const struct xb_server *srv, bool ok, int64_t now)
+{
+    if (ok) {
+        px->early_server[id] = srv;
+        px->early_off_until[id] = 0;
+    } else {
+        px->early_off_until[id] = now + XB_PROXY_EARLY_QUIET;
+    }
+}
+
+void xb_proxy_local_refused(struct xb_proxy *px, const char *peer, int64_t now)
+{
+    unsigned i = px->refused_next++ % XB_PROXY_REFUSED_MAX;
+    size_t n = addr_len(peer);
+    if (n >= sizeof(px->refused[i].addr))
+        n = sizeof(px->refused[i].addr) - 1;
+    memcpy(px->refused[i].addr, peer, n);
+    px->refused[i].addr[n] = '\0';
+    px->refused[i].until = now + XB_PROXY_EARLY_QUIET;
+}
