@@ -422,10 +422,25 @@ void xb_sess_up_auth(struct xb_session *s, const char *command)
     struct xb_secret *ir = xb_sess_sasl_ir(s);
     if (!ir)
         return; /* out of memory: the login timer ends the attempt */
-    xb_sess_up_printf(s, "%s %s ", command, xb_sess_sasl_mech(s));
-    if (s->up)
-        xb_evbuffer_add_secret(bufferevent_get_output(s->up), ir->data, ir->len);
-    xb_sess_up_send(s, "\r\n", 2);
+    /* The whole line in one buffer, so that it goes out as one TLS record and one write
+     * (libevent writes each buffer chain with its own SSL_write: three before). */
+    const char *mech = xb_sess_sasl_mech(s);
+    size_t clen = strlen(command), mlen = strlen(mech);
+    size_t len = clen + 1 + mlen + 1 + ir->len + 2;
+    char *line = xb_new_array(char, len);
+    if (line && s->up) {
+        memcpy(line, command, clen);
+        line[clen] = ' ';
+        memcpy(line + clen + 1, mech, mlen);
+        line[clen + 1 + mlen] = ' ';
+        memcpy(line + clen + mlen + 2, ir->data, ir->len);
+        memcpy(line + len - 2, "\r\n", 2);
+        xb_evbuffer_add_secret(bufferevent_get_output(s->up), line, len);
+    }
+    if (line) {
+        xb_wipe(line, len);
+        xb_free(line);
+    }
     xb_secret_free(ir);
 }
 
