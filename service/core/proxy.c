@@ -28,6 +28,16 @@ static const struct xb_proto *const protos[XB_PROTO__COUNT] = {
     [XB_PROTO_SMTP] = &xb_proto_smtp,
 };
 
+/* The heap keeps what bulk transfers freed (xb_plat_init: no trimming on every free,
+ * which cost page faults by the thousand per transfer); once no session is left for a
+ * while, it goes back to the system, so an idle companion stays small. */
+#define XB_PROXY_TRIM_AFTER 2 /* seconds without a session */
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+    xb_plat_mem_trim();
+}
+
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
                          struct xb_store *store, struct xb_token_source *tokens,
                          struct xb_proxy **out, char **errmsg)
@@ -43,6 +53,11 @@ enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
     err = xb_tls_new(cfg->ca_file, &px->tls, errmsg);
     if (err != XB_OK)
         goto out;
+    px->trim_ev = evtimer_new(base, trim_cb, px);
+    if (!px->trim_ev) {
+        err = XB_ERR_NOMEM;
+        goto out;
+    }
     px->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
     if (!px->dns) {
         /* No resolver configuration: IP literals still work; names will fail clearly. */
@@ -290,12 +305,18 @@ void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s)
 {
     xb_list_push(&px->sessions, &s->link);
     px->nsessions++;
+    if (px->trim_ev)
+        evtimer_del(px->trim_ev);
 }
 
 void xb_proxy_session_removed(struct xb_proxy *px, struct xb_session *s)
 {
     xb_list_remove(&px->sessions, &s->link);
     px->nsessions--;
+    if (px->nsessions == 0 && px->trim_ev) {
+        struct timeval tv = { XB_PROXY_TRIM_AFTER, 0 };
+        evtimer_add(px->trim_ev, &tv);
+    }
 }
 
 void xb_proxy_close_listeners(struct xb_proxy *px)
@@ -354,5 +375,55 @@ void xb_proxy_free(struct xb_proxy *px)
     if (px->dns)
         evdns_base_free(px->dns, 0);
     xb_tls_free(px->tls);
+    if (px->trim_ev)
+        event_free(px->trim_ev);
     xb_free(px);
+}
+
+/* The address of "host:port" without the port (the port changes with every connection). */
+static size_t addr_len(const char *peer)
+{
+    const char *colon = strrchr(peer, ':');
+    return colon ? (size_t)(colon - peer) : strlen(peer);
+}
+
+static bool refused_lately(const struct xb_proxy *px, const char *peer, int64_t now)
+{
+    size_t n = addr_len(peer);
+    for (unsigned i = 0; i < XB_PROXY_REFUSED_MAX; i++)
+        if (px->refused[i].until > now && strlen(px->refused[i].addr) == n &&
+            memcmp(px->refused[i].addr, peer, n) == 0)
+            return true;
+    return false;
+}
+
+const struct xb_server *xb_proxy_early_server(const struct xb_proxy *px, enum xb_proto_id id,
+                                              const char *peer, int64_t now)
+{
+    if (!px->early_server[id] || px->early_off_until[id] > now ||
+        px->nearly >= px->cfg->max_sessions || refused_lately(px, peer, now))
+        return NULL;
+    return px->early_server[id];
+}
+
+void xb_proxy_upstream_result(struct xb_proxy *px, enum xb_proto_id id,
+                              const struct xb_server *srv, bool ok, int64_t now)
+{
+    if (ok) {
+        px->early_server[id] = srv;
+        px->early_off_until[id] = 0;
+    } else {
+        px->early_off_until[id] = now + XB_PROXY_EARLY_QUIET;
+    }
+}
+
+void xb_proxy_local_refused(struct xb_proxy *px, const char *peer, int64_t now)
+{
+    unsigned i = px->refused_next++ % XB_PROXY_REFUSED_MAX;
+    size_t n = addr_len(peer);
+    if (n >= sizeof(px->refused[i].addr))
+        n = sizeof(px->refused[i].addr) - 1;
+    memcpy(px->refused[i].addr, peer, n);
+    px->refused[i].addr[n] = '\0';
+    px->refused[i].until = now + XB_PROXY_EARLY_QUIET;
 }

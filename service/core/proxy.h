@@ -21,6 +21,11 @@ struct xb_ui;
 struct xb_token_source;
 
 #define XB_PROXY_NO_RECENT_MAX 32
+/* Early upstream connections (docs/proxy.md "Early upstream connection"): client
+ * addresses whose local login was refused lately, remembered for XB_PROXY_EARLY_QUIET s;
+ * the same pause for a protocol whose upstream failed. */
+#define XB_PROXY_REFUSED_MAX 8
+#define XB_PROXY_EARLY_QUIET 60
 
 struct xb_proxy {
     struct event_base *base;
@@ -38,6 +43,14 @@ struct xb_proxy {
      * their logins go without the prefix from then on. Oldest replaced when full. */
     char *no_recent[XB_PROXY_NO_RECENT_MAX];
     unsigned no_recent_next;
+    struct event *trim_ev;             /* gives the heap back once no session is left */
+    /* Early upstream connections: the server of the last login that worked, per
+     * protocol (a pointer into cfg), how many are open, and when they may start again. */
+    const struct xb_server *early_server[XB_PROTO__COUNT];
+    int64_t early_off_until[XB_PROTO__COUNT];
+    unsigned nearly;
+    struct { char addr[64]; int64_t until; } refused[XB_PROXY_REFUSED_MAX];
+    unsigned refused_next;
 };
 
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
@@ -64,6 +77,19 @@ void xb_proxy_listen_addr(struct xb_proxy *px, enum xb_proto_id proto, char *buf
 /* POP3 recent mode that the mail server did not take for email (see session.c). */
 bool xb_proxy_no_recent(const struct xb_proxy *px, const char *email);
 void xb_proxy_set_no_recent(struct xb_proxy *px, const char *email);
+
+/* Early upstream connections. The server to connect to for a new client of protocol id
+ * at address peer ("host:port") before it logs in, or NULL: only after a login to it
+ * worked, not while that upstream fails, not for an address whose local login was
+ * refused lately, and at most max_sessions at a time. now: seconds. */
+const struct xb_server *xb_proxy_early_server(const struct xb_proxy *px, enum xb_proto_id id,
+                                              const char *peer, int64_t now);
+/* The result of a connection to srv for protocol id (a login that worked; or a
+ * connection or TLS failure, which pauses early connections). */
+void xb_proxy_upstream_result(struct xb_proxy *px, enum xb_proto_id id,
+                              const struct xb_server *srv, bool ok, int64_t now);
+/* A local login from peer was refused. */
+void xb_proxy_local_refused(struct xb_proxy *px, const char *peer, int64_t now);
 
 /* Called by sessions. */
 void xb_proxy_session_added(struct xb_proxy *px, struct xb_session *s);

@@ -24,6 +24,10 @@ void xb_relay_move(struct xb_session *s, struct bufferevent *from, struct buffer
  * bufferevent event (EOF, error) a failed read stands for, for the caller to report
  * after relaying what came before. */
 short xb_relay_drain_tls(struct xb_session *s);
+/* Reads what the mail program sent beyond libevent's 4 KiB into the client input, up to
+ * the limit; 0, or the bufferevent event (EOF, error) that ended the stream, for the
+ * caller to report after relaying what came before. */
+short xb_relay_drain_client(struct xb_session *s);
 
 /* session.c, for the relay: a side's callbacks with write_cb as its write callback (NULL:
  * the normal one again), and the upstream read callback run by hand (may free s). */

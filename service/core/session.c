@@ -56,6 +56,7 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void up_read_cb(struct bufferevent *bev, void *arg);
 static void up_write_cb(struct bufferevent *bev, void *arg);
 static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+static void uplogin_input(struct xb_session *s);
 static void session_free(struct xb_session *s);
 static void close_after_flush(struct xb_session *s);
 static void login_refused(struct xb_session *s, enum xb_err err, const char *text);
@@ -239,6 +240,10 @@ static void drop_upstream(struct xb_session *s)
         bufferevent_free(s->up);
         s->up = NULL;
     }
+    if (s->up_early) {
+        s->up_early = false;
+        s->px->nearly--;
+    }
     s->up_tls_upgraded = false; /* the next connection starts in the clear again */
 }
 
@@ -417,10 +422,25 @@ void xb_sess_up_auth(struct xb_session *s, const char *command)
     struct xb_secret *ir = xb_sess_sasl_ir(s);
     if (!ir)
         return; /* out of memory: the login timer ends the attempt */
-    xb_sess_up_printf(s, "%s %s ", command, xb_sess_sasl_mech(s));
-    if (s->up)
-        xb_evbuffer_add_secret(bufferevent_get_output(s->up), ir->data, ir->len);
-    xb_sess_up_send(s, "\r\n", 2);
+    /* The whole line in one buffer, so that it goes out as one TLS record and one write
+     * (libevent writes each buffer chain with its own SSL_write: three before). */
+    const char *mech = xb_sess_sasl_mech(s);
+    size_t clen = strlen(command), mlen = strlen(mech);
+    size_t len = clen + 1 + mlen + 1 + ir->len + 2;
+    char *line = xb_new_array(char, len);
+    if (line && s->up) {
+        memcpy(line, command, clen);
+        line[clen] = ' ';
+        memcpy(line + clen + 1, mech, mlen);
+        line[clen + 1 + mlen] = ' ';
+        memcpy(line + clen + mlen + 2, ir->data, ir->len);
+        memcpy(line + len - 2, "\r\n", 2);
+        xb_evbuffer_add_secret(bufferevent_get_output(s->up), line, len);
+    }
+    if (line) {
+        xb_wipe(line, len);
+        xb_free(line);
+    }
     xb_secret_free(ir);
 }
 
@@ -439,35 +459,100 @@ static void login_refused(struct xb_session *s, enum xb_err err, const char *tex
         client_read_cb(s->client, s);
 }
 
-static void connect_upstream(struct xb_session *s)
+/* Opens s->up toward srv (TCP, and TLS for implicit TLS); false if it could not start. */
+static bool open_upstream(struct xb_session *s, const struct xb_server *srv)
 {
-    const struct xb_server *srv = s->server;
     struct event_base *base = s->px->base;
     SSL *ssl = NULL;
 
-    xb_sess_set_state(s, XB_SESS_CONNECT);
     if (srv->tls == XB_TLS_IMPLICIT) {
         ssl = xb_tls_ssl_new(s->px->tls, srv->host, srv->port);
-        if (!ssl) {
-            login_refused(s, XB_ERR_TEMP, "Out of memory");
-            return;
-        }
+        if (!ssl)
+            return false;
         s->up = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                                BEV_OPT_CLOSE_ON_FREE);
     } else {
         s->up = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     }
-    if (!s->up) {
-        login_refused(s, XB_ERR_TEMP, "Out of memory");
-        return;
-    }
+    if (!s->up)
+        return false;
     set_normal_callbacks(s, s->up);
     bufferevent_setwatermark(s->up, EV_READ, 0, XB_RELAY_HIGH);
     bufferevent_enable(s->up, EV_READ | EV_WRITE);
-    xb_sess_log(s, XB_LOG_DEBUG, "connecting to %s:%u (%s)", srv->host, srv->port,
-                srv->tls == XB_TLS_IMPLICIT ? "TLS" : "STARTTLS");
+    xb_sess_log(s, XB_LOG_DEBUG, "connecting to %s:%u (%s)%s", srv->host, srv->port,
+                srv->tls == XB_TLS_IMPLICIT ? "TLS" : "STARTTLS",
+                s->up_early ? " early, before the login" : "");
     if (bufferevent_socket_connect_hostname(s->up, s->px->dns, AF_UNSPEC, srv->host,
                                             (int)srv->port) != 0) {
+        drop_upstream(s);
+        return false;
+    }
+    return true;
+}
+
+/* Early upstream connection: at accept, toward the server the last login of this
+ * protocol went to, so that TCP, TLS (resumed) and the server's greeting happen while
+ * the mail program reads the greeting and sends its login. Nothing is written on it
+ * before a local login succeeds (connect_upstream takes it then); a refused local login
+ * or a client that leaves closes it at once. */
+static void early_upstream(struct xb_session *s)
+{
+    const struct xb_server *srv = xb_proxy_early_server(s->px, s->proto->id, s->peer, now_sec(s));
+    if (!srv)
+        return;
+    s->up_early = true;
+    s->up_early_ready = false;
+    s->early_server = srv;
+    s->early_at = now_sec(s);
+    s->px->nearly++;
+    if (!open_upstream(s, srv))
+        drop_upstream(s);
+}
+
+/* An event on an early connection nobody has taken yet: up, or gone (silently: the
+ * login, if one comes, connects again and reports what fails then). */
+static void early_event(struct xb_session *s, short what)
+{
+    if (what & BEV_EVENT_CONNECTED) {
+        xb_plat_sock_nodelay(bufferevent_getfd(s->up));
+        s->up_early_ready = true;
+        return;
+    }
+    bool failed = (what & BEV_EVENT_ERROR) != 0 || !s->up_early_ready;
+    xb_sess_log(s, XB_LOG_DEBUG, "early upstream connection %s", failed ? "failed" : "closed");
+    ERR_clear_error();
+    if (failed)
+        xb_proxy_upstream_result(s->px, s->proto->id, s->early_server, false, now_sec(s));
+    drop_upstream(s);
+}
+
+/* Early connections older than this are not taken (the server may be about to drop an
+ * unauthenticated connection): a fresh one is opened instead. */
+#define XB_EARLY_MAX_AGE 10
+
+static void connect_upstream(struct xb_session *s)
+{
+    const struct xb_server *srv = s->server;
+
+    xb_sess_set_state(s, XB_SESS_CONNECT);
+    if (s->up && s->up_early) {
+        bool take = s->early_server == srv && now_sec(s) - s->early_at <= XB_EARLY_MAX_AGE;
+        s->up_early = false;
+        s->px->nearly--;
+        if (take && s->up_early_ready) {
+            xb_sess_log(s, XB_LOG_DEBUG, "taking the early connection to %s:%u", srv->host,
+                        srv->port);
+            xb_sess_set_state(s, XB_SESS_UPLOGIN);
+            s->proto->up_start(s, false);
+            if (s->up && evbuffer_get_length(bufferevent_get_input(s->up)))
+                uplogin_input(s);
+            return;
+        }
+        if (take)
+            return; /* still connecting: up_event_cb goes on from CONNECTED as usual */
+        drop_upstream(s);
+    }
+    if (!open_upstream(s, srv)) {
         xb_sess_log(s, XB_LOG_WARN, "cannot connect to %s:%u", srv->host, srv->port);
         login_refused(s, XB_ERR_TEMP, "Cannot reach the mail server; try again later");
     }
@@ -513,6 +598,7 @@ static void start_login(struct xb_session *s)
             xb_log_event(XB_EV_WRONG_PASSWORD, "%s: a mail program logged in with a password "
                          "that is not this account's (typed into Outlook's prompt?)",
                          known->email);
+        xb_proxy_local_refused(s->px, s->peer, now_sec(s));
         login_refused(s, XB_ERR_AUTH, XB_LOCAL_REFUSAL);
         return;
     }
@@ -587,7 +673,10 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
     struct xb_session *s = arg;
     s->last_client = now_sec(s);
     if (s->state == XB_SESS_RELAY) {
+        short ended = xb_relay_drain_client(s);
         xb_relay_move(s, s->client, s->up);
+        if (ended)
+            client_event_cb(bev, ended, s); /* may free s: nothing after this */
         return;
     }
     if (s->state != XB_SESS_PREAUTH)
@@ -787,6 +876,7 @@ static void uplogin_input(struct xb_session *s)
         case XB_UP_DONE:
             xb_sess_log(s, XB_LOG_INFO, "logged in upstream; relaying");
             xb_tokens_report(s->px->tokens, s->email, XB_OK, NULL);
+            xb_proxy_upstream_result(s->px, s->proto->id, s->server, true, now_sec(s));
             if (s->recent_wanted && !s->recent_on && !xb_proxy_no_recent(s->px, s->email))
                 recent_not_taken(s);
             start_relay(s);
@@ -825,6 +915,10 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct xb_session *s = arg;
 
+    if (s->up_early) {
+        early_event(s, what);
+        return;
+    }
     if (what & BEV_EVENT_CONNECTED) {
         xb_plat_sock_nodelay(bufferevent_getfd(s->up));
         xb_sess_set_state(s, XB_SESS_UPLOGIN);
@@ -871,6 +965,7 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
     else if (what & BEV_EVENT_ERROR)
         snprintf(why, sizeof(why), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     ERR_clear_error();
+    xb_proxy_upstream_result(s->px, s->proto->id, s->server, false, now_sec(s));
     xb_sess_log(s, XB_LOG_WARN, "upstream %s:%u failed while in %s: %s", s->server->host,
                 s->server->port, state_names[s->state], why);
     /* Not the person's to fix, and retrying will not help: say who can (IT). */
@@ -944,4 +1039,5 @@ void xb_session_start(struct xb_proxy *px, const struct xb_proto *proto, intptr_
     proto->greet(s);
     arm_timer(s, px->cfg->preauth_timeout);
     bufferevent_enable(s->client, EV_READ | EV_WRITE);
+    early_upstream(s);
 }

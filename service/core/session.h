@@ -129,6 +129,12 @@ struct xb_session {
     bool relay_paused;                 /* one side waits for the other's output to drain */
     bool up_dry;                       /* relay: the last upstream read found the socket empty */
     bool up_draining;                  /* client gone; writing its last bytes upstream */
+    /* s->up was opened at accept, before any login (docs/proxy.md "Early upstream
+     * connection"): nothing is written on it until a local login succeeds and takes it. */
+    bool up_early;
+    bool up_early_ready;               /* ... and its TCP (and TLS) connection is up */
+    const struct xb_server *early_server;
+    int64_t early_at;                  /* seconds: when it was opened */
     bool discard_line;                 /* dropping the rest of an over-long client line */
     /* ... and whether its end may not be dropped (IMAP: it announces a LITERAL+, whose
      * bytes would follow as if they were commands): judged on its last bytes. */

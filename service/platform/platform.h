@@ -27,6 +27,9 @@ int xb_plat_init(void);
  * nothing. xb_plat_harden_gap says what could not be done (NULL: nothing), for the log
  * once there is one. */
 void xb_plat_harden(void);
+/* sys.c: gives the heap's free memory back to the system (glibc: malloc_trim; Windows:
+ * nothing, its heap decommits by itself). Called when the proxy has gone idle. */
+void xb_plat_mem_trim(void);
 const char *xb_plat_harden_gap(void);
 
 /* sys.c: the thread's last error (errno, and GetLastError on Windows), saved and
@@ -58,6 +61,9 @@ const char *xb_plat_ui_language(void);
 void xb_plat_sock_nodelay(intptr_t fd);
 /* Bytes the kernel holds for reading on a socket (0 also when it cannot tell). */
 size_t xb_plat_sock_readable(intptr_t fd);
+/* One read from a non-blocking socket: the bytes read (> 0), 0 at the end of the stream,
+ * -1 when nothing is there now, -2 on an error. */
+ptrdiff_t xb_plat_sock_recv(intptr_t fd, void *buf, size_t len);
 
 /* peer.c: whether the program at the other end of an accepted loopback TCP connection
  * runs as the same user as this process (a loopback port does not say who connects: on

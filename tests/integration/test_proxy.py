@@ -245,7 +245,9 @@ def test_imap_idle_passes_through(rig, xb):
 
 
 def test_imap_wrong_secret_sends_nothing_upstream(rig, xb):
-    before = (rig.dir / "logs" / "dovecot.log").read_text().count("imap-login")
+    # An early upstream connection may have been opened (TLS only, test_early.py): what
+    # Dovecot logs of it must be a connection closed with no login attempt.
+    seen = len((rig.dir / "logs" / "dovecot.log").read_text())
     m = imaplib.IMAP4("127.0.0.1", xb.imap_port)
     with pytest.raises(imaplib.IMAP4.error) as e:
         m.login(xb.email, "not-the-secret")
@@ -254,7 +256,8 @@ def test_imap_wrong_secret_sends_nothing_upstream(rig, xb):
         m.login("nobody@example.com", xb.secret)
     m.shutdown()
     time.sleep(0.3)
-    assert (rig.dir / "logs" / "dovecot.log").read_text().count("imap-login") == before
+    after = (rig.dir / "logs" / "dovecot.log").read_text()[seen:]
+    assert all("no auth attempts" in ln for ln in after.splitlines() if "imap-login" in ln)
     assert "local login refused" in xb.log_text()
 
 

@@ -278,3 +278,29 @@ def send_body(c, body, piece=8192):
         c.send(body[i:i + piece])
         time.sleep(0.0005)
     c.send(b".\r\n")
+
+
+def test_message_sent_at_once_arrives_whole(rig, xb):
+    """A message body sent in one go: the proxy reads the mail program's socket in large
+    pieces beyond libevent's 4 KiB (xb_relay_drain_client); the message must reach the
+    sink byte for byte. The second one is followed at once by QUIT and the end of the
+    stream, so the end is met by those large reads, behind the data: the server must
+    still get everything before the proxy closes."""
+    for tail in (b"", b"QUIT\r\n"):
+        body = message_of_size(6 << 20, subject="at once %r" % tail, to="sink@example.org")
+        before = len(rig.sink_messages())
+        c = smtp_session(xb)
+        c.send(body + b".\r\n" + tail)
+        if tail:
+            c.s.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + 20
+            while len(rig.sink_messages()) == before:
+                assert time.monotonic() < deadline, "the message never reached the sink"
+                time.sleep(0.05)
+        else:
+            ln = c.line()
+            assert ln.startswith(b"250"), ln
+            c.send(b"QUIT\r\n")
+        c.close()
+        got = rig.sink_messages()
+        assert len(got) == before + 1 and got[-1][1].endswith(body)

@@ -38,6 +38,10 @@ const char *xb_plat_harden_gap(void)
     return harden_gap;
 }
 
+void xb_plat_mem_trim(void)
+{
+}
+
 int xb_plat_init(void)
 {
     WSADATA wsa;
