@@ -18,6 +18,8 @@
 #ifndef XOAUTHBRIDGE_POLICY_H
 #define XOAUTHBRIDGE_POLICY_H
 
+#include <stddef.h>
+
 #include "xoauthbridge/names.h" /* XB_POLICY_KEY */
 
 /* Registry types, with the numbers of REG_SZ and REG_DWORD so that Windows code can
@@ -173,5 +175,15 @@ static const struct xb_policy xb_policies[XB_POL_COUNT] = {
 };
 
 #define XB_POLICY_COUNT ((unsigned)XB_POL_COUNT)
+
+/* The length of an SZ value as the table's limits count it: characters of the UTF-8
+ * text (what an administrator typed), not bytes. */
+static inline size_t xb_policy_text_chars(const char *utf8)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)utf8; *c; c++)
+        n += (*c & 0xc0) != 0x80;
+    return n;
+}
 
 #endif

@@ -38,14 +38,6 @@ static bool dword(const struct reading *r, enum xb_policy_id id, uint32_t *out)
     return false;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        n += (*c & 0xc0) != 0x80;
-    return n;
-}
-
 static bool sz(const struct reading *r, enum xb_policy_id id, char *out, size_t n)
 {
     const struct xb_policy *p = &xb_policies[id];
@@ -56,7 +48,7 @@ static bool sz(const struct reading *r, enum xb_policy_id id, char *out, size_t 
             continue;
         if (type != XB_POLICY_SZ)
             ignore(r, p->value, "not a REG_SZ");
-        else if (utf8_chars(out) > p->max)
+        else if (xb_policy_text_chars(out) > p->max)
             ignore(r, p->value, "too long");
         else
             return true;

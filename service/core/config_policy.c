@@ -56,15 +56,6 @@ static bool find_word(const char *choices, const char *text, char *out, size_t s
     return false;
 }
 
-/* Characters, not bytes: the table's limits count what an administrator typed. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += (*p & 0xc0) != 0x80;
-    return n;
-}
-
 bool xb_policy_value_text(const struct xb_policy *p, const struct xb_policy_raw *raw,
                           char *out, size_t size, const char **why)
 {
@@ -105,7 +96,7 @@ bool xb_policy_value_text(const struct xb_policy *p, const struct xb_policy_raw 
             return false;
         }
     }
-    if (utf8_chars(text) > p->max) {
+    if (xb_policy_text_chars(text) > p->max) {
         *why = "too long";
         return false;
     }
@@ -155,7 +146,7 @@ static void list_entry(void *ctx, const char *name, const char *text)
     char *msg = NULL;
     snprintf(origin, sizeof(origin), "policy %s\\%s\\%s, entry '%.60s'",
              xb_policy_hive_name(lp->hive), XB_POLICY_KEY, lp->p->value, name);
-    if (utf8_chars(text) > lp->p->max) {
+    if (xb_policy_text_chars(text) > lp->p->max) {
         xb_log_warn("%s: longer than %u characters; ignored", origin, lp->p->max);
         return;
     }

@@ -649,11 +649,10 @@ void xb_ctl_op_restore(struct xb_ctl_conn *c, const struct xb_pipe_req *r, bool 
     if (restored)
         xb_log_event(XB_EV_RESTORED, "%s: %u Outlook account(s) put back as they were",
                      email, restored);
-    if (forget)
+    if (forget) {
         xb_log_event(XB_EV_SIGNED_OUT, "%s signed out: its tokens are removed here", email);
-    if (forget)
         xb_ctl_notify_state(ctl, email, XB_PIPE_STATE_REMOVED, NULL);
-    else
+    } else
         xb_ui_account_changed(&ctl->ui, email, XB_ACCT_NEW);
     const struct xb_provider *p = xb_config_provider_for(ctl->cfg, provider, email);
     if (!token || !p || !ctl->http) {

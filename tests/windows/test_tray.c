@@ -158,17 +158,24 @@ static int silent_pipe(const wchar_t *inst, DWORD seconds)
     return 0;
 }
 
-/* The first line a server on 127.0.0.1:port sends, printed. */
-static int greet(unsigned port)
+/* Winsock started and a TCP socket with 127.0.0.1:port in *a; INVALID_SOCKET if not. */
+static SOCKET loopback_socket(unsigned port, struct sockaddr_in *a)
 {
     WSADATA wsa;
     if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
-        return 1;
-    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    struct sockaddr_in a = { 0 };
-    a.sin_family = AF_INET;
-    a.sin_port = htons((u_short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return INVALID_SOCKET;
+    memset(a, 0, sizeof(*a));
+    a->sin_family = AF_INET;
+    a->sin_port = htons((u_short)port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+}
+
+/* The first line a server on 127.0.0.1:port sends, printed. */
+static int greet(unsigned port)
+{
+    struct sockaddr_in a;
+    SOCKET s = loopback_socket(port, &a);
     char line[512];
     int n = 0;
     if (s != INVALID_SOCKET && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) {
@@ -187,14 +194,8 @@ static int greet(unsigned port)
 
 static int squat(unsigned port, DWORD seconds)
 {
-    WSADATA wsa;
-    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
-        return 1;
-    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    struct sockaddr_in a = { 0 };
-    a.sin_family = AF_INET;
-    a.sin_port = htons((u_short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a;
+    SOCKET s = loopback_socket(port, &a);
     if (s == INVALID_SOCKET || bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
         listen(s, 4) != 0) {
         printf("cannot hold port %u\n", port);
