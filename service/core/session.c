@@ -970,13 +970,7 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
                 s->server->port, state_names[s->state], why);
     /* Not the person's to fix, and retrying will not help: say who can (IT). */
     if (untrusted) {
-        char sys_why[200];
-        const char *tls_why =
-            xb_plat_tls_refusal(s->server->host, sys_why, sizeof(sys_why)) ? sys_why : why;
-        if (xb_ui_alert(s->px->ui, XB_UI_UNTRUSTED, s->server->host, tls_why))
-            xb_log_event(XB_EV_UNTRUSTED, "%s: the certificate of %s is not trusted here: %s",
-                         s->email ? s->email : "(an account)", s->server->host,
-                         tls_why);
+        xb_ui_untrusted(s->px->ui, s->email, s->server->host, why);
     }
     login_refused(s, XB_ERR_TEMP, "Cannot reach the mail server securely; try again later");
 }

@@ -255,14 +255,9 @@ static void refresh_cb(void *arg, struct xb_token_result *r)
     if (set_state(src, acct, XB_ACCT_TEMP_ERROR, why, XB_UI_SIGNIN_NEEDED))
         save(src);
     if (r->err == XB_ERR_TLS && p) {
-        char host[128], sys_why[200];
+        char host[128];
         xb_http_url_host(p->token_url, host, sizeof(host));
-        const char *tls_why = xb_plat_tls_refusal(host, sys_why, sizeof(sys_why)) ? sys_why
-                                                                                  : r->why;
-        /* As often as the notification (once an hour): what an admin counts. */
-        if (xb_ui_alert(src->ui, XB_UI_UNTRUSTED, host, tls_why))
-            xb_log_event(XB_EV_UNTRUSTED, "%s: the certificate of %s is not trusted here: %s",
-                         rt->email, host, tls_why);
+        xb_ui_untrusted(src->ui, rt->email, host, r->why);
     }
     /* A web proxy in the way is for IT to fix, as an untrusted certificate is. */
     if (r->err == XB_ERR_TEMP && p) {

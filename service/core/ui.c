@@ -7,8 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/events.h"
 #include "core/mem.h"
 #include "core/msg.h"
+#include "platform/platform.h"
 
 /* Remembered (kind, account) pairs; old ones are dropped, and the list never grows
  * past RECENT_MAX (the oldest goes first), so a flood of accounts cannot eat memory. */
@@ -184,4 +186,13 @@ void xb_ui_log_sink(void *ctx, enum xb_log_level level, unsigned event, const ch
     struct xb_ui *ui = ctx;
     if (ui && ui->vt->log)
         ui->vt->log(ui, level, event, line);
+}
+
+void xb_ui_untrusted(struct xb_ui *ui, const char *email, const char *host, const char *why)
+{
+    char sys_why[200];
+    const char *text = xb_plat_tls_refusal(host, sys_why, sizeof(sys_why)) ? sys_why : why;
+    if (xb_ui_alert(ui, XB_UI_UNTRUSTED, host, text))
+        xb_log_event(XB_EV_UNTRUSTED, "%s: the certificate of %s is not trusted here: %s",
+                     email ? email : "(an account)", host, text);
 }

@@ -87,6 +87,11 @@ bool xb_ui_notify_at(struct xb_ui *ui, enum xb_ui_kind kind, const char *account
 bool xb_ui_alert(struct xb_ui *ui, enum xb_ui_kind kind, const char *account,
                  const char *detail);
 
+/* A server's certificate was refused for email's connection to host: the notification
+ * XB_UI_UNTRUSTED (with the system's own words when it has them, else why) and, as often
+ * as it goes out (once an hour per server), Event Log warning 2006. */
+void xb_ui_untrusted(struct xb_ui *ui, const char *email, const char *host, const char *why);
+
 void xb_ui_account_changed(struct xb_ui *ui, const char *account,
                            enum xb_account_state state);
 
