@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 #include "core/addr.h"
 #include "core/ascii.h"
@@ -14,6 +16,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/portrange.h"
+#include "core/relay.h"
 #include "core/tls.h"
 #include "core/ui.h"
 #include "platform/platform.h"
@@ -57,6 +60,12 @@ enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,
     if (!px->trim_ev) {
         err = XB_ERR_NOMEM;
         goto out;
+    }
+    for (int i = 0; i < XB_PROTO__COUNT; i++) {
+        if (!xb_spare_init(&px->spare[i], px, (enum xb_proto_id)i)) {
+            err = XB_ERR_NOMEM;
+            goto out;
+        }
     }
     px->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
     if (!px->dns) {
@@ -332,6 +341,8 @@ void xb_proxy_close_listeners(struct xb_proxy *px)
 void xb_proxy_shutdown(struct xb_proxy *px)
 {
     xb_proxy_close_listeners(px);
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        xb_spare_close(&px->spare[i]);
     XB_LIST_EACH(s, next, &px->sessions, struct xb_session, link)
         xb_session_shutdown(s, "XOAuth Bridge is shutting down");
 }
@@ -372,6 +383,8 @@ void xb_proxy_free(struct xb_proxy *px)
     /* Sessions still flushing their last words are ended now. */
     while (px->sessions.first)
         xb_session_free_now(XB_LIST_FIRST(&px->sessions, struct xb_session, link));
+    for (int i = 0; i < XB_PROTO__COUNT; i++)
+        xb_spare_free(&px->spare[i]);
     if (px->dns)
         evdns_base_free(px->dns, 0);
     xb_tls_free(px->tls);
@@ -415,6 +428,33 @@ void xb_proxy_upstream_result(struct xb_proxy *px, enum xb_proto_id id,
     } else {
         px->early_off_until[id] = now + XB_PROXY_EARLY_QUIET;
     }
+}
+
+struct bufferevent *xb_proxy_connect(struct xb_proxy *px, const struct xb_server *srv,
+                                     bufferevent_data_cb readcb, bufferevent_data_cb writecb,
+                                     bufferevent_event_cb eventcb, void *arg)
+{
+    struct bufferevent *bev;
+    if (srv->tls == XB_TLS_IMPLICIT) {
+        SSL *ssl = xb_tls_ssl_new(px->tls, srv->host, srv->port);
+        if (!ssl)
+            return NULL;
+        bev = bufferevent_openssl_socket_new(px->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        bev = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev)
+        return NULL;
+    bufferevent_setcb(bev, readcb, writecb, eventcb, arg);
+    bufferevent_setwatermark(bev, EV_READ, 0, XB_RELAY_HIGH);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect_hostname(bev, px->dns, AF_UNSPEC, srv->host,
+                                            (int)srv->port) != 0) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    return bev;
 }
 
 void xb_proxy_local_refused(struct xb_proxy *px, const char *peer, int64_t now)

@@ -8,9 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <event2/bufferevent.h>
+
 #include "core/config.h"
 #include "core/err.h"
 #include "core/session.h"
+#include "core/spare.h"
 
 struct event_base;
 struct evconnlistener;
@@ -26,6 +29,9 @@ struct xb_token_source;
  * the same pause for a protocol whose upstream failed. */
 #define XB_PROXY_REFUSED_MAX 8
 #define XB_PROXY_EARLY_QUIET 60
+/* An early or spare connection older than this (seconds) is not used (the server may be
+ * about to drop a connection that has not logged in): a fresh one is made instead. */
+#define XB_PROXY_EARLY_MAX_AGE 10
 
 struct xb_proxy {
     struct event_base *base;
@@ -48,7 +54,10 @@ struct xb_proxy {
      * protocol (a pointer into cfg), how many are open, and when they may start again. */
     const struct xb_server *early_server[XB_PROTO__COUNT];
     int64_t early_off_until[XB_PROTO__COUNT];
-    unsigned nearly;
+    unsigned nearly;                   /* early connections, spares included */
+    struct xb_spare spare[XB_PROTO__COUNT];
+    int64_t last_accept[XB_PROTO__COUNT]; /* seconds: a client came (spares are made
+                                             only for clients that come in a row) */
     struct { char addr[64]; int64_t until; } refused[XB_PROXY_REFUSED_MAX];
     unsigned refused_next;
 };
@@ -88,6 +97,11 @@ const struct xb_server *xb_proxy_early_server(const struct xb_proxy *px, enum xb
  * connection or TLS failure, which pauses early connections). */
 void xb_proxy_upstream_result(struct xb_proxy *px, enum xb_proto_id id,
                               const struct xb_server *srv, bool ok, int64_t now);
+/* A new connection toward srv (TCP, and TLS with the host name verified for implicit
+ * TLS), connecting, with these callbacks; NULL if it could not be started. */
+struct bufferevent *xb_proxy_connect(struct xb_proxy *px, const struct xb_server *srv,
+                                     bufferevent_data_cb readcb, bufferevent_data_cb writecb,
+                                     bufferevent_event_cb eventcb, void *arg);
 /* A local login from peer was refused. */
 void xb_proxy_local_refused(struct xb_proxy *px, const char *peer, int64_t now);
 

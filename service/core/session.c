@@ -462,51 +462,55 @@ static void login_refused(struct xb_session *s, enum xb_err err, const char *tex
 /* Opens s->up toward srv (TCP, and TLS for implicit TLS); false if it could not start. */
 static bool open_upstream(struct xb_session *s, const struct xb_server *srv)
 {
-    struct event_base *base = s->px->base;
-    SSL *ssl = NULL;
-
-    if (srv->tls == XB_TLS_IMPLICIT) {
-        ssl = xb_tls_ssl_new(s->px->tls, srv->host, srv->port);
-        if (!ssl)
-            return false;
-        s->up = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                               BEV_OPT_CLOSE_ON_FREE);
-    } else {
-        s->up = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    }
+    s->up = xb_proxy_connect(s->px, srv, up_read_cb, up_write_cb, up_event_cb, s);
     if (!s->up)
         return false;
-    set_normal_callbacks(s, s->up);
-    bufferevent_setwatermark(s->up, EV_READ, 0, XB_RELAY_HIGH);
-    bufferevent_enable(s->up, EV_READ | EV_WRITE);
     xb_sess_log(s, XB_LOG_DEBUG, "connecting to %s:%u (%s)%s", srv->host, srv->port,
                 srv->tls == XB_TLS_IMPLICIT ? "TLS" : "STARTTLS",
                 s->up_early ? " early, before the login" : "");
-    if (bufferevent_socket_connect_hostname(s->up, s->px->dns, AF_UNSPEC, srv->host,
-                                            (int)srv->port) != 0) {
-        drop_upstream(s);
-        return false;
-    }
     return true;
 }
 
 /* Early upstream connection: at accept, toward the server the last login of this
  * protocol went to, so that TCP, TLS (resumed) and the server's greeting happen while
- * the mail program reads the greeting and sends its login. Nothing is written on it
- * before a local login succeeds (connect_upstream takes it then); a refused local login
- * or a client that leaves closes it at once. */
+ * the mail program reads the greeting and sends its login; a spare made for this
+ * client (spare.h) has done all of that already. Nothing is written on it before a
+ * local login succeeds (connect_upstream takes it then); a refused local login or a
+ * client that leaves closes it at once. A client that comes soon after the last one
+ * of its protocol gets a spare made for the client after it. */
 static void early_upstream(struct xb_session *s)
 {
-    const struct xb_server *srv = xb_proxy_early_server(s->px, s->proto->id, s->peer, now_sec(s));
+    struct xb_proxy *px = s->px;
+    enum xb_proto_id id = s->proto->id;
+    int64_t now = now_sec(s);
+    bool in_a_row = px->last_accept[id] && now - px->last_accept[id] <= XB_PROXY_EARLY_MAX_AGE;
+    px->last_accept[id] = now;
+
+    const struct xb_server *srv = xb_proxy_early_server(px, id, s->peer, now);
     if (!srv)
         return;
     s->up_early = true;
-    s->up_early_ready = false;
     s->early_server = srv;
-    s->early_at = now_sec(s);
-    s->px->nearly++;
-    if (!open_upstream(s, srv))
-        drop_upstream(s);
+    bool ready = false;
+    int64_t opened = now;
+    s->up = xb_spare_take(&px->spare[id], srv, now, &ready, &opened);
+    if (s->up) {
+        set_normal_callbacks(s, s->up);
+        s->up_early_ready = ready;
+        s->early_at = opened;
+        xb_sess_log(s, XB_LOG_DEBUG, "took the spare connection to %s:%u%s", srv->host,
+                    srv->port, ready ? "" : " (still connecting)");
+    } else {
+        s->up_early_ready = false;
+        s->early_at = now;
+        px->nearly++;
+        if (!open_upstream(s, srv)) {
+            drop_upstream(s);
+            return;
+        }
+    }
+    if (in_a_row && px->nearly < px->cfg->max_sessions)
+        xb_spare_open(&px->spare[id], srv, now);
 }
 
 /* An event on an early connection nobody has taken yet: up, or gone (silently: the
@@ -526,17 +530,13 @@ static void early_event(struct xb_session *s, short what)
     drop_upstream(s);
 }
 
-/* Early connections older than this are not taken (the server may be about to drop an
- * unauthenticated connection): a fresh one is opened instead. */
-#define XB_EARLY_MAX_AGE 10
-
 static void connect_upstream(struct xb_session *s)
 {
     const struct xb_server *srv = s->server;
 
     xb_sess_set_state(s, XB_SESS_CONNECT);
     if (s->up && s->up_early) {
-        bool take = s->early_server == srv && now_sec(s) - s->early_at <= XB_EARLY_MAX_AGE;
+        bool take = s->early_server == srv && now_sec(s) - s->early_at <= XB_PROXY_EARLY_MAX_AGE;
         s->up_early = false;
         s->px->nearly--;
         if (take && s->up_early_ready) {

@@ -2,7 +2,12 @@
 to a server has worked, a new client's upstream TCP + TLS connection starts at accept, in
 parallel with the greeting and the client's login, and the login takes it. Nothing is
 written on it before the local login succeeds; a client that never logs in costs one
-connection closed at once; after a refused local login, none for that address."""
+connection closed at once; after a refused local login, none for that address.
+
+Spare connections (docs/proxy.md "Spare connection"): while clients of a protocol come
+in a row, one more connection is kept ready for the next client, who takes it at accept;
+an unused spare is closed after 10 s, and a lone client gets none."""
+import re
 import time
 
 from test_proxy import Raw
@@ -17,10 +22,20 @@ def session_lines(xb, raw):
 
 
 def wait_for(xb, raw, words, limit=5):
+    """words: a string, or a tuple of strings any of which will do."""
+    words = (words,) if isinstance(words, str) else words
     deadline = time.monotonic() + limit
-    while not any(words in ln for ln in session_lines(xb, raw)):
-        assert time.monotonic() < deadline, "no %r in the session's log" % words
+    while not any(w in ln for ln in session_lines(xb, raw) for w in words):
+        assert time.monotonic() < deadline, "no %r in the session's log" % (words,)
         time.sleep(0.02)
+
+
+# What a session logs when it has an early connection: one of its own, or a spare.
+EARLY = ("early, before the login", "took the spare connection")
+
+
+def has_early(lines):
+    return any(w in ln for ln in lines for w in EARLY)
 
 
 def imap_login(xb, c):
@@ -42,7 +57,7 @@ def test_first_login_connects_after_the_login(xb):
     c = Raw(xb.imap_port)
     c.line()
     time.sleep(0.3)
-    assert not any("early" in ln for ln in session_lines(xb, c))
+    assert not has_early(session_lines(xb, c))
     assert imap_login(xb, c).startswith("a OK")
     c.send("z LOGOUT\r\n")
     c.close()
@@ -52,7 +67,7 @@ def test_early_connection_is_taken_by_the_login(xb):
     for _ in range(3):
         c = Raw(xb.imap_port)
         c.line()
-        wait_for(xb, c, "early, before the login")
+        wait_for(xb, c, EARLY)
         time.sleep(0.2)  # connected and greeted by now
         assert imap_login(xb, c).startswith("a OK")
         c.send("n NOOP\r\n")
@@ -77,8 +92,8 @@ def test_pop3_and_smtp_take_theirs_too(rig, xb):
     for _ in range(2):
         p = Raw(xb.pop3_port)
         p.line()
-        if any("early" in ln for ln in session_lines(xb, p)) or _ == 1:
-            wait_for(xb, p, "early, before the login")
+        if has_early(session_lines(xb, p)) or _ == 1:
+            wait_for(xb, p, EARLY)
         p.send("USER %s\r\nPASS %s\r\n" % (xb.email, xb.secret))
         p.line()
         assert p.line().startswith("+OK")
@@ -92,7 +107,7 @@ def test_pop3_and_smtp_take_theirs_too(rig, xb):
         m.send("EHLO early\r\n")
         m.until("250 ")
         if _ == 1:
-            wait_for(xb, m, "early, before the login")
+            wait_for(xb, m, EARLY)
         pl = base64.b64encode(b"\0" + xb.email.encode() + b"\0" + xb.secret.encode()).decode()
         m.send("AUTH PLAIN %s\r\n" % pl)
         assert m.line().startswith("235")
@@ -103,7 +118,7 @@ def test_pop3_and_smtp_take_theirs_too(rig, xb):
 def test_client_that_never_logs_in_costs_one_connection_closed_at_once(rig, xb):
     c = Raw(xb.imap_port)
     c.line()
-    wait_for(xb, c, "early, before the login")
+    wait_for(xb, c, EARLY)
     time.sleep(0.2)
     session_lines(xb, c)  # notes the port before the socket closes
     c.send("q LOGOUT\r\n")
@@ -113,12 +128,59 @@ def test_client_that_never_logs_in_costs_one_connection_closed_at_once(rig, xb):
     assert not any("taking the early connection" in ln for ln in session_lines(xb, c))
 
 
+def login_logout(xb):
+    c = Raw(xb.imap_port)
+    c.line()
+    session_lines(xb, c)  # notes the port
+    time.sleep(0.3)  # a spare, if there is one, is up and greeted by now
+    assert imap_login(xb, c).startswith("a OK")
+    c.send("n NOOP\r\n")
+    assert c.until("n ")[-1].startswith("n OK")
+    c.send("z LOGOUT\r\n")
+    c.until("z ")
+    c.close()
+    return c
+
+
+def test_clients_in_a_row_take_a_ready_spare(xb):
+    conns = [login_logout(xb) for _ in range(4)]
+    # The second client came in a row (after a login that worked): a spare was made for
+    # the next. Each client from the third on found one that was up, and its login took
+    # it (no connection of its own was opened).
+    for c in conns[2:]:
+        lines = session_lines(xb, c)
+        took = [ln for ln in lines if "took the spare connection" in ln]
+        assert took and "still connecting" not in took[0], lines
+        assert any("taking the early connection" in ln for ln in lines), lines
+        assert not any("connecting to" in ln for ln in lines), lines
+
+
+def test_unused_spare_is_closed_then_a_lone_client_gets_none(rig, xb):
+    seen = len(xb.log_text())
+    login_logout(xb)  # in a row with the last test's: a spare is made for the next
+    assert re.search(r"spare imap connection to \S+ opening", xb.log_text()[seen:])
+    seen_dovecot = len(dovecot_log(rig))
+    deadline = time.monotonic() + 15
+    while not re.search(r"spare imap connection to \S+ unused for 10 s: closed",
+                        xb.log_text()[seen:]):
+        assert time.monotonic() < deadline, "the unused spare was not closed"
+        time.sleep(0.2)
+    # Nothing was written on it: Dovecot saw a connection that never tried to log in.
+    time.sleep(0.3)
+    assert no_login_attempts(dovecot_log(rig)[seen_dovecot:])
+    # A client more than 10 s after the last one is alone: no spare is made for it.
+    seen = len(xb.log_text())
+    login_logout(xb)
+    time.sleep(0.3)
+    assert "spare imap connection" not in xb.log_text()[seen:]
+
+
 def test_refused_local_login_sends_nothing_and_stops_early_connections(rig, xb):
     seen = len(dovecot_log(rig))
     c = Raw(xb.imap_port)
     c.line()
     session_lines(xb, c)
-    wait_for(xb, c, "early, before the login")
+    wait_for(xb, c, EARLY)
     time.sleep(0.2)
     c.send("a LOGIN %s not-the-secret\r\n" % xb.email)
     assert "AUTHENTICATIONFAILED" in c.until("a ")[-1]
@@ -131,6 +193,6 @@ def test_refused_local_login_sends_nothing_and_stops_early_connections(rig, xb):
     d = Raw(xb.imap_port)
     d.line()
     time.sleep(0.3)
-    assert not any("early" in ln for ln in session_lines(xb, d))
+    assert not has_early(session_lines(xb, d))
     assert imap_login(xb, d).startswith("a OK")
     d.close()
