@@ -33,12 +33,14 @@ static const struct xb_proto *const protos[XB_PROTO__COUNT] = {
 
 /* The heap keeps what bulk transfers freed (xb_plat_init: no trimming on every free,
  * which cost page faults by the thousand per transfer); once no session is left for a
- * while, it goes back to the system, so an idle companion stays small. */
+ * while, it goes back to the system, and so do the library pages mapped meanwhile
+ * (xb_plat_mem_trim), so an idle companion stays small. */
 #define XB_PROXY_TRIM_AFTER 2 /* seconds without a session */
 
 static void trim_cb(evutil_socket_t fd, short what, void *arg)
 {
     xb_plat_mem_trim();
+    xb_log_debug("no session for %d s: memory given back", XB_PROXY_TRIM_AFTER);
 }
 
 enum xb_err xb_proxy_new(struct event_base *base, const struct xb_config *cfg,

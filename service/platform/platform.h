@@ -27,8 +27,10 @@ int xb_plat_init(void);
  * nothing. xb_plat_harden_gap says what could not be done (NULL: nothing), for the log
  * once there is one. */
 void xb_plat_harden(void);
-/* sys.c: gives the heap's free memory back to the system (glibc: malloc_trim; Windows:
- * nothing, its heap decommits by itself). Called when the proxy has gone idle. */
+/* sys.c: gives memory back when the proxy has gone idle. Linux: the heap's free
+ * memory (malloc_trim) and the pages of code and read-only data mapped from files (they
+ * stay in the page cache; docs/performance.md). Windows: nothing (its heap decommits by
+ * itself, and Task Manager counts a process's private memory, not its DLLs' pages). */
 void xb_plat_mem_trim(void);
 const char *xb_plat_harden_gap(void);
 

@@ -2,9 +2,15 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
@@ -17,8 +23,75 @@ const char *xb_plat_harden_gap(void)
     return NULL;
 }
 
+#ifdef __linux__
+/* One mapping of /proc/self/smaps, as far as dropping its pages goes. */
+struct vma {
+    uintptr_t start, end;
+    bool file_ro;                      /* a file's, private, not writable */
+    unsigned long private_kib;         /* Anonymous + Swap: copies of its own */
+};
+
+static void drop_if_clean(const struct vma *v)
+{
+    if (v->file_ro && v->private_kib == 0 && v->end > v->start)
+        (void)madvise((void *)v->start, v->end - v->start, MADV_DONTNEED);
+}
+
+/* The pages of code and read-only data mapped since start (libcrypto alone is 4 MB of
+ * them: the kernel maps 64 KiB around every page touched) are dropped from the
+ * process: they stay in the page cache, and the next use maps them again with minor
+ * faults (docs/performance.md, "Idle memory"). Only mappings of a file that are not
+ * writable and hold no page of their own (Anonymous and Swap 0, which leaves out the
+ * relocated pages the loader made read-only): every page of those reads back exactly
+ * as the file has it, which is what it holds now. */
+static void drop_file_pages(void)
+{
+    FILE *f = fopen("/proc/self/smaps", "re");
+    if (!f)
+        return;
+    char line[512];
+    struct vma v = { 0 };
+    bool at_start = true; /* this read begins a line (a longer one comes in pieces) */
+    while (fgets(line, sizeof(line), f)) {
+        bool whole = strchr(line, '\n') != NULL;
+        bool begins = at_start;
+        at_start = whole;
+        if (!begins)
+            continue;
+        if (line[0] >= 'A' && line[0] <= 'Z') {
+            /* "Anonymous:    12 kB", "Swap:    0 kB" */
+            if (strncmp(line, "Anonymous:", 10) == 0)
+                v.private_kib += strtoul(line + 10, NULL, 10);
+            else if (strncmp(line, "Swap:", 5) == 0)
+                v.private_kib += strtoul(line + 5, NULL, 10);
+            continue;
+        }
+        /* "7f01c2a00000-7f01c2b00000 r-xp 00000000 08:01 1234   /usr/lib/...": the
+         * mapping before it is complete. Anything else ends the whole attempt. */
+        char *dash, *end;
+        uintptr_t start = (uintptr_t)strtoull(line, &dash, 16);
+        uintptr_t stop = *dash == '-' ? (uintptr_t)strtoull(dash + 1, &end, 16) : 0;
+        if (*dash != '-' || *end != ' ' || stop <= start || (start | stop) % 4096 ||
+            strlen(end) < 6 || end[5] != ' ') {
+            v.file_ro = false;
+            break;
+        }
+        drop_if_clean(&v);
+        const char *perms = end + 1;
+        v = (struct vma){ .start = start, .end = stop };
+        v.file_ro = whole && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' &&
+                    strstr(perms, " /") != NULL;
+    }
+    drop_if_clean(&v);
+    fclose(f);
+}
+#endif
+
 void xb_plat_mem_trim(void)
 {
+#ifdef __linux__
+    drop_file_pages();
+#endif
 #ifdef __GLIBC__
     (void)malloc_trim(0);
 #endif
