@@ -262,6 +262,7 @@ static const struct key proxy_keys[] = {
     KEY("allow_non_loopback", K_BOOL, CFG(allow_non_loopback)),
     KEY("same_user_only", K_BOOL, CFG(same_user_only)),
     KEY("local_starttls", K_BOOL, CFG(local_starttls)),
+    KEY("early_connections", K_BOOL, CFG(early_connections)),
     NUM("max_sessions", K_UINT, CFG(max_sessions), 1, 100000),
     NUM("line_max", K_SIZE, CFG(line_max), 512, 1048576),
     NUM("literal_max", K_SIZE, CFG(literal_max), 0, 16777216),
@@ -791,6 +792,7 @@ enum xb_err xb_config_new_default(struct xb_config **out)
     cfg->log_level = XB_LOG_INFO;
     cfg->max_sessions = 1000;
     cfg->same_user_only = true;
+    cfg->early_connections = true;
     cfg->port_range_on = true;
     cfg->line_max = 8192;
     cfg->literal_max = 65536;

@@ -108,6 +108,7 @@ struct xb_config {
     bool allow_non_loopback;  /* listening on other addresses needs this, explicitly */
     bool same_user_only;      /* refuse loopback clients that run as another user */
     bool local_starttls;      /* offer STARTTLS to local clients (needs cert/key) */
+    bool early_connections;   /* connect upstream before the login: early and spare */
 
     unsigned max_sessions;
     size_t line_max;          /* longest command line before login */

@@ -415,8 +415,9 @@ static bool refused_lately(const struct xb_proxy *px, const char *peer, int64_t 
 const struct xb_server *xb_proxy_early_server(const struct xb_proxy *px, enum xb_proto_id id,
                                               const char *peer, int64_t now)
 {
-    if (!px->early_server[id] || px->early_off_until[id] > now ||
-        px->nearly >= px->cfg->max_sessions || refused_lately(px, peer, now))
+    if (!px->cfg->early_connections || !px->early_server[id] ||
+        px->early_off_until[id] > now || px->nearly >= px->cfg->max_sessions ||
+        refused_lately(px, peer, now))
         return NULL;
     return px->early_server[id];
 }

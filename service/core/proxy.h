@@ -90,7 +90,8 @@ void xb_proxy_set_no_recent(struct xb_proxy *px, const char *email);
 /* Early upstream connections. The server to connect to for a new client of protocol id
  * at address peer ("host:port") before it logs in, or NULL: only after a login to it
  * worked, not while that upstream fails, not for an address whose local login was
- * refused lately, and at most max_sessions at a time. now: seconds. */
+ * refused lately, at most max_sessions at a time, and never with early_connections
+ * off. now: seconds. */
 const struct xb_server *xb_proxy_early_server(const struct xb_proxy *px, enum xb_proto_id id,
                                               const char *peer, int64_t now);
 /* The result of a connection to srv for protocol id (a login that worked; or a

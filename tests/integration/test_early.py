@@ -10,6 +10,8 @@ an unused spare is closed after 10 s, and a lone client gets none."""
 import re
 import time
 
+from bridge import Bridge
+
 from test_proxy import Raw
 
 
@@ -173,6 +175,19 @@ def test_unused_spare_is_closed_then_a_lone_client_gets_none(rig, xb):
     login_logout(xb)
     time.sleep(0.3)
     assert "spare imap connection" not in xb.log_text()[seen:]
+
+
+def test_early_connections_off_means_none_and_no_spare(rig, tmp_path):
+    """[proxy] early_connections = no: every login connects after the local check."""
+    from conftest import bridge_exe
+    with Bridge(bridge_exe(), rig, tmp_path / "xb-off",
+                extra_config="early_connections = no") as off:
+        conns = [login_logout(off) for _ in range(4)]
+        for c in conns:
+            lines = session_lines(off, c)
+            assert not has_early(lines), lines
+            assert any("connecting to" in ln for ln in lines), lines
+        assert "spare" not in off.log_text()
 
 
 def test_refused_local_login_sends_nothing_and_stops_early_connections(rig, xb):

@@ -59,6 +59,7 @@ static void defaults(void)
     CHECK_STR(cfg->listen[XB_PROTO_POP3].addr, "127.0.0.1:1110");
     CHECK_STR(cfg->listen[XB_PROTO_SMTP].addr, "127.0.0.1:1587");
     CHECK(!cfg->allow_non_loopback && !cfg->local_starttls);
+    CHECK(cfg->early_connections);
     CHECK(cfg->max_sessions == 1000);
     CHECK(cfg->line_max == 8192 && cfg->literal_max == 65536);
     CHECK(cfg->connect_timeout == 30 && cfg->login_timeout == 60);
@@ -178,6 +179,7 @@ static void full_file(void)
         "smtp_listen = localhost:2587\n"
         "allow_non_loopback = no\n"
         "local_starttls = on\n"
+        "early_connections = no\n"
         "max_sessions = 100000\n"
         "line_max = 512\n"
         "literal_max = 0\n"
@@ -216,6 +218,7 @@ static void full_file(void)
     CHECK(cfg->listen[XB_PROTO_POP3].addr == NULL);
     CHECK_STR(cfg->listen[XB_PROTO_SMTP].addr, "localhost:2587");
     CHECK(!cfg->allow_non_loopback && cfg->local_starttls);
+    CHECK(!cfg->early_connections);
     CHECK(cfg->max_sessions == 100000 && cfg->line_max == 512 && cfg->literal_max == 0);
     CHECK(cfg->connect_timeout == 1 && cfg->login_timeout == 86400);
     CHECK(cfg->idle_timeout == 3600 && cfg->preauth_timeout == 15);
