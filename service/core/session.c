@@ -471,6 +471,13 @@ static bool open_upstream(struct xb_session *s, const struct xb_server *srv)
     return true;
 }
 
+static void log_connected(struct xb_session *s)
+{
+    char how[64];
+    xb_tls_describe(bufferevent_openssl_get_ssl(s->up), how, sizeof(how));
+    xb_sess_log(s, XB_LOG_DEBUG, "upstream connection up (%s)", how);
+}
+
 /* Early upstream connection: at accept, toward the server the last login of this
  * protocol went to, so that TCP, TLS (resumed) and the server's greeting happen while
  * the mail program reads the greeting and sends its login; a spare made for this
@@ -521,6 +528,7 @@ static void early_event(struct xb_session *s, short what)
     if (what & BEV_EVENT_CONNECTED) {
         xb_plat_sock_nodelay(bufferevent_getfd(s->up));
         s->up_early_ready = true;
+        log_connected(s);
         return;
     }
     bool failed = (what & BEV_EVENT_ERROR) != 0 || !s->up_early_ready;
@@ -922,6 +930,7 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_CONNECTED) {
         xb_plat_sock_nodelay(bufferevent_getfd(s->up));
+        log_connected(s);
         xb_sess_set_state(s, XB_SESS_UPLOGIN);
         s->proto->up_start(s, s->up_tls_upgraded);
         if (evbuffer_get_length(bufferevent_get_input(s->up)))

@@ -1,11 +1,13 @@
 #include "core/spare.h"
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 
 #include "core/log.h"
 #include "core/proxy.h"
+#include "core/tls.h"
 #include "platform/platform.h"
 
 static void expire_cb(evutil_socket_t fd, short what, void *arg)
@@ -22,8 +24,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct xb_spare *sp = arg;
     if (what & BEV_EVENT_CONNECTED) {
+        char how[64];
         xb_plat_sock_nodelay(bufferevent_getfd(bev));
         sp->ready = true;
+        xb_tls_describe(bufferevent_openssl_get_ssl(bev), how, sizeof(how));
+        xb_log_debug("spare %s connection to %s:%u up (%s)", xb_proto_name(sp->id),
+                     sp->srv->host, sp->srv->port, how);
         return;
     }
     bool failed = (what & BEV_EVENT_ERROR) != 0 || !sp->ready;

@@ -163,6 +163,15 @@ SSL *xb_tls_ssl_new(struct xb_tls *tls, const char *host, unsigned port)
     return ssl;
 }
 
+void xb_tls_describe(SSL *ssl, char *buf, size_t size)
+{
+    if (!ssl)
+        snprintf(buf, size, "no TLS yet");
+    else
+        snprintf(buf, size, "%s, %s", SSL_get_version(ssl),
+                 SSL_session_reused(ssl) ? "resumed" : "full handshake");
+}
+
 void xb_tls_describe_error(SSL *ssl, unsigned long ssl_err, char *buf, size_t size)
 {
     long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;

@@ -27,6 +27,10 @@ struct ssl_st *xb_tls_ssl_new(struct xb_tls *tls, const char *host, unsigned por
 struct ssl_session_st;
 int xb_tls_session_arrived(struct ssl_st *ssl, struct ssl_session_st *sess);
 
+/* After a connection is up, for the debug log: "TLSv1.3, resumed", "TLSv1.2, full
+ * handshake", or "no TLS yet" (ssl NULL: STARTTLS comes later). */
+void xb_tls_describe(struct ssl_st *ssl, char *buf, size_t size);
+
 /* After a failed handshake: why, in words ("certificate verify failed: self-signed
  * certificate"...), into buf. */
 void xb_tls_describe_error(struct ssl_st *ssl, unsigned long ssl_err, char *buf, size_t size);
