@@ -316,7 +316,7 @@ def test_report_failure_is_logged_and_told_to_subscribers(xb, ctl):
 def test_restore_and_forget(xb, ctl, rig):
     other = "other@example.com"
     rig.add_user(other)
-    xb.add_account(other)
+    secret = xb.add_account(other)
     sub = Ctl(xb.control_path)
     assert sub.call(SUBSCRIBE).status == OK
     assert accounts(ctl)[other]["state"] == ST_OK and rig.live_grants(other) >= 1
@@ -332,6 +332,11 @@ def test_restore_and_forget(xb, ctl, rig):
         ST_REMOVED
     assert ctl.call(FORGET, s(other)).status == NOT_FOUND
     assert ctl.call(RESTORE, s(other)).status == NOT_FOUND
+    # The sign-out is an event that names the account, never its tokens or secret.
+    log = xb.log_text()
+    assert other + " signed out: its tokens are removed here" in log
+    for value in xb.tokens_seen + [secret]:
+        assert value not in log
     sub.close()
 
 
