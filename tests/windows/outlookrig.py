@@ -59,6 +59,21 @@ def wine(args, env, timeout=120, check=True, program="wine"):
     return res
 
 
+def fresh_prefix(prefix):
+    """A fresh 64-bit Wine prefix (tests/tools/wine-prefix.sh); on failure, the error
+    carries what the script and wineboot said."""
+    wine([prefix], dict(os.environ), timeout=300, program=TOOLS / "wine-prefix.sh")
+
+
+def need(var):
+    """The built file an environment variable names (CTest sets them)."""
+    value = os.environ.get(var)
+    if not value or not Path(value).exists():
+        import pytest
+        pytest.fail(f"{var} must name a built file (CTest sets it)")
+    return value
+
+
 def local_appdata(prefix):
     """%LOCALAPPDATA%\\XOAuthBridge of the prefix's user, as a Unix path."""
     users = Path(prefix) / "drive_c" / "users"

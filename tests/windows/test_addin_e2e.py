@@ -41,7 +41,7 @@ from rig import Rig  # noqa: E402
 from olprof import OlProf  # noqa: E402
 from outlookrig import (IMAP_ALERT, IMAP_CLSID, POP3_CLSID, VERSIONS, WEB_LOGIN,  # noqa: E402
                         WINE_DLL_OVERRIDES, Browser, dword, gmail_imap, gmail_pop3,
-                        local_appdata, of, other_pop3, read_imap, read_pop3,
+                        local_appdata, need, of, other_pop3, read_imap, read_pop3,
                         rig_provider_conf, send_smtp, text, wait_sink)
 from outlookrig import wine as run_wine  # noqa: E402
 
@@ -51,13 +51,6 @@ OTHER = "jiro@example.org"        # not Gmail: must never be touched
 PROFILES = {"2010": "Outlook", "2013": "Outlook", "2016": "Default Outlook Profile"}
 POLICY_KEY = r"HKCU\Software\Policies\XOAuthBridge"
 SAVED_KEY = r"Software\XOAuthBridge\Outlook"
-
-
-def need(var):
-    value = os.environ.get(var)
-    if not value or not Path(value).exists():
-        pytest.fail(f"{var} must name a built file (CTest sets it)")
-    return value
 
 
 # --- the world -------------------------------------------------------------------------

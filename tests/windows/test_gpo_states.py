@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from outlookrig import fresh_prefix
+
 ROOT = Path(__file__).resolve().parents[2]
 EXE = os.environ.get("XB_EXE", "")
 WORK = Path(os.environ.get("XB_WORK", "/tmp/xb-gpo-states"))
@@ -239,8 +241,7 @@ def config(env, conf):
 def env():
     WORK.mkdir(parents=True, exist_ok=True)
     prefix = WORK / "prefix"
-    subprocess.run([str(ROOT / "tests" / "tools" / "wine-prefix.sh"), str(prefix)], check=True,
-                   capture_output=True, timeout=300)
+    fresh_prefix(prefix)
     e = dict(os.environ, WINEPREFIX=str(prefix), WINEDEBUG="-all")
     gpo = prefix / "drive_c" / "gpo"
     gpo.mkdir(exist_ok=True)

@@ -47,7 +47,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from olprof import OlProf, parse_dump  # noqa: E402
-from outlookrig import WINE_DLL_OVERRIDES, gmail_imap, gmail_pop3, other_pop3  # noqa: E402
+from outlookrig import (WINE_DLL_OVERRIDES, gmail_imap, gmail_pop3, need,  # noqa: E402
+                        other_pop3)
 from outlookrig import wine as run_wine  # noqa: E402
 
 PROFILE_LIST = r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList"
@@ -73,13 +74,6 @@ EVE = (SID_BASE + "1005", "eve@example.ac.jp", ("2016",))
 GONE_SID = SID_BASE + "1004"           # a profile folder without NTUSER.DAT
 OWN_SID = "S-1-5-21-0-0-0-1000"         # the prefix's own user: signed in, nothing bridged
 ACCOUNTS_BRIDGED = 2 * 2 + 2 + 2       # Gmail POP3 + IMAP per layout
-
-
-def need(var):
-    value = os.environ.get(var)
-    if not value or not Path(value).exists():
-        pytest.fail(f"{var} must name a built file (CTest sets it)")
-    return value
 
 
 class World:

@@ -19,7 +19,6 @@ marker file when loaded.
 Environment (tests/windows/CMakeLists.txt): XB_EXE, XB_PROBE, XB_MARKER_DLL,
 XB_DEPS_PREFIXES (the dependency cache, for the old OPENSSLDIR), XB_WORK.
 """
-import http.server
 import imaplib
 import os
 import re
@@ -35,9 +34,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from outlookrig import WINE_DLL_OVERRIDES, local_appdata, wine  # noqa: E402
+from outlookrig import WINE_DLL_OVERRIDES, fresh_prefix, wine  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 EXE = Path(os.environ["XB_EXE"])
 PROBE = Path(os.environ["XB_PROBE"])
 MARKER_DLL = Path(os.environ["XB_MARKER_DLL"])
@@ -175,8 +173,7 @@ class TLSServer(threading.Thread):
 def env():
     WORK.mkdir(parents=True, exist_ok=True)
     prefix = WORK / "prefix"
-    subprocess.run([str(ROOT / "tests" / "tools" / "wine-prefix.sh"), str(prefix)], check=True,
-                   capture_output=True, timeout=300)
+    fresh_prefix(prefix)
     e = dict(os.environ, WINEPREFIX=str(prefix), WINEDEBUG="-all",
              WINEDLLOVERRIDES=WINE_DLL_OVERRIDES)
     # The companion resolves with libevent's resolver, which reads the hosts file; as on

@@ -46,7 +46,7 @@ sys.path.insert(0, str(HERE))
 
 from rig import Rig  # noqa: E402
 from webproxy import TinyProxy, TLSFront  # noqa: E402
-from outlookrig import WINE_DLL_OVERRIDES, rig_provider_conf, wine  # noqa: E402
+from outlookrig import WINE_DLL_OVERRIDES, fresh_prefix, rig_provider_conf, wine  # noqa: E402
 
 EXE = Path(os.environ["XB_EXE"])
 WORK = Path(os.environ["XB_WORK"])
@@ -67,8 +67,7 @@ def winpath(p):
 def env():
     WORK.mkdir(parents=True, exist_ok=True)
     prefix = WORK / "prefix"
-    subprocess.run([str(ROOT / "tests" / "tools" / "wine-prefix.sh"), str(prefix)], check=True,
-                   capture_output=True, timeout=300)
+    fresh_prefix(prefix)
     e = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     e.update(WINEPREFIX=str(prefix), WINEDEBUG="-all", WINEDLLOVERRIDES=WINE_DLL_OVERRIDES)
     yield e
