@@ -56,8 +56,6 @@ struct xb_proxy {
     int64_t early_off_until[XB_PROTO__COUNT];
     unsigned nearly;                   /* early connections, spares included */
     struct xb_spare spare[XB_PROTO__COUNT];
-    int64_t last_accept[XB_PROTO__COUNT]; /* seconds: a client came (spares are made
-                                             only for clients that come in a row) */
     struct { char addr[64]; int64_t until; } refused[XB_PROXY_REFUSED_MAX];
     unsigned refused_next;
 };

@@ -490,9 +490,7 @@ static void early_upstream(struct xb_session *s)
     struct xb_proxy *px = s->px;
     enum xb_proto_id id = s->proto->id;
     int64_t now = now_sec(s);
-    /* Whole seconds: a difference under 10 means less than 10 s. */
-    bool in_a_row = px->last_accept[id] && now - px->last_accept[id] < XB_PROXY_EARLY_MAX_AGE;
-    px->last_accept[id] = now;
+    bool in_a_row = xb_spare_client_came(&px->spare[id], now);
 
     const struct xb_server *srv = xb_proxy_early_server(px, id, s->peer, now);
     if (!srv)

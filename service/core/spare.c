@@ -51,6 +51,14 @@ bool xb_spare_init(struct xb_spare *sp, struct xb_proxy *px, enum xb_proto_id id
     return sp->expire != NULL;
 }
 
+bool xb_spare_client_came(struct xb_spare *sp, int64_t now)
+{
+    /* Whole seconds: a difference under 10 means less than 10 s. */
+    bool in_a_row = sp->last_client && now - sp->last_client < XB_PROXY_EARLY_MAX_AGE;
+    sp->last_client = now;
+    return in_a_row;
+}
+
 void xb_spare_open(struct xb_spare *sp, const struct xb_server *srv, int64_t now)
 {
     if (sp->bev || !sp->expire)

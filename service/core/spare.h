@@ -27,10 +27,14 @@ struct xb_spare {
     int64_t opened;                    /* seconds */
     bool ready;                        /* TCP (and TLS) up */
     struct event *expire;              /* closes an unused spare */
+    int64_t last_client;               /* seconds: when the last client of id came */
 };
 
 /* Sets sp up empty; false if out of memory. */
 bool xb_spare_init(struct xb_spare *sp, struct xb_proxy *px, enum xb_proto_id id);
+/* A client of this protocol came at now: true when it came less than
+ * XB_PROXY_EARLY_MAX_AGE s after the one before (clients in a row: worth a spare). */
+bool xb_spare_client_came(struct xb_spare *sp, int64_t now);
 /* Opens a spare toward srv unless one is open already. */
 void xb_spare_open(struct xb_spare *sp, const struct xb_server *srv, int64_t now);
 /* The spare, if it goes to srv and is young enough to be used: its connection (its
