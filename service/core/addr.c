@@ -6,11 +6,6 @@
 #include "core/config.h"
 #include "core/parse.h"
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 
 bool xb_addr_ipv4(const char *s, size_t len, unsigned char out[4])
 {
@@ -23,7 +18,7 @@ bool xb_addr_ipv4(const char *s, size_t len, unsigned char out[4])
         }
         size_t start = i;
         unsigned v = 0;
-        while (i < len && is_digit(s[i]) && i - start < 3)
+        while (i < len && xb_ascii_is_digit(s[i]) && i - start < 3)
             v = v * 10 + (unsigned)(s[i++] - '0');
         if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
             return false;
@@ -34,7 +29,7 @@ bool xb_addr_ipv4(const char *s, size_t len, unsigned char out[4])
 
 static int hex_value(char c)
 {
-    if (is_digit(c))
+    if (xb_ascii_is_digit(c))
         return c - '0';
     c = xb_ascii_lower(c);
     return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
@@ -115,9 +110,9 @@ static bool valid_hostname(const char *h, size_t len)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = xb_ascii_lower(h[i]);
-        if (!is_digit(c) && c != '.')
+        if (!xb_ascii_is_digit(c) && c != '.')
             numeric = false;
-        if (!is_digit(c) && !(c >= 'a' && c <= 'z') && c != '-' && c != '_' && c != '.')
+        if (!xb_ascii_is_digit(c) && !(c >= 'a' && c <= 'z') && c != '-' && c != '_' && c != '.')
             return false;
     }
     unsigned char a[4];
@@ -153,7 +148,7 @@ bool xb_hostport_parse(const char *s, char *host, size_t host_size, unsigned *po
     }
     unsigned v = 0;
     size_t digits = 0;
-    for (; is_digit(p[digits]) && digits < 6; digits++)
+    for (; xb_ascii_is_digit(p[digits]) && digits < 6; digits++)
         v = v * 10 + (unsigned)(p[digits] - '0');
     if (digits == 0 || p[digits] != '\0' || (v < 1 && !allow_port0) || v > 65535 ||
         hlen >= host_size)

@@ -14,6 +14,11 @@ static inline char xb_ascii_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+static inline bool xb_ascii_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 /* a[0..alen) equals the NUL-terminated b, ignoring ASCII case. */
 static inline bool xb_ascii_eq_ci(const char *a, size_t alen, const char *b)
 {

@@ -173,11 +173,6 @@ static struct xb_provider *provider_new(const struct preset *pre, const char *na
 
 /* ---------------------------------------------------------------- text */
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 
 /* ---------------------------------------------------------------- keys */
 
@@ -385,7 +380,7 @@ static bool parse_ulong(struct xb_view v, unsigned long min, unsigned long max,
     if (v.len == 0 || v.len >= sizeof(buf))
         return false;
     for (size_t i = 0; i < v.len; i++) {
-        if (!is_digit(v.p[i]))
+        if (!xb_ascii_is_digit(v.p[i]))
             return false;
     }
     memcpy(buf, v.p, v.len);
@@ -1038,8 +1033,8 @@ static bool domain_ok(const char *d)
             if (!label)
                 return false;
             label = 0;
-        } else if (is_digit(*c) || (xb_ascii_lower(*c) >= 'a' && xb_ascii_lower(*c) <= 'z') ||
-                   *c == '-') {
+        } else if (xb_ascii_is_digit(*c) ||
+                   (xb_ascii_lower(*c) >= 'a' && xb_ascii_lower(*c) <= 'z') || *c == '-') {
             if (++label > 63)
                 return false;
         } else {

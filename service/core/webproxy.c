@@ -12,11 +12,6 @@
 
 #define HOSTPORT_MAX 300
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static bool starts_ci(const char *s, size_t len, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -188,7 +183,7 @@ bool xb_webproxy_url_parts(const char *url, char *scheme, size_t scheme_n, char 
         if (digits == 0 || digits > 5)
             return false;
         for (size_t i = 0; i < digits; i++) {
-            if (!is_digit(colon[1 + i]))
+            if (!xb_ascii_is_digit(colon[1 + i]))
                 return false;
             p = p * 10 + (unsigned)(colon[1 + i] - '0');
         }
@@ -319,7 +314,7 @@ bool xb_webproxy_bypassed(const char *list, const char *scheme, const char *host
         }
         /* ":port" behind a name, an IPv4 address or a bracketed IPv6 address. */
         size_t d = elen;
-        while (d && is_digit(e[d - 1]))
+        while (d && xb_ascii_is_digit(e[d - 1]))
             d--;
         if (d && d < elen && e[d - 1] == ':' &&
             (e[0] == '[' ? d >= 2 && e[d - 2] == ']' : !memchr(e, ':', d - 1))) {
